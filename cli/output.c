@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "output.h"
+#include "sockfmt.h"
+#include "util.h"
+
+static int cmp_display(const void *a, const void *b) {
+        const struct fw_sock *x = a, *y = b;
+        int r;
+
+        if (x->family != y->family)
+                return x->family < y->family ? -1 : 1;
+        if ((r = memcmp(x->src, y->src, sizeof(x->src))) != 0)
+                return r;
+        if (x->sport != y->sport)
+                return x->sport < y->sport ? -1 : 1;
+        if ((r = memcmp(x->dst, y->dst, sizeof(x->dst))) != 0)
+                return r;
+        if (x->dport != y->dport)
+                return x->dport < y->dport ? -1 : 1;
+        return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+}
+
+void output_sort(struct fw_sock *socks, size_t n) {
+        if (n > 1)
+                qsort(socks, n, sizeof(*socks), cmp_display);
+}
+
+/* The text of every cell of one row. */
+struct row {
+        char recv_q[16], send_q[16];
+        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
+        char timer[TIMER_STRLEN];
+        char cookie[24];
+};
+
+static void row_fill(struct row *row, const struct fw_sock *s) {
+        snprintf(row->recv_q, sizeof(row->recv_q), "%" PRIu32, s->recv_q);
+        snprintf(row->send_q, sizeof(row->send_q), "%" PRIu32, s->send_q);
+        format_endpoint(row->local, sizeof(row->local), s->family, s->src, s->sport);
+        format_endpoint(row->peer, sizeof(row->peer), s->family, s->dst, s->dport);
+        format_timer(row->timer, sizeof(row->timer), s);
+        snprintf(row->cookie, sizeof(row->cookie), "%" PRIu64, s->cookie);
+}
+
+enum { COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_ORPHAN, COL_COOKIE, _COL_MAX };
+
+static const char *const col_titles[_COL_MAX] = {
+        "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Orphan", "Cookie",
+};
+
+static void row_cells(const struct row *row, const struct fw_sock *s, const char *cells[_COL_MAX]) {
+        const char *state = tcp_state_to_string(s->state);
+
+        cells[COL_PROTO] = fw_sock_proto(s);
+        cells[COL_RECVQ] = row->recv_q;
+        cells[COL_SENDQ] = row->send_q;
+        cells[COL_LOCAL] = row->local;
+        cells[COL_PEER] = row->peer;
+        cells[COL_STATE] = state ? state : "?";
+        cells[COL_TIMER] = row->timer;
+        cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
+        cells[COL_COOKIE] = row->cookie;
+}
+
+static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX]) {
+        for (int c = 0; c < _COL_MAX; c++) {
+                bool right = c == COL_RECVQ || c == COL_SENDQ;
+                int w = (int) width[c];
+
+                if (c == _COL_MAX - 1)
+                        fprintf(f, "%s\n", cells[c]);
+                else if (right)
+                        fprintf(f, "%*s ", w, cells[c]);
+                else
+                        fprintf(f, "%-*s ", w, cells[c]);
+        }
+}
+
+int output_table(FILE *f, const struct fw_sock *socks, size_t n) {
+        size_t width[_COL_MAX];
+        struct row row;
+        const char *cells[_COL_MAX];
+
+        for (int c = 0; c < _COL_MAX; c++)
+                width[c] = strlen(col_titles[c]);
+
+        /* Two passes, so that the columns fit the widest cell. */
+        for (size_t i = 0; i < n; i++) {
+                row_fill(&row, &socks[i]);
+                row_cells(&row, &socks[i], cells);
+                for (int c = 0; c < _COL_MAX; c++) {
+                        size_t l = strlen(cells[c]);
+                        if (l > width[c])
+                                width[c] = l;
+                }
+        }
+
+        print_cells(f, col_titles, width);
+        for (size_t i = 0; i < n; i++) {
+                row_fill(&row, &socks[i]);
+                row_cells(&row, &socks[i], cells);
+                print_cells(f, cells, width);
+        }
+
+        if (fflush(f) != 0 || ferror(f))
+                return -EIO;
+        return 0;
+}
+
+static int set_new(json_t *o, const char *key, json_t *v) {
+        /* json_object_set_new steals v even on failure. */
+        return v && json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
+}
+
+json_t *output_sock_json(const struct fw_sock *s) {
+        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
+        const char *state = tcp_state_to_string(s->state);
+        bool info = s->info.len > 0;
+        json_t *o;
+        int r = 0;
+
+        o = json_object();
+        if (!o)
+                return NULL;
+
+        format_address(local, sizeof(local), s->family, s->src);
+        format_address(peer, sizeof(peer), s->family, s->dst);
+
+        r |= set_new(o, "family", json_string(s->family == AF_INET6 ? "ipv6" : "ipv4"));
+        r |= set_new(o, "proto", json_string(fw_sock_proto(s)));
+        r |= set_new(o, "local_address", json_string(local));
+        r |= set_new(o, "local_port", json_integer(s->sport));
+        r |= set_new(o, "peer_address", json_string(peer));
+        r |= set_new(o, "peer_port", json_integer(s->dport));
+        r |= set_new(o, "state", state ? json_string(state) : json_null());
+        r |= set_new(o, "recv_q", json_integer(s->recv_q));
+        r |= set_new(o, "send_q", json_integer(s->send_q));
+        r |= set_new(o, "timer", json_string(diag_timer_to_string(s->timer)));
+        r |= set_new(o, "timer_count", json_integer(s->timer_count));
+        r |= set_new(o, "timer_expires_ms", json_integer(s->timer_expires));
+        r |= set_new(o, "retransmits", info ? json_integer(s->info.retransmits) : json_null());
+        r |= set_new(o, "probes", info ? json_integer(s->info.probes) : json_null());
+        r |= set_new(o, "backoff", info ? json_integer(s->info.backoff) : json_null());
+        r |= set_new(o, "unacked", info ? json_integer(s->info.unacked) : json_null());
+        r |= set_new(o, "snd_wnd", info ? json_integer(s->info.snd_wnd) : json_null());
+        r |= set_new(o, "notsent_bytes", info ? json_integer(s->info.notsent_bytes) : json_null());
+        r |= set_new(o, "rto_usec", info ? json_integer(s->info.rto) : json_null());
+        r |= set_new(o, "last_data_sent_ms", info ? json_integer(s->info.last_data_sent) : json_null());
+        r |= set_new(o, "last_ack_recv_ms", info ? json_integer(s->info.last_ack_recv) : json_null());
+        r |= set_new(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
+        r |= set_new(o, "uid", json_integer(s->uid));
+        r |= set_new(o, "inode", json_integer(s->inode));
+        /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */
+        r |= set_new(o, "cookie", json_integer((json_int_t) s->cookie));
+        r |= set_new(o, "cgroup_id", s->has_cgroup_id ? json_integer((json_int_t) s->cgroup_id) : json_null());
+        r |= set_new(o, "shutdown", s->has_shutdown ? json_integer(s->shutdown) : json_null());
+        r |= set_new(o, "ifindex", json_integer(s->ifindex));
+
+        if (r != 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+int output_json(FILE *f, const struct fw_sock *socks, size_t n) {
+        json_t *a;
+        int r;
+
+        a = json_array();
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_t *o = output_sock_json(&socks[i]);
+
+                if (!o || json_array_append_new(a, o) < 0) {
+                        json_decref(a);
+                        return -ENOMEM;
+                }
+        }
+
+        r = json_dumpf(a, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(a);
+        if (r < 0 || fputc('\n', f) == EOF || fflush(f) != 0 || ferror(f))
+                return -EIO;
+        return 0;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* sock_diag over libmnl: kernel-filtered dumps of TCP sockets by state, the
+ * parser of dump replies (pure: bytes in, sockets out), and SOCK_DESTROY by
+ * exact id and cookie. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* TCP states as the kernel numbers them (include/net/tcp_states.h; ABI).
+ * Our own names, so that this header mixes with <netinet/tcp.h> and
+ * <linux/tcp.h> alike. */
+enum {
+        FW_TCP_ESTABLISHED = 1,
+        FW_TCP_SYN_SENT,
+        FW_TCP_SYN_RECV,
+        FW_TCP_FIN_WAIT1,
+        FW_TCP_FIN_WAIT2,
+        FW_TCP_TIME_WAIT,
+        FW_TCP_CLOSE,
+        FW_TCP_CLOSE_WAIT,
+        FW_TCP_LAST_ACK,
+        FW_TCP_LISTEN,
+        FW_TCP_CLOSING,
+        FW_TCP_NEW_SYN_RECV,
+        FW_TCP_MAX_STATES,
+};
+
+/* idiag_timer values (net/ipv4/inet_diag.c) */
+enum {
+        DIAG_TIMER_OFF       = 0,
+        DIAG_TIMER_RETRANS   = 1,
+        DIAG_TIMER_KEEPALIVE = 2,
+        DIAG_TIMER_TIMEWAIT  = 3,
+        DIAG_TIMER_PERSIST   = 4, /* zero window probe */
+};
+
+#define DIAG_STATE_BIT(s) (UINT32_C(1) << (s))
+#define DIAG_STATES_DEFAULT (DIAG_STATE_BIT(FW_TCP_FIN_WAIT1) | DIAG_STATE_BIT(FW_TCP_LAST_ACK))
+/* The closing states finwatch may ever report, and so ever destroy. */
+#define DIAG_STATES_CLOSING                                                   \
+        (DIAG_STATE_BIT(FW_TCP_FIN_WAIT1) | DIAG_STATE_BIT(FW_TCP_LAST_ACK) |       \
+         DIAG_STATE_BIT(FW_TCP_CLOSING) | DIAG_STATE_BIT(FW_TCP_FIN_WAIT2) |        \
+         DIAG_STATE_BIT(FW_TCP_CLOSE_WAIT))
+
+/* The part of struct tcp_info finwatch uses. Fields the kernel did not send
+ * (an older kernel's shorter tcp_info) are 0; info_len says how much came. */
+struct fw_tcp_info {
+        uint32_t len;              /* bytes of struct tcp_info received, 0 = none */
+        uint8_t retransmits;       /* unrecovered RTO timeouts */
+        uint8_t probes;            /* unanswered zero window probes */
+        uint8_t backoff;           /* RTO exponential backoff */
+        uint32_t rto;              /* usec */
+        uint32_t unacked;          /* segments */
+        uint32_t total_retrans;    /* segments */
+        uint32_t last_data_sent;   /* msec ago */
+        uint32_t last_ack_recv;    /* msec ago */
+        uint32_t notsent_bytes;    /* bytes queued but never sent */
+        uint32_t snd_wnd;          /* bytes, the peer's advertised window */
+};
+
+/* One socket of a dump, validated. Addresses stay in network byte order as
+ * the kernel sent them (IPv4 in the first 4 bytes), ports are host order. */
+struct fw_sock {
+        uint64_t cookie;           /* unique for the boot, never reused */
+        uint64_t cgroup_id;        /* cgroup v2 id, valid if has_cgroup_id */
+        uint8_t src[16];
+        uint8_t dst[16];
+        uint16_t sport;
+        uint16_t dport;
+        uint32_t ifindex;          /* bound device, 0 if none */
+        uint8_t family;            /* AF_INET or AF_INET6 */
+        uint8_t state;             /* FW_TCP_* */
+        uint8_t timer;             /* DIAG_TIMER_* */
+        uint8_t timer_count;       /* retransmits (RETRANS) or probes (PERSIST, KEEPALIVE) */
+        uint32_t timer_expires;    /* msec until the timer fires */
+        uint32_t recv_q;           /* bytes */
+        uint32_t send_q;           /* bytes */
+        uint32_t uid;
+        uint32_t inode;            /* 0 for an orphan: no process owns it */
+        uint8_t shutdown;          /* sk_shutdown bits (1 RCV, 2 SEND), valid if has_shutdown */
+        bool has_shutdown;
+        bool has_cgroup_id;
+        struct fw_tcp_info info;
+};
+
+static inline bool fw_sock_is_orphan(const struct fw_sock *s) {
+        return s->inode == 0;
+}
+
+/* Called once per socket. A negative return aborts the parse with that error. */
+typedef int (*diag_sock_fn)(const struct fw_sock *s, void *userdata);
+
+/* Parse one datagram of a dump reply. Every header and attribute length is
+ * checked before it is read; the buffer may hold anything.
+ * seq/portid: what the request used (0 = do not check).
+ * Returns 1 when NLMSG_DONE ended the dump, 0 when more datagrams must follow,
+ * or -errno: -EBADMSG for malformed bytes, -EPROTO for a foreign sequence
+ * number, the kernel's error from an NLMSG_ERROR, or the callback's error. */
+int diag_parse_dump(const void *buf, size_t len, uint32_t seq, uint32_t portid,
+                    diag_sock_fn fn, void *userdata);
+
+/* Parse the answer to a SOCK_DESTROY request: 0 for an ACK, -errno otherwise. */
+int diag_parse_ack(const void *buf, size_t len, uint32_t seq, uint32_t portid);
+
+/* Build requests into buf (at least DIAG_REQUEST_SIZE bytes); return their length. */
+#define DIAG_REQUEST_SIZE 128
+size_t diag_build_dump_request(void *buf, uint32_t seq, int family, uint32_t states);
+size_t diag_build_destroy_request(void *buf, uint32_t seq, const struct fw_sock *s);
+
+struct diag;
+
+/* Open a NETLINK_SOCK_DIAG socket in the caller's network namespace. */
+int diag_open(struct diag **ret);
+struct diag *diag_free(struct diag *d);
+static inline void diag_freep(struct diag **d) {
+        if (*d)
+                diag_free(*d);
+}
+
+/* Dump the TCP sockets of one family (AF_INET or AF_INET6) whose state is in
+ * the mask, with tcp_info. The kernel filters by state. If the kernel drops
+ * part of the reply (ENOBUFS) the dump is restarted once, so fn may see a
+ * socket twice: callers dedupe by cookie. Returns 0 or -errno. */
+int diag_dump(struct diag *d, int family, uint32_t states, diag_sock_fn fn, void *userdata);
+
+/* Destroy exactly this socket (SOCK_DESTROY by addresses, ports, interface and
+ * cookie). Returns 0, -ENOENT (gone, or the tuple belongs to a newer socket),
+ * -EPERM (no CAP_NET_ADMIN), -EOPNOTSUPP (kernel without
+ * CONFIG_INET_DIAG_DESTROY), or another -errno. */
+int diag_destroy(struct diag *d, const struct fw_sock *s);
+
+/* A snapshot: both families (or one), deduplicated by cookie. */
+struct diag_snapshot {
+        struct fw_sock *socks;
+        size_t n;
+        size_t allocated;
+};
+int diag_snapshot_take(struct diag *d, int family, uint32_t states, struct diag_snapshot *snap);
+void diag_snapshot_done(struct diag_snapshot *snap);
+/* Append one socket (the diag_sock_fn a snapshot uses). */
+int diag_snapshot_add(const struct fw_sock *s, void *userdata);
+/* Sort by cookie and drop repeated cookies. */
+void diag_snapshot_dedupe(struct diag_snapshot *snap);

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+int parse_u64(const char *s, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                if (v > (UINT64_MAX - (uint64_t) (*s - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+static const struct {
+        const char *suffix;
+        uint64_t usec;
+} duration_units[] = {
+        /* longest suffixes first so that "ms" is not read as "m" + "s" */
+        { "usec", 1 },
+        { "msec", USEC_PER_MSEC },
+        { "min",  USEC_PER_MIN },
+        { "sec",  USEC_PER_SEC },
+        { "us",   1 },
+        { "ms",   USEC_PER_MSEC },
+        { "s",    USEC_PER_SEC },
+        { "m",    USEC_PER_MIN },
+        { "h",    USEC_PER_HOUR },
+        { "d",    USEC_PER_DAY },
+};
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
+        uint64_t total = 0;
+        bool any = false;
+
+        if (!s)
+                return -EINVAL;
+
+        for (;;) {
+                uint64_t v = 0, unit = USEC_PER_SEC;
+                bool digits = false;
+
+                while (isspace((unsigned char) *s))
+                        s++;
+                if (!*s)
+                        break;
+
+                for (; *s >= '0' && *s <= '9'; s++) {
+                        if (v > (UINT64_MAX - (uint64_t) (*s - '0')) / 10)
+                                return -ERANGE;
+                        v = v * 10 + (uint64_t) (*s - '0');
+                        digits = true;
+                }
+                if (!digits)
+                        return -EINVAL;
+
+                while (*s == ' ')
+                        s++;
+                if (isalpha((unsigned char) *s)) {
+                        size_t n = 0, i;
+
+                        while (isalpha((unsigned char) s[n]))
+                                n++;
+                        for (i = 0; i < ELEMENTSOF(duration_units); i++)
+                                if (strlen(duration_units[i].suffix) == n &&
+                                    strncmp(s, duration_units[i].suffix, n) == 0)
+                                        break;
+                        if (i >= ELEMENTSOF(duration_units))
+                                return -EINVAL;
+                        unit = duration_units[i].usec;
+                        s += n;
+                }
+
+                if (v > UINT64_MAX / unit || total > UINT64_MAX - v * unit)
+                        return -ERANGE;
+                total += v * unit;
+                any = true;
+        }
+
+        if (!any)
+                return -EINVAL;
+        *ret_usec = total;
+        return 0;
+}
+
+char *format_duration(char *buf, size_t size, uint64_t usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } parts[] = {
+                { "d",   USEC_PER_DAY },
+                { "h",   USEC_PER_HOUR },
+                { "min", USEC_PER_MIN },
+                { "s",   USEC_PER_SEC },
+        };
+        size_t off = 0;
+        int shown = 0;
+
+        if (size == 0)
+                return buf;
+        buf[0] = '\0';
+
+        if (usec < USEC_PER_SEC) {
+                snprintf(buf, size, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
+                return buf;
+        }
+
+        /* Show the two most significant non-zero units: "2min 3s", "1h 5min". */
+        for (size_t i = 0; i < ELEMENTSOF(parts) && shown < 2; i++) {
+                uint64_t n = usec / parts[i].usec;
+                int r;
+
+                if (n == 0) {
+                        if (shown > 0)
+                                break;
+                        continue;
+                }
+                usec -= n * parts[i].usec;
+                r = snprintf(buf + off, size - off, "%s%" PRIu64 "%s",
+                             shown > 0 ? " " : "", n, parts[i].suffix);
+                if (r < 0 || (size_t) r >= size - off)
+                        break;
+                off += (size_t) r;
+                shown++;
+        }
+        return buf;
+}
+
+uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        if (clock_gettime(clock, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}

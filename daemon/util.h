@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Move ownership out of a cleanup-attributed local. */
+#define TAKE_PTR(p) ({ __typeof__(p) _take_p = (p); (p) = NULL; _take_p; })
+#define TAKE_FD(fd) ({ int _take_fd = (fd); (fd) = -EBADF; _take_fd; })
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC  UINT64_C(1000000)
+#define USEC_PER_MIN  (UINT64_C(60) * USEC_PER_SEC)
+#define USEC_PER_HOUR (UINT64_C(60) * USEC_PER_MIN)
+#define USEC_PER_DAY  (UINT64_C(24) * USEC_PER_HOUR)
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0)
+                (void) close(*fd);
+}
+
+/* Parse "500ms", "30s", "5min", "2h", "1d" (and sums such as "1min 30s") into
+ * microseconds. A bare number is seconds. Returns 0 or -EINVAL/-ERANGE. */
+int parse_duration(const char *s, uint64_t *ret_usec);
+
+/* Format microseconds the way finwatch shows ages: "2min 3s", "450ms", "1h 5min".
+ * Always NUL-terminates; returns buf. */
+char *format_duration(char *buf, size_t size, uint64_t usec);
+#define DURATION_STRLEN 32
+
+/* strtoul for a whole string into uint64, base 10 only. 0 or -EINVAL/-ERANGE. */
+int parse_u64(const char *s, uint64_t *ret);
+
+/* The clock in microseconds. */
+uint64_t now_usec(clockid_t clock);

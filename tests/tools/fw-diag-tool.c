@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Test helper around daemon/diag:
+ *   fw-diag-tool capture FAMILY STATES FILE   record a raw dump reply (4|6, fin-wait-1,...)
+ *   fw-diag-tool destroy COOKIE [--as-cookie N]
+ *        find the socket with COOKIE in a fresh dump and SOCK_DESTROY it;
+ *        --as-cookie sends its exact tuple with another cookie instead (a stale
+ *        cookie), which the kernel must refuse with ENOENT.
+ * Prints "ok" or the errno name; exit 0 when the kernel said ok, 1 otherwise. */
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "diag.h"
+#include "recording.h"
+#include "sockfmt.h"
+#include "util.h"
+
+static int capture(const char *fam, const char *states_s, const char *path) {
+        uint8_t req[DIAG_REQUEST_SIZE] __attribute__((aligned(8)));
+        static uint8_t buf[65536] __attribute__((aligned(8)));
+        struct mnl_socket *nl;
+        uint32_t states, portid, seq = 4242;
+        int family = strcmp(fam, "6") == 0 ? AF_INET6 : AF_INET;
+        FILE *f;
+        size_t len;
+        int r = 1;
+
+        if (tcp_states_parse(states_s, &states, NULL, NULL) < 0) {
+                fprintf(stderr, "bad states\n");
+                return 2;
+        }
+        nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+        if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                perror("netlink");
+                return 1;
+        }
+        portid = mnl_socket_get_portid(nl);
+        f = fopen(path, "we");
+        if (!f) {
+                perror(path);
+                mnl_socket_close(nl);
+                return 1;
+        }
+        recording_write_header(f, seq, portid);
+
+        len = diag_build_dump_request(req, seq, family, states);
+        if (mnl_socket_sendto(nl, req, len) < 0) {
+                perror("send");
+                goto out;
+        }
+        for (;;) {
+                ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+                int p;
+
+                if (n < 0) {
+                        perror("recv");
+                        goto out;
+                }
+                recording_write_datagram(f, buf, (size_t) n);
+                p = diag_parse_dump(buf, (size_t) n, seq, portid, NULL, NULL);
+                if (p < 0) {
+                        fprintf(stderr, "parse: %s\n", strerror(-p));
+                        goto out;
+                }
+                if (p > 0)
+                        break;
+        }
+        r = 0;
+out:
+        if (fclose(f) != 0)
+                r = 1;
+        mnl_socket_close(nl);
+        return r;
+}
+
+struct find {
+        uint64_t cookie;
+        struct fw_sock found;
+        bool have;
+};
+
+static int find_cb(const struct fw_sock *s, void *userdata) {
+        struct find *f = userdata;
+
+        if (s->cookie == f->cookie) {
+                f->found = *s;
+                f->have = true;
+        }
+        return 0;
+}
+
+static int destroy(int argc, char **argv) {
+        _cleanup_(diag_freep) struct diag *d = NULL;
+        struct find f = {};
+        int r;
+
+        if (argc < 1 || parse_u64(argv[0], &f.cookie) < 0)
+                return 2;
+        r = diag_open(&d);
+        if (r < 0) {
+                fprintf(stderr, "diag_open: %s\n", strerror(-r));
+                return 1;
+        }
+        for (int fam = 0; fam < 2 && !f.have; fam++) {
+                r = diag_dump(d, fam == 0 ? AF_INET : AF_INET6, UINT32_MAX, find_cb, &f);
+                if (r < 0) {
+                        fprintf(stderr, "dump: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
+        if (!f.have) {
+                printf("not-found\n");
+                return 1;
+        }
+        if (argc >= 3 && strcmp(argv[1], "--as-cookie") == 0 && parse_u64(argv[2], &f.found.cookie) < 0)
+                return 2;
+
+        r = diag_destroy(d, &f.found);
+        if (r < 0) {
+                printf("%s\n", strerrorname_np(-r) ? strerrorname_np(-r) : "unknown");
+                return 1;
+        }
+        printf("ok\n");
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        if (argc >= 5 && strcmp(argv[1], "capture") == 0)
+                return capture(argv[2], argv[3], argv[4]);
+        if (argc >= 3 && strcmp(argv[1], "destroy") == 0)
+                return destroy(argc - 2, argv + 2);
+        fprintf(stderr, "usage: fw-diag-tool capture 4|6 STATES FILE | destroy COOKIE [--as-cookie N]\n");
+        return 2;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "output.h"
+#include "test.h"
+#include "util.h"
+
+static struct fw_sock sock(int family, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                           uint8_t state, uint64_t cookie) {
+        struct fw_sock s = {
+                .family = (uint8_t) family,
+                .sport = sport,
+                .dport = dport,
+                .state = state,
+                .cookie = cookie,
+        };
+        CHECK_INT(inet_pton(family, src, s.src), 1);
+        CHECK_INT(inet_pton(family, dst, s.dst), 1);
+        return s;
+}
+
+static char *render(int (*fn)(FILE *, const struct fw_sock *, size_t), const struct fw_sock *s, size_t n) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        CHECK(f != NULL);
+        CHECK_INT(fn(f, s, n), 0);
+        fclose(f);
+        return text;
+}
+
+static void test_table(void) {
+        struct fw_sock s[3];
+        char *text;
+
+        s[0] = sock(AF_INET6, "::1", 9000, "::1", 40000, FW_TCP_LAST_ACK, 77);
+        s[0].timer = DIAG_TIMER_RETRANS;
+        s[0].timer_count = 4;
+        s[0].inode = 1234;
+        s[0].send_q = 1;
+        s[1] = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_FIN_WAIT1, 5);
+        s[1].timer = DIAG_TIMER_PERSIST;
+        s[1].timer_count = 2;
+        s[1].send_q = 123456;
+        s[2] = sock(AF_INET6, "::ffff:127.0.0.1", 9000, "::ffff:127.0.0.1", 5555, FW_TCP_FIN_WAIT1, 18446744073709551614ULL);
+
+        output_sort(s, 3);
+        /* IPv4 sorts before IPv6, then by address */
+        CHECK_INT(s[0].cookie, 5);
+
+        text = render(output_table, s, 3);
+        CHECK_STR(text,
+                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer         Orphan Cookie\n"
+                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)    yes    5\n"
+                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) no     77\n"
+                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off           yes    18446744073709551614\n");
+        free(text);
+
+        /* no rows: the header alone */
+        text = render(output_table, s, 0);
+        CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Orphan Cookie\n");
+        free(text);
+}
+
+static void test_json(void) {
+        struct fw_sock s[2];
+        json_error_t err;
+        json_t *root, *o;
+        char *text;
+
+        s[0] = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_LAST_ACK, 5);
+        s[0].info.len = 232;
+        s[0].info.retransmits = 3;
+        s[0].info.probes = 0;
+        s[0].info.snd_wnd = 65535;
+        s[0].uid = 33;
+        s[0].has_cgroup_id = true;
+        s[0].cgroup_id = 4242;
+        s[0].timer = DIAG_TIMER_RETRANS;
+        s[1] = sock(AF_INET6, "::ffff:192.0.2.7", 80, "2001:db8::1", 1, FW_TCP_FIN_WAIT1, 6);
+        s[1].inode = 99;
+
+        text = render(output_json, s, 2);
+        root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+        CHECK(root && json_is_array(root) && json_array_size(root) == 2);
+        if (!root) {
+                fprintf(stderr, "bad JSON: %s\n%s\n", err.text, text);
+                free(text);
+                return;
+        }
+
+        o = json_array_get(root, 0);
+        CHECK_STR(json_string_value(json_object_get(o, "family")), "ipv4");
+        CHECK_STR(json_string_value(json_object_get(o, "local_address")), "10.0.0.1");
+        CHECK_INT(json_integer_value(json_object_get(o, "local_port")), 445);
+        CHECK_STR(json_string_value(json_object_get(o, "peer_address")), "10.0.0.2");
+        CHECK_INT(json_integer_value(json_object_get(o, "peer_port")), 1094);
+        CHECK_STR(json_string_value(json_object_get(o, "state")), "LAST_ACK");
+        CHECK_STR(json_string_value(json_object_get(o, "timer")), "retransmit");
+        CHECK_INT(json_integer_value(json_object_get(o, "retransmits")), 3);
+        CHECK_INT(json_integer_value(json_object_get(o, "probes")), 0);
+        CHECK_INT(json_integer_value(json_object_get(o, "snd_wnd")), 65535);
+        CHECK(json_is_true(json_object_get(o, "orphan")));
+        CHECK_INT(json_integer_value(json_object_get(o, "uid")), 33);
+        CHECK_INT(json_integer_value(json_object_get(o, "inode")), 0);
+        CHECK_INT(json_integer_value(json_object_get(o, "cookie")), 5);
+        CHECK_INT(json_integer_value(json_object_get(o, "cgroup_id")), 4242);
+        CHECK(json_is_integer(json_object_get(o, "send_q")));
+        CHECK(json_is_integer(json_object_get(o, "recv_q")));
+
+        o = json_array_get(root, 1);
+        CHECK_STR(json_string_value(json_object_get(o, "family")), "ipv6");
+        CHECK_STR(json_string_value(json_object_get(o, "local_address")), "192.0.2.7");
+        CHECK_STR(json_string_value(json_object_get(o, "peer_address")), "2001:db8::1");
+        CHECK(json_is_false(json_object_get(o, "orphan")));
+        /* no tcp_info, no cgroup: null, not a made-up 0 */
+        CHECK(json_is_null(json_object_get(o, "retransmits")));
+        CHECK(json_is_null(json_object_get(o, "cgroup_id")));
+
+        json_decref(root);
+        free(text);
+
+        text = render(output_json, s, 0);
+        CHECK_STR(text, "[]\n");
+        free(text);
+}
+
+int main(void) {
+        test_table();
+        test_json();
+        return test_result("test-output");
+}

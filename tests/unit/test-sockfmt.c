@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "sockfmt.h"
+#include "test.h"
+#include "util.h"
+
+static void addr(uint8_t out[16], int family, const char *text) {
+        memset(out, 0, 16);
+        CHECK_INT(inet_pton(family, text, out), 1);
+}
+
+static void test_endpoints(void) {
+        char buf[ENDPOINT_STRLEN];
+        uint8_t a[16];
+
+        addr(a, AF_INET, "10.0.0.1");
+        CHECK_STR(format_endpoint(buf, sizeof(buf), AF_INET, a, 445), "10.0.0.1:445");
+        addr(a, AF_INET6, "::1");
+        CHECK_STR(format_endpoint(buf, sizeof(buf), AF_INET6, a, 9000), "[::1]:9000");
+        addr(a, AF_INET6, "2001:db8::42");
+        CHECK_STR(format_endpoint(buf, sizeof(buf), AF_INET6, a, 65535), "[2001:db8::42]:65535");
+        /* v4-mapped IPv6 shows as IPv4 */
+        addr(a, AF_INET6, "::ffff:127.0.0.1");
+        CHECK_STR(format_endpoint(buf, sizeof(buf), AF_INET6, a, 80), "127.0.0.1:80");
+        CHECK_STR(format_address(buf, sizeof(buf), AF_INET6, a), "127.0.0.1");
+        /* the longest address fits */
+        addr(a, AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+        CHECK_STR(format_endpoint(buf, sizeof(buf), AF_INET6, a, 65535),
+                  "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+}
+
+static void test_states(void) {
+        uint32_t mask = 0;
+        const char *bad = NULL;
+        size_t bad_len = 99;
+        char buf[128];
+
+        CHECK_STR(tcp_state_to_string(FW_TCP_FIN_WAIT1), "FIN_WAIT_1");
+        CHECK_STR(tcp_state_to_string(FW_TCP_LAST_ACK), "LAST_ACK");
+        CHECK_STR(tcp_state_to_string(FW_TCP_ESTABLISHED), "ESTABLISHED");
+        CHECK(tcp_state_to_string(0) == NULL);
+        CHECK(tcp_state_to_string(200) == NULL);
+
+        CHECK_INT(tcp_states_parse("fin-wait-1,last-ack", &mask, NULL, NULL), 0);
+        CHECK_INT(mask, DIAG_STATES_DEFAULT);
+        CHECK_INT(tcp_states_parse("LAST_ACK", &mask, NULL, NULL), 0);
+        CHECK_INT(mask, DIAG_STATE_BIT(FW_TCP_LAST_ACK));
+        CHECK_INT(tcp_states_parse("closing,fin-wait-2,close-wait,fin-wait-1,last-ack", &mask, NULL, NULL), 0);
+        CHECK_INT(mask, DIAG_STATES_CLOSING);
+        CHECK_STR(tcp_states_format(buf, sizeof(buf), mask), "fin-wait-1,last-ack,closing,fin-wait-2,close-wait");
+
+        CHECK_INT(tcp_states_parse("fin-wait-1,established", &mask, &bad, &bad_len), -EINVAL);
+        CHECK_INT(bad_len, strlen("established"));
+        CHECK(bad && strncmp(bad, "established", bad_len) == 0);
+        CHECK_INT(tcp_states_parse("", &mask, &bad, &bad_len), -EINVAL);
+        CHECK_INT(bad_len, 0);
+        CHECK_INT(tcp_states_parse("last-ack,", &mask, &bad, &bad_len), -EINVAL);
+        CHECK_INT(bad_len, 0);
+        CHECK_INT(tcp_states_parse("fin-wait", &mask, NULL, NULL), -EINVAL);
+        CHECK_INT(tcp_states_parse("fin-wait-11", &mask, NULL, NULL), -EINVAL);
+}
+
+static void test_timer(void) {
+        struct fw_sock s = { .timer = DIAG_TIMER_RETRANS, .timer_count = 3 };
+        char buf[TIMER_STRLEN];
+
+        CHECK_STR(format_timer(buf, sizeof(buf), &s), "retransmit(3)");
+        s.timer = DIAG_TIMER_PERSIST;
+        s.timer_count = 12;
+        CHECK_STR(format_timer(buf, sizeof(buf), &s), "persist(12)");
+        s.timer = DIAG_TIMER_OFF;
+        CHECK_STR(format_timer(buf, sizeof(buf), &s), "off");
+        CHECK_STR(diag_timer_to_string(9), "unknown");
+        s.family = AF_INET6;
+        CHECK_STR(fw_sock_proto(&s), "tcp6");
+        s.family = AF_INET;
+        CHECK_STR(fw_sock_proto(&s), "tcp");
+}
+
+int main(void) {
+        test_endpoints();
+        test_states();
+        test_timer();
+        return test_result("test-sockfmt");
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "test.h"
+#include "util.h"
+
+static void test_parse_duration(void) {
+        static const struct {
+                const char *in;
+                uint64_t usec;
+        } good[] = {
+                { "500ms", 500 * USEC_PER_MSEC },
+                { "30s", 30 * USEC_PER_SEC },
+                { "5min", 5 * USEC_PER_MIN },
+                { "2h", 2 * USEC_PER_HOUR },
+                { "1d", USEC_PER_DAY },
+                { "7", 7 * USEC_PER_SEC },
+                { "1min 30s", 90 * USEC_PER_SEC },
+                { "1min30s", 90 * USEC_PER_SEC },
+                { " 250 ms ", 250 * USEC_PER_MSEC },
+                { "0", 0 },
+                { "10us", 10 },
+        };
+        static const char *const bad[] = {
+                "", "   ", "ms", "5x", "-1s", "1.5s", "5 minutes", "s5", "18446744073709551616",
+                "99999999999999d",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                uint64_t v = 1;
+                CHECK_INT(parse_duration(good[i].in, &v), 0);
+                CHECK_INT(v, good[i].usec);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                uint64_t v = 0;
+                if (parse_duration(bad[i], &v) >= 0) {
+                        fprintf(stderr, "accepted bad duration '%s'\n", bad[i]);
+                        test_failures++;
+                }
+        }
+}
+
+static void test_format_duration(void) {
+        char buf[DURATION_STRLEN];
+
+        CHECK_STR(format_duration(buf, sizeof(buf), 0), "0ms");
+        CHECK_STR(format_duration(buf, sizeof(buf), 450 * USEC_PER_MSEC), "450ms");
+        CHECK_STR(format_duration(buf, sizeof(buf), 2 * USEC_PER_MIN + 3 * USEC_PER_SEC), "2min 3s");
+        CHECK_STR(format_duration(buf, sizeof(buf), USEC_PER_HOUR + 5 * USEC_PER_MIN + 7 * USEC_PER_SEC), "1h 5min");
+        CHECK_STR(format_duration(buf, sizeof(buf), 2 * USEC_PER_MIN), "2min");
+        CHECK_STR(format_duration(buf, sizeof(buf), 3 * USEC_PER_DAY + 4 * USEC_PER_HOUR), "3d 4h");
+        CHECK_STR(format_duration(buf, sizeof(buf), UINT64_MAX), "213503982d 8h");
+        /* A tiny buffer is cut, never overrun. */
+        char small[4];
+        format_duration(small, sizeof(small), 2 * USEC_PER_MIN + 3 * USEC_PER_SEC);
+        CHECK(strlen(small) < sizeof(small));
+}
+
+static void test_parse_u64(void) {
+        uint64_t v;
+
+        CHECK_INT(parse_u64("0", &v), 0);
+        CHECK_INT(v, 0);
+        CHECK_INT(parse_u64("18446744073709551615", &v), 0);
+        CHECK(v == UINT64_MAX);
+        CHECK_INT(parse_u64("18446744073709551616", &v), -ERANGE);
+        CHECK_INT(parse_u64("", &v), -EINVAL);
+        CHECK_INT(parse_u64("12a", &v), -EINVAL);
+        CHECK_INT(parse_u64("-1", &v), -EINVAL);
+}
+
+int main(void) {
+        test_parse_duration();
+        test_format_duration();
+        test_parse_u64();
+        return test_result("test-util");
+}

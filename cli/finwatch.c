@@ -208,10 +208,8 @@ int main(int argc, char **argv) {
                 }
         }
 
-        if (optind >= argc) {
-                usage_main(stderr);
-                return EXIT_USAGE;
-        }
+        if (optind >= argc)
+                return fail(EXIT_USAGE, "missing command (see '%s --help')", program);
 
         verb = argv[optind];
         if (strcmp(verb, "list") == 0)

@@ -526,14 +526,19 @@ static void parse_recording(const char *path, struct collected *c, int *ret_done
 static void check_expected(const char *name, struct collected *c, const struct expect_sock *e, size_t ne) {
         CHECK_INT(c->n, ne);
         for (size_t i = 0; i < ne; i++) {
-                size_t hits = 0;
+                size_t hits = 0, want = 0;
 
                 for (size_t j = 0; j < c->n; j++)
                         if (matches(&c->socks[j], &e[i]))
                                 hits++;
-                if (hits != 1) {
-                        fprintf(stderr, "%s: %s %s found %zu times\n", name, e[i].local,
-                                tcp_state_to_string(e[i].state), hits);
+                /* the same expectation may stand more than once */
+                for (size_t j = 0; j < ne; j++)
+                        if (strcmp(e[j].local, e[i].local) == 0 && e[j].state == e[i].state &&
+                            e[j].timer == e[i].timer && e[j].orphan == e[i].orphan)
+                                want++;
+                if (hits != want) {
+                        fprintf(stderr, "%s: %s %s found %zu times, want %zu\n", name, e[i].local,
+                                tcp_state_to_string(e[i].state), hits, want);
                         test_failures++;
                 }
         }
@@ -569,7 +574,7 @@ static void test_recorded(const char *dir) {
         static const struct expect_sock v6[] = {
                 { "[::1]:9000", "[::1]:", FW_TCP_LAST_ACK, DIAG_TIMER_RETRANS, false },
                 { "[::1]:9100", "[::1]:", FW_TCP_FIN_WAIT1, DIAG_TIMER_PERSIST, true },
-                { "127.0.0.1:9000", "127.0.0.1:", FW_TCP_FIN_WAIT1, DIAG_TIMER_RETRANS, true },
+                { "127.0.0.1:9050", "127.0.0.1:", FW_TCP_FIN_WAIT1, DIAG_TIMER_RETRANS, true },
         };
 
         snprintf(path, sizeof(path), "%s/small-v4.rec", dir);

@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared helpers for the integration tests: root and namespace checks, the
+stuck-socket fixture in a private network namespace, ss as an oracle, and a
+small check collector.
+
+Every test runs the fixture with --unshare: it makes its own network
+namespace, and the namespace (with every socket and nft rule in it) ends
+with the fixture process, which these helpers stop by PID in every case.
+"""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+SKIP = 77
+
+
+class Failures:
+    def __init__(self, name):
+        self.name = name
+        self.count = 0
+
+    def check(self, cond, what):
+        if not cond:
+            self.count += 1
+            print(f"FAIL: {what}", file=sys.stderr, flush=True)
+        return cond
+
+    def eq(self, got, want, what):
+        return self.check(got == want, f"{what}: got {got!r}, want {want!r}")
+
+    def done(self):
+        if self.count:
+            print(f"{self.name}: {self.count} check(s) failed", file=sys.stderr)
+            sys.exit(1)
+        print(f"{self.name}: all checks passed")
+        sys.exit(0)
+
+
+def skip_or_fail(reason):
+    """Outside CI a test that cannot run here is skipped (exit 77); in CI
+    (CI=true) it fails, so a green run always means the kernel tests ran."""
+    if os.environ.get("CI") == "true":
+        print(f"cannot run in CI: {reason}", file=sys.stderr)
+        sys.exit(1)
+    print(f"skipped: {reason}")
+    sys.exit(SKIP)
+
+
+def require_root_netns():
+    if os.geteuid() != 0:
+        skip_or_fail("needs root (network namespaces, nftables)")
+    for tool in ("nsenter", "unshare", "ss", "nft"):
+        if not shutil.which(tool):
+            skip_or_fail(f"{tool} not installed")
+    r = subprocess.run(["unshare", "--net", "true"], capture_output=True)
+    if r.returncode != 0:
+        skip_or_fail("cannot create a network namespace: " + r.stderr.decode().strip())
+
+
+def _raise_on_term(signum, frame):
+    # meson's timeout sends SIGTERM: unwind so that fixtures are stopped.
+    raise SystemExit(f"terminated by signal {signum}")
+
+
+signal.signal(signal.SIGTERM, _raise_on_term)
+
+
+class Fixture:
+    """fw-stuck in its own network namespace; use as a context manager."""
+
+    def __init__(self, binary, makes, established=0, extra=(), timeout=60):
+        args = [binary, "--unshare"]
+        for m in makes:
+            args += ["--make", m]
+        if established:
+            args += ["--established", str(established)]
+        args += list(extra)
+        self.args = args
+        self.timeout = timeout
+        self.proc = None
+        self.manifest = []
+        self.pid = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def _wait_ready(self):
+        # Read the raw pipe: a buffered reader would hide lines from select().
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + self.timeout
+        pending = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError("fixture not ready in time")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                err = self.proc.stderr.read()
+                raise RuntimeError(f"fixture exited early ({self.proc.wait()}): {err.decode().strip()}")
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                line = line.decode().strip()
+                if line.startswith("READY"):
+                    self.pid = self.proc.pid
+                    return
+                if line:
+                    self.manifest.append(json.loads(line))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def run(self, *cmd, check=False, timeout=60, **kw):
+        """Run a command inside the fixture's network namespace."""
+        return subprocess.run(["nsenter", "-t", str(self.pid), "-n", *cmd], capture_output=True,
+                              text=True, timeout=timeout, check=check, **kw)
+
+
+_MAPPED = re.compile(r"^\[::ffff:(\d+\.\d+\.\d+\.\d+)\]:(\d+)$")
+
+
+def norm_endpoint(ep):
+    """ss prints v4-mapped addresses as [::ffff:a.b.c.d]:p; finwatch as a.b.c.d:p."""
+    m = _MAPPED.match(ep)
+    return f"{m.group(1)}:{m.group(2)}" if m else ep
+
+
+def ss_sockets(fx, states=("fin-wait-1", "last-ack")):
+    """(STATE, local, peer) for each socket ss sees in the fixture's namespace."""
+    cmd = ["ss", "-tanH"]
+    for s in states:
+        cmd += ["state", s]
+    r = fx.run(*cmd, check=True)
+    out = set()
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        # with a state filter ss leaves the State column out when there is one state
+        if len(f) == 4:
+            local, peer = f[2], f[3]
+            state = states[0].upper().replace("-", "_")
+        else:
+            state, local, peer = f[0], f[3], f[4]
+            state = {"FIN-WAIT-1": "FIN_WAIT_1", "LAST-ACK": "LAST_ACK", "CLOSING": "CLOSING",
+                     "FIN-WAIT-2": "FIN_WAIT_2", "CLOSE-WAIT": "CLOSE_WAIT"}.get(state, state)
+        out.add((state, norm_endpoint(local), norm_endpoint(peer)))
+    return out
+
+
+def wait_for(fn, timeout=20.0, interval=0.2):
+    """Call fn until it returns a true value or the time is up; return the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""finwatch list against the real kernel: sockets made stuck on purpose in a
+private network namespace, by both causes, both families, orphan and owned;
+ss as the oracle; SOCK_DESTROY by cookie, and with a stale cookie."""
+import argparse
+import json
+
+import fwtest
+
+REQUIRED_FIELDS = ("family", "local_address", "local_port", "peer_address", "peer_port", "state",
+                   "send_q", "recv_q", "timer", "retransmits", "probes", "orphan", "uid", "inode",
+                   "cookie", "cgroup_id")
+
+CAUSE_TIMER = {"lost-fin": "retransmit", "zero-window": "persist"}
+
+
+def makes():
+    out = []
+    for cause in ("lost-fin", "zero-window"):
+        for state in ("fin-wait-1", "last-ack"):
+            for owner in ("orphan", "owned"):
+                for fam in ("4", "6"):
+                    out.append(f"{cause}:{state}:{owner}:{fam}:1")
+    # a dual-stack socket talking IPv4: reported in the IPv6 dump, shown as IPv4
+    out.append("lost-fin:fin-wait-1:orphan:mapped:1")
+    out.append("zero-window:last-ack:owned:mapped:1")
+    return out
+
+
+def endpoint(o, side):
+    addr, port = o[f"{side}_address"], o[f"{side}_port"]
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def list_json(fx, binary, *args):
+    r = fx.run(binary, "list", "--json", *args)
+    if r.returncode != 0:
+        raise RuntimeError(f"finwatch list failed ({r.returncode}): {r.stderr}")
+    return json.loads(r.stdout)
+
+
+def parse_table(text):
+    lines = text.splitlines()
+    rows = []
+    for line in lines[1:]:
+        f = line.split()
+        rows.append({"proto": f[0], "recv_q": int(f[1]), "send_q": int(f[2]), "local": f[3],
+                     "peer": f[4], "state": f[5], "timer": f[6], "orphan": f[7], "cookie": int(f[8])})
+    return lines[0], rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--finwatch", required=True)
+    ap.add_argument("--finwatchd", required=True)
+    ap.add_argument("--fixture", required=True)
+    ap.add_argument("--diag-tool", required=True)
+    a = ap.parse_args()
+    fwtest.require_root_netns()
+    t = fwtest.Failures("test_list")
+
+    with fwtest.Fixture(a.fixture, makes(), established=5) as fx:
+        expected = {(m["state"], m["local"], m["peer"]): m for m in fx.manifest}
+        t.eq(len(expected), 18, "fixture made every socket it was asked for")
+
+        def key(o):
+            return (o["state"], endpoint(o, "local"), endpoint(o, "peer"))
+
+        def signature_shown(o):
+            m = expected.get(key(o))
+            if not m or o["timer"] != CAUSE_TIMER[m["cause"]]:
+                return False
+            # the first retransmission comes one RTO (200 ms on loopback) after the FIN
+            return m["cause"] != "lost-fin" or o["retransmits"] > 0 or o["timer_count"] > 0
+
+        def settled():
+            got = list_json(fx, a.finwatch)
+            ok = {key(o) for o in got} == set(expected) and all(signature_shown(o) for o in got)
+            return got if ok else None
+
+        got = fwtest.wait_for(settled) or list_json(fx, a.finwatch)
+        by_key = {key(o): o for o in got}
+        t.eq(set(by_key), set(expected), "finwatch list finds exactly the stuck sockets")
+        t.eq(len(got), len(by_key), "each socket listed once")
+
+        for k, m in expected.items():
+            o = by_key.get(k)
+            if not t.check(o is not None, f"{k} listed"):
+                continue
+            for f in REQUIRED_FIELDS:
+                t.check(f in o, f"{k}: JSON field {f}")
+            t.eq(o["orphan"], m["orphan"], f"{k} orphan")
+            t.eq(o["inode"] == 0, m["orphan"], f"{k} inode 0 exactly for orphans")
+            t.eq(o["family"], m["family"], f"{k} family")
+            t.eq(o["timer"], CAUSE_TIMER[m["cause"]], f"{k} timer kind")
+            t.eq(o["uid"], 0, f"{k} uid")
+            t.check(isinstance(o["cookie"], int) and o["cookie"] > 0, f"{k} cookie")
+            t.check(isinstance(o["cgroup_id"], int), f"{k} cgroup_id")
+            if m["cause"] == "lost-fin":
+                # the FIN left and was not acknowledged
+                t.check(o["unacked"] > 0, f"{k} unacked > 0 ({o['unacked']})")
+                t.check(o["retransmits"] > 0 or o["timer_count"] > 0, f"{k} retransmitted")
+            else:
+                # the peer's window is shut and bytes wait behind it
+                t.eq(o["snd_wnd"], 0, f"{k} snd_wnd")
+                t.check(o["notsent_bytes"] > 0 or o["send_q"] > 0, f"{k} bytes waiting")
+
+        # ss in the same namespace sees the same set of sockets as the table
+        header, rows = parse_table(fx.run(a.finwatch, "list", check=True).stdout)
+        t.check(header.split()[:3] == ["Proto", "Recv-Q", "Send-Q"], "table header")
+        table = {(r["state"], r["local"], r["peer"]) for r in rows}
+        t.eq(table, fwtest.ss_sockets(fx), "finwatch list table agrees with ss")
+        t.eq(table, set(expected), "table rows are the stuck sockets")
+        for r in rows:
+            m = expected.get((r["state"], r["local"], r["peer"]))
+            if m:
+                t.eq(r["orphan"], "yes" if m["orphan"] else "no", f"{r['local']} Orphan column")
+                t.eq(r["proto"], "tcp6" if m["family"] == "ipv6" else "tcp", f"{r['local']} Proto")
+                t.check(r["timer"].startswith(CAUSE_TIMER[m["cause"]] + "("), f"{r['local']} Timer {r['timer']}")
+
+        # filters: one state, one family
+        last_ack = list_json(fx, a.finwatch, "--state", "last-ack")
+        t.eq({key(o) for o in last_ack}, {k for k in expected if k[0] == "LAST_ACK"}, "--state last-ack")
+        t.eq({key(o) for o in last_ack},
+             fwtest.ss_sockets(fx, ("last-ack",)), "--state last-ack agrees with ss")
+        v4 = list_json(fx, a.finwatch, "-4")
+        t.eq(len(v4), sum(1 for m in fx.manifest if m["family"] == "ipv4"), "-4 count")
+        t.check(all(o["family"] == "ipv4" for o in v4), "-4 only IPv4")
+        v6 = list_json(fx, a.finwatch, "-6")
+        t.eq(len(v6), sum(1 for m in fx.manifest if m["family"] == "ipv6"), "-6 count (v4-mapped included)")
+        t.check(all(o["family"] == "ipv6" for o in v6), "-6 only IPv6")
+        mapped = [o for o in v6 if "." in o["local_address"]]
+        t.eq(len(mapped), 2, "v4-mapped sockets shown with IPv4 addresses")
+        # ESTABLISHED noise is never listed, even when asking for every closing state
+        everything = list_json(fx, a.finwatch, "--state", "fin-wait-1,last-ack,closing,fin-wait-2,close-wait")
+        t.check(all(o["state"] != "ESTABLISHED" for o in everything), "no ESTABLISHED socket listed")
+        t.check(len(everything) >= len(expected), "wider state set includes the stuck ones")
+
+        # the daemon's scanner sees the same count
+        r = fx.run(a.finwatchd, "--once")
+        t.eq(r.returncode, 0, "finwatchd --once exit")
+        t.check(r.stdout.startswith(f"{len(expected)} stuck sockets"), f"finwatchd --once: {r.stdout[:80]!r}")
+
+        # SOCK_DESTROY by cookie removes exactly that socket
+        before = fwtest.ss_sockets(fx)
+        victim = next(o for o in got if o["state"] == "FIN_WAIT_1" and o["orphan"] and o["family"] == "ipv4")
+        vkey = key(victim)
+        r = fx.run(a.diag_tool, "destroy", str(victim["cookie"]))
+        t.eq((r.returncode, r.stdout.strip()), (0, "ok"), "destroy by cookie")
+        after = fwtest.ss_sockets(fx)
+        t.eq(after, before - {vkey}, "destroy removed exactly the victim")
+        r = fx.run(a.diag_tool, "destroy", str(victim["cookie"]))
+        t.eq(r.stdout.strip(), "not-found", "the victim is gone from the dump")
+
+        # the same tuple with a stale cookie: ENOENT, nothing removed
+        other = next(o for o in got if o["state"] == "LAST_ACK" and not o["orphan"] and o["family"] == "ipv6")
+        r = fx.run(a.diag_tool, "destroy", str(other["cookie"]), "--as-cookie", str(other["cookie"] + 1000000))
+        t.eq((r.returncode, r.stdout.strip()), (1, "ENOENT"), "destroy with a stale cookie")
+        t.eq(fwtest.ss_sockets(fx), after, "stale cookie removed nothing")
+
+    t.done()
+
+
+if __name__ == "__main__":
+    main()

@@ -143,3 +143,35 @@ uint64_t now_usec(clockid_t clock) {
                 return 0;
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
+
+char *format_duration_exact(char *buf, size_t size, uint64_t usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } parts[] = {
+                { "d", USEC_PER_DAY }, { "h", USEC_PER_HOUR }, { "min", USEC_PER_MIN },
+                { "s", USEC_PER_SEC }, { "ms", USEC_PER_MSEC }, { "us", 1 },
+        };
+        size_t off = 0;
+
+        if (size == 0)
+                return buf;
+        if (usec == 0) {
+                snprintf(buf, size, "0");
+                return buf;
+        }
+        buf[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(parts) && usec > 0; i++) {
+                uint64_t n = usec / parts[i].usec;
+                int r;
+
+                if (n == 0)
+                        continue;
+                usec -= n * parts[i].usec;
+                r = snprintf(buf + off, size - off, "%s%" PRIu64 "%s", off ? " " : "", n, parts[i].suffix);
+                if (r < 0 || (size_t) r >= size - off)
+                        break;
+                off += (size_t) r;
+        }
+        return buf;
+}

@@ -40,6 +40,10 @@ int parse_duration(const char *s, uint64_t *ret_usec);
 char *format_duration(char *buf, size_t size, uint64_t usec);
 #define DURATION_STRLEN 32
 
+/* Format microseconds exactly, in the syntax parse_duration reads back:
+ * "5s", "200ms", "1min 30s", "0". */
+char *format_duration_exact(char *buf, size_t size, uint64_t usec);
+
 /* strtoul for a whole string into uint64, base 10 only. 0 or -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t *ret);
 

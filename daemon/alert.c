@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <syslog.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-journal.h>
+
+#include "alert.h"
+#include "sockfmt.h"
+#include "util.h"
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* A record under construction: fixed storage, no allocation. */
+#define RECORD_FIELDS 20
+struct record {
+        struct iovec iov[RECORD_FIELDS];
+        char text[RECORD_FIELDS][256];
+        int n;
+};
+
+static void __attribute__((format(printf, 2, 3))) field(struct record *r, const char *fmt, ...) {
+        va_list ap;
+        int len;
+
+        if (r->n >= RECORD_FIELDS)
+                return;
+        va_start(ap, fmt);
+        len = vsnprintf(r->text[r->n], sizeof(r->text[r->n]), fmt, ap);
+        va_end(ap);
+        if (len < 0)
+                return;
+        if ((size_t) len >= sizeof(r->text[r->n]))
+                len = sizeof(r->text[r->n]) - 1;
+        r->iov[r->n] = (struct iovec) { .iov_base = r->text[r->n], .iov_len = (size_t) len };
+        r->n++;
+}
+
+static void send_record(struct alerter *a, struct record *r) {
+        int ret = a->sink(r->iov, r->n, a->sink_userdata);
+
+        a->last_error = ret < 0 ? ret : 0;
+        a->sent_total++;
+}
+
+void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink, void *userdata) {
+        *a = (struct alerter) {
+                .sink = sink,
+                .sink_userdata = userdata,
+                .max_per_minute = max_per_minute,
+        };
+}
+
+void alert_tick(struct alerter *a, uint64_t now, bool force) {
+        struct record r = {};
+        unsigned held = a->held_stuck + a->held_cleared;
+
+        if (!a->window_open)
+                return;
+        if (!force && now - a->window_start < ALERT_WINDOW_USEC)
+                return;
+
+        if (held > 0) {
+                field(&r, "MESSAGE=%u more finwatch alerts held back by the rate limit (%u stuck, %u cleared; "
+                          "at most %u a minute)", held, a->held_stuck, a->held_cleared, a->max_per_minute);
+                field(&r, "PRIORITY=%d", LOG_WARNING);
+                field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_SUMMARY);
+                field(&r, "SYSLOG_IDENTIFIER=finwatchd");
+                field(&r, "FINWATCH_HELD=%u", held);
+                field(&r, "FINWATCH_HELD_STUCK=%u", a->held_stuck);
+                field(&r, "FINWATCH_HELD_CLEARED=%u", a->held_cleared);
+                field(&r, "FINWATCH_MAX_PER_MINUTE=%u", a->max_per_minute);
+                send_record(a, &r);
+        }
+        a->window_open = false;
+        a->held_stuck = a->held_cleared = 0;
+        a->sent_in_window = 0;
+}
+
+/* May one more record go out now? */
+static bool admit(struct alerter *a, uint64_t now) {
+        alert_tick(a, now, false);
+        if (!a->window_open) {
+                a->window_open = true;
+                a->window_start = now;
+                a->sent_in_window = 0;
+        }
+        if (a->sent_in_window >= a->max_per_minute)
+                return false;
+        a->sent_in_window++;
+        return true;
+}
+
+static void socket_fields(struct record *r, const struct tracked *e) {
+        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
+
+        format_endpoint(local, sizeof(local), e->family, e->src, e->sport);
+        format_endpoint(peer, sizeof(peer), e->family, e->dst, e->dport);
+        field(r, "SYSLOG_IDENTIFIER=finwatchd");
+        field(r, "FINWATCH_STATE=%s", tcp_state_to_string(e->state));
+        field(r, "FINWATCH_LOCAL=%s", local);
+        field(r, "FINWATCH_PEER=%s", peer);
+        field(r, "FINWATCH_COOKIE=%" PRIu64, e->cookie);
+        field(r, "FINWATCH_ORPHAN=%s", e->orphan ? "yes" : "no");
+        field(r, "FINWATCH_TIMER=%s", diag_timer_to_string(e->timer));
+        field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
+        if (e->has_cgroup_id)
+                field(r, "FINWATCH_CGROUP_ID=%" PRIu64, e->cgroup_id);
+}
+
+void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool repeat, uint64_t now) {
+        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN], age_s[DURATION_STRLEN];
+        struct record r = {};
+
+        if (!admit(a, now)) {
+                a->held_stuck++;
+                a->held_total++;
+                return;
+        }
+        format_endpoint(local, sizeof(local), e->family, e->src, e->sport);
+        format_endpoint(peer, sizeof(peer), e->family, e->dst, e->dport);
+        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", tcp_state_to_string(e->state), local, peer,
+              format_duration(age_s, sizeof(age_s), age), e->orphan ? "orphan" : "owned by a process");
+        field(&r, "PRIORITY=%d", LOG_WARNING);
+        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
+        field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
+        field(&r, "FINWATCH_REPEAT=%s", repeat ? "yes" : "no");
+        socket_fields(&r, e);
+        send_record(a, &r);
+}
+
+void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
+        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN], age_s[DURATION_STRLEN];
+        uint64_t stuck = e->last_seen > e->state_since ? e->last_seen - e->state_since : 0;
+        struct record r = {};
+
+        if (!admit(a, now)) {
+                a->held_cleared++;
+                a->held_total++;
+                return;
+        }
+        format_endpoint(local, sizeof(local), e->family, e->src, e->sport);
+        format_endpoint(peer, sizeof(peer), e->family, e->dst, e->dport);
+        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", tcp_state_to_string(e->state), local,
+              peer, format_duration(age_s, sizeof(age_s), stuck));
+        field(&r, "PRIORITY=%d", LOG_NOTICE);
+        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
+        field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
+        socket_fields(&r, e);
+        send_record(a, &r);
+}
+
+int alert_sink_journal(const struct iovec *iov, int n, void *userdata) {
+        return sd_journal_sendv(iov, n);
+}
+
+int alert_sink_stderr(const struct iovec *iov, int n, void *userdata) {
+        const char *prio = "4";
+        const struct iovec *msg = NULL;
+
+        for (int i = 0; i < n; i++) {
+                const char *s = iov[i].iov_base;
+
+                if (iov[i].iov_len > 9 && strncmp(s, "PRIORITY=", 9) == 0)
+                        prio = s + 9;
+                else if (iov[i].iov_len > 8 && strncmp(s, "MESSAGE=", 8) == 0)
+                        msg = &iov[i];
+        }
+        fprintf(stderr, "<%.1s>%.*s", prio, msg ? (int) msg->iov_len - 8 : 0,
+                msg ? (const char *) msg->iov_base + 8 : "");
+        for (int i = 0; i < n; i++) {
+                const char *s = iov[i].iov_base;
+
+                if (strncmp(s, "FINWATCH_", 9) == 0 || strncmp(s, "MESSAGE_ID=", 11) == 0)
+                        fprintf(stderr, " %.*s", (int) iov[i].iov_len, s);
+        }
+        fputc('\n', stderr);
+        return 0;
+}
+
+bool alert_journal_reachable(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(closep) int fd = -EBADF;
+
+        if (!path)
+                path = JOURNAL_SOCKET;
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return false;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        return connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Alerts: one structured journald record per stuck socket, per cleared
+ * socket, and a summary of what a rate limit held back. The MESSAGE_IDs and
+ * FINWATCH_* fields are API: see README.md. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "tracker.h"
+
+#define ALERT_MESSAGE_ID_STUCK   "b4cd1459bf4140c695af9432d3238033"
+#define ALERT_MESSAGE_ID_CLEARED "bbfca07b105e4dbe9b45054f9af909c9"
+#define ALERT_MESSAGE_ID_SUMMARY "10dbc8dc976747ae9445d14576345c07"
+
+#define ALERT_WINDOW_USEC (60 * UINT64_C(1000000))
+
+/* Where records go. The journal sink is the real one; tests put their own. */
+typedef int (*alert_sink_fn)(const struct iovec *iov, int n, void *userdata);
+
+struct alerter {
+        alert_sink_fn sink;
+        void *sink_userdata;
+        unsigned max_per_minute;
+        uint64_t window_start;     /* usec; start of the current rate window */
+        bool window_open;
+        unsigned sent_in_window;
+        unsigned held_stuck;       /* records held back in this window */
+        unsigned held_cleared;
+        uint64_t sent_total;       /* records sent, summaries included */
+        uint64_t held_total;
+        int last_error;            /* last sink failure, -errno, 0 = none */
+};
+
+void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink, void *userdata);
+
+void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool repeat, uint64_t now);
+void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now);
+
+/* Close the rate window if a minute has passed, sending the summary of what
+ * was held back. force: send it now whatever the time (on exit). */
+void alert_tick(struct alerter *a, uint64_t now, bool force);
+
+/* Sinks: journald, or stderr as "<PRIO>MESSAGE KEY=VALUE ..." lines. */
+int alert_sink_journal(const struct iovec *iov, int n, void *userdata);
+int alert_sink_stderr(const struct iovec *iov, int n, void *userdata);
+
+/* Whether journald's socket takes datagrams (sd_journal_send() says 0 even
+ * when nobody listens). path NULL: /run/systemd/journal/socket. */
+bool alert_journal_reachable(const char *path);

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The Manager owns the event loop and every source on it (poll timer,
+ * signals, watchdog), the netlink socket, the tracker, the alerter and the
+ * running config. */
+
+#include <systemd/sd-event.h>
+
+#include "alert.h"
+#include "config.h"
+#include "diag.h"
+#include "tracker.h"
+
+#define MANAGER_SAVE_INTERVAL_USEC (30 * UINT64_C(1000000))
+
+struct manager {
+        sd_event *event;
+        sd_event_source *poll_timer;
+        struct diag *diag;
+        struct tracker *tracker;
+        struct alerter alerter;
+        struct config config;
+        const char *config_path;      /* borrowed from argv */
+        uint8_t boot_id[16];
+
+        bool ready;                   /* READY=1 sent */
+        bool state_dirty;             /* tracker changed since the last save */
+        uint64_t last_save;           /* usec, CLOCK_BOOTTIME */
+        uint64_t polls, poll_failures;
+        uint64_t last_poll_duration;  /* usec */
+        int last_poll_error;          /* -errno of the last failed poll, 0 after a good one */
+};
+
+/* Set up everything (config already loaded into m->config). */
+int manager_new(struct manager **ret, const struct config *config, const char *config_path);
+struct manager *manager_free(struct manager *m);
+static inline void manager_freep(struct manager **m) {
+        if (*m)
+                manager_free(*m);
+}
+
+/* Run until SIGTERM/SIGINT; returns the exit status. */
+int manager_run(struct manager *m);
+
+/* One poll: dump, track, alert. now in usec CLOCK_BOOTTIME. */
+int manager_poll(struct manager *m, uint64_t now);
+
+/* Re-read the config file; a bad file keeps the running config. */
+int manager_reload(struct manager *m);

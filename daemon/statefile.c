@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "statefile.h"
+#include "util.h"
+
+#define STATE_MAGIC "FWSTATE1"
+#define STATE_VERSION 1
+#define STATE_MAX_ENTRIES (UINT32_C(1) << 24)
+
+/* On disk: header, count records, then a 64-bit FNV-1a of everything before.
+ * Host byte order: the file never leaves the machine or the boot. */
+struct state_header {
+        char magic[8];
+        uint32_t version;
+        uint32_t record_size;
+        uint8_t boot_id[16];
+        uint32_t count;
+        uint32_t reserved;       /* 0 */
+};
+static_assert(sizeof(struct state_header) == 40, "state header layout");
+
+enum {
+        REC_ALERTED = 1 << 0,
+        REC_ORPHAN = 1 << 1,
+        REC_HAS_CGROUP = 1 << 2,
+        REC_FLAGS_ALL = REC_ALERTED | REC_ORPHAN | REC_HAS_CGROUP,
+};
+
+struct state_record {
+        uint64_t cookie;
+        uint64_t first_seen;     /* usec, CLOCK_BOOTTIME */
+        uint64_t state_since;
+        uint64_t last_seen;
+        uint64_t last_alert;
+        uint64_t cgroup_id;
+        uint8_t src[16];
+        uint8_t dst[16];
+        uint16_t sport, dport;
+        uint32_t ifindex;
+        uint8_t family, state, timer, timer_count;
+        uint8_t flags;           /* REC_* */
+        uint8_t reserved[3];     /* 0 */
+};
+static_assert(sizeof(struct state_record) == 96, "state record layout");
+
+static uint64_t fnv1a(const void *p, size_t len) {
+        const uint8_t *b = p;
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (size_t i = 0; i < len; i++) {
+                h ^= b[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) {
+        struct state_header h = {
+                .magic = STATE_MAGIC,
+                .version = STATE_VERSION,
+                .record_size = sizeof(struct state_record),
+                .count = (uint32_t) tracker_size(t),
+        };
+        const struct tracked *e;
+        uint64_t sum = UINT64_C(0xcbf29ce484222325);
+        size_t iter = 0;
+
+        memcpy(h.boot_id, boot_id, sizeof(h.boot_id));
+        /* FNV-1a can go on where it stopped: fold record by record. */
+#define FOLD(p, len)                                                   \
+        do {                                                           \
+                const uint8_t *_b = (const uint8_t *) (p);             \
+                for (size_t _i = 0; _i < (len); _i++) {                \
+                        sum ^= _b[_i];                                 \
+                        sum *= UINT64_C(0x100000001b3);                \
+                }                                                      \
+        } while (0)
+
+        if (fwrite(&h, sizeof(h), 1, f) != 1)
+                return -EIO;
+        FOLD(&h, sizeof(h));
+        while ((e = tracker_next(t, &iter))) {
+                struct state_record r = {
+                        .cookie = e->cookie,
+                        .first_seen = e->first_seen,
+                        .state_since = e->state_since,
+                        .last_seen = e->last_seen,
+                        .last_alert = e->last_alert,
+                        .cgroup_id = e->cgroup_id,
+                        .sport = e->sport,
+                        .dport = e->dport,
+                        .ifindex = e->ifindex,
+                        .family = e->family,
+                        .state = e->state,
+                        .timer = e->timer,
+                        .timer_count = e->timer_count,
+                        .flags = (uint8_t) ((e->alerted ? REC_ALERTED : 0) | (e->orphan ? REC_ORPHAN : 0) |
+                                            (e->has_cgroup_id ? REC_HAS_CGROUP : 0)),
+                };
+                memcpy(r.src, e->src, sizeof(r.src));
+                memcpy(r.dst, e->dst, sizeof(r.dst));
+                if (fwrite(&r, sizeof(r), 1, f) != 1)
+                        return -EIO;
+                FOLD(&r, sizeof(r));
+        }
+#undef FOLD
+        if (fwrite(&sum, sizeof(sum), 1, f) != 1)
+                return -EIO;
+        return 0;
+}
+
+int statefile_save(const char *path, const uint8_t boot_id[16], const struct tracker *t) {
+        char tmp[4096];
+        FILE *f;
+        int fd, r;
+
+        if ((size_t) snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        (void) fchmod(fd, 0600);
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = -errno;
+                close(fd);
+                unlink(tmp);
+                return r;
+        }
+        r = save_to(f, boot_id, t);
+        if (fflush(f) != 0 && r >= 0)
+                r = -errno;
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+static int __attribute__((format(printf, 4, 5)))
+fail(int r, char *errbuf, size_t errsize, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errsize, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+static bool record_valid(const struct state_record *r, uint64_t now) {
+        if (r->cookie == 0 || (r->family != 2 /* AF_INET */ && r->family != 10 /* AF_INET6 */))
+                return false;
+        if (r->state == 0 || r->state >= FW_TCP_MAX_STATES || (r->flags & ~REC_FLAGS_ALL))
+                return false;
+        if (r->reserved[0] || r->reserved[1] || r->reserved[2])
+                return false;
+        /* times only go forward, and none is in the future */
+        if (r->first_seen > r->state_since || r->state_since > r->last_seen || r->last_seen > now ||
+            r->last_alert > now)
+                return false;
+        return true;
+}
+
+int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint64_t now,
+                    struct tracker *t, char *errbuf, size_t errsize) {
+        const uint8_t *p = buf;
+        struct state_header h;
+        uint64_t sum;
+        size_t body;
+
+        assert(tracker_size(t) == 0);
+
+        if (len < sizeof(h) + sizeof(sum))
+                return fail(-EBADMSG, errbuf, errsize, "too short (%zu bytes)", len);
+        memcpy(&h, p, sizeof(h));
+        if (memcmp(h.magic, STATE_MAGIC, sizeof(h.magic)) != 0)
+                return fail(-EBADMSG, errbuf, errsize, "not a finwatch state file");
+        if (h.version != STATE_VERSION || h.record_size != sizeof(struct state_record) || h.reserved != 0)
+                return fail(-EBADMSG, errbuf, errsize, "unknown version %u, record size %u", h.version,
+                            h.record_size);
+        if (h.count > STATE_MAX_ENTRIES)
+                return fail(-EBADMSG, errbuf, errsize, "too many entries (%u)", h.count);
+        body = sizeof(h) + (size_t) h.count * sizeof(struct state_record);
+        if (len != body + sizeof(sum))
+                return fail(-EBADMSG, errbuf, errsize, "size %zu does not match %u entries", len, h.count);
+        memcpy(&sum, p + body, sizeof(sum));
+        if (sum != fnv1a(p, body))
+                return fail(-EBADMSG, errbuf, errsize, "checksum mismatch");
+        if (memcmp(h.boot_id, boot_id, sizeof(h.boot_id)) != 0)
+                return fail(-ESTALE, errbuf, errsize, "written during another boot");
+
+        /* Check every record before restoring any. */
+        for (uint32_t i = 0; i < h.count; i++) {
+                struct state_record r;
+
+                memcpy(&r, p + sizeof(h) + (size_t) i * sizeof(r), sizeof(r));
+                if (!record_valid(&r, now))
+                        return fail(-EBADMSG, errbuf, errsize, "entry %u is invalid", i);
+        }
+        for (uint32_t i = 0; i < h.count; i++) {
+                struct state_record r;
+                struct tracked e;
+                int ret;
+
+                memcpy(&r, p + sizeof(h) + (size_t) i * sizeof(r), sizeof(r));
+                e = (struct tracked) {
+                        .cookie = r.cookie,
+                        .first_seen = r.first_seen,
+                        .state_since = r.state_since,
+                        .last_seen = r.last_seen,
+                        .last_alert = r.last_alert,
+                        .cgroup_id = r.cgroup_id,
+                        .sport = r.sport,
+                        .dport = r.dport,
+                        .ifindex = r.ifindex,
+                        .family = r.family,
+                        .state = r.state,
+                        .timer = r.timer,
+                        .timer_count = r.timer_count,
+                        .alerted = r.flags & REC_ALERTED,
+                        .orphan = r.flags & REC_ORPHAN,
+                        .has_cgroup_id = r.flags & REC_HAS_CGROUP,
+                };
+                memcpy(e.src, r.src, sizeof(e.src));
+                memcpy(e.dst, r.dst, sizeof(e.dst));
+                ret = tracker_restore(t, &e);
+                if (ret < 0)
+                        /* the caller drops the whole tracker: nothing is trusted */
+                        return fail(ret == -EEXIST ? -EBADMSG : ret, errbuf, errsize,
+                                    "entry %u: %s", i, ret == -EEXIST ? "cookie repeated" : strerror(-ret));
+        }
+        return (int) h.count;
+}
+
+int statefile_load(const char *path, const uint8_t boot_id[16], uint64_t now, struct tracker *t,
+                   char *errbuf, size_t errsize) {
+        _cleanup_(freep) uint8_t *buf = NULL;
+        struct stat st;
+        FILE *f;
+        int r;
+
+        f = fopen(path, "re");
+        if (!f)
+                return fail(-errno, errbuf, errsize, "%s", strerror(errno));
+        if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_size > (off_t) (sizeof(struct state_header) + 8 + (size_t) STATE_MAX_ENTRIES * sizeof(struct state_record))) {
+                fclose(f);
+                return fail(-EBADMSG, errbuf, errsize, "not a regular file of a plausible size");
+        }
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf) {
+                fclose(f);
+                return -ENOMEM;
+        }
+        if (fread(buf, 1, (size_t) st.st_size, f) != (size_t) st.st_size) {
+                fclose(f);
+                return fail(-EIO, errbuf, errsize, "read error");
+        }
+        fclose(f);
+        r = statefile_parse(buf, (size_t) st.st_size, boot_id, now, t, errbuf, errsize);
+        return r;
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <string.h>
+
+#include "tracker.h"
+#include "util.h"
+
+#define TRACKER_MIN_CAPACITY 64   /* slots; always a power of two */
+
+struct tracker {
+        struct tracked *slots;
+        size_t capacity;          /* slots */
+        size_t size;              /* used slots */
+        uint32_t gen;             /* generation of the running or last dump */
+        uint64_t *doomed;         /* cookies to forget after a sweep, reused */
+        size_t doomed_allocated;
+};
+
+/* Cookies are sequential: mix them so that neighbours spread over the table
+ * (the splitmix64 finaliser). */
+static size_t slot_of(const struct tracker *t, uint64_t cookie) {
+        uint64_t x = cookie;
+
+        x ^= x >> 30;
+        x *= UINT64_C(0xbf58476d1ce4e5b9);
+        x ^= x >> 27;
+        x *= UINT64_C(0x94d049bb133111eb);
+        x ^= x >> 31;
+        return (size_t) x & (t->capacity - 1);
+}
+
+int tracker_new(struct tracker **ret) {
+        struct tracker *t;
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->slots = calloc(TRACKER_MIN_CAPACITY, sizeof(*t->slots));
+        if (!t->slots) {
+                free(t);
+                return -ENOMEM;
+        }
+        t->capacity = TRACKER_MIN_CAPACITY;
+        *ret = t;
+        return 0;
+}
+
+struct tracker *tracker_free(struct tracker *t) {
+        if (!t)
+                return NULL;
+        free(t->slots);
+        free(t->doomed);
+        free(t);
+        return NULL;
+}
+
+/* The slot holding cookie, or the empty slot where it would go. */
+static struct tracked *lookup(const struct tracker *t, uint64_t cookie) {
+        size_t i = slot_of(t, cookie);
+
+        /* The table is never more than half full: an empty slot comes. */
+        while (t->slots[i].cookie != 0 && t->slots[i].cookie != cookie)
+                i = (i + 1) & (t->capacity - 1);
+        return &t->slots[i];
+}
+
+static int grow(struct tracker *t) {
+        struct tracked *old = t->slots;
+        size_t old_capacity = t->capacity;
+        struct tracked *slots;
+
+        if (t->capacity > SIZE_MAX / 2 / sizeof(*slots))
+                return -ENOMEM;
+        slots = calloc(t->capacity * 2, sizeof(*slots));
+        if (!slots)
+                return -ENOMEM;
+        t->slots = slots;
+        t->capacity *= 2;
+        for (size_t i = 0; i < old_capacity; i++)
+                if (old[i].cookie != 0)
+                        *lookup(t, old[i].cookie) = old[i];
+        free(old);
+        return 0;
+}
+
+/* Make room for one more entry: keep the load at or below one half. */
+static int reserve_one(struct tracker *t) {
+        if ((t->size + 1) * 2 > t->capacity)
+                return grow(t);
+        return 0;
+}
+
+/* Remove by backward shift, so no tombstones pile up. */
+static void remove_slot(struct tracker *t, struct tracked *e) {
+        size_t mask = t->capacity - 1;
+        size_t hole = (size_t) (e - t->slots);
+        size_t i = hole;
+
+        for (;;) {
+                size_t home;
+
+                i = (i + 1) & mask;
+                if (t->slots[i].cookie == 0)
+                        break;
+                home = slot_of(t, t->slots[i].cookie);
+                /* Move it into the hole unless its home lies cyclically in (hole, i]. */
+                if (((i - home) & mask) >= ((i - hole) & mask)) {
+                        t->slots[hole] = t->slots[i];
+                        hole = i;
+                }
+        }
+        t->slots[hole] = (struct tracked) {};
+        t->size--;
+}
+
+void tracker_begin(struct tracker *t) {
+        if (++t->gen == 0)
+                t->gen = 1; /* 0 means "never seen in a dump" (restored entries) */
+}
+
+static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
+        memcpy(e->src, s->src, sizeof(e->src));
+        memcpy(e->dst, s->dst, sizeof(e->dst));
+        e->sport = s->sport;
+        e->dport = s->dport;
+        e->ifindex = s->ifindex;
+        e->family = s->family;
+        e->timer = s->timer;
+        e->timer_count = s->timer_count;
+        e->orphan = fw_sock_is_orphan(s);
+        e->has_cgroup_id = s->has_cgroup_id;
+        e->cgroup_id = s->cgroup_id;
+}
+
+int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
+        struct tracked *e;
+        int r;
+
+        if (s->cookie == 0)
+                return 0;
+
+        e = lookup(t, s->cookie);
+        if (e->cookie == 0) {
+                r = reserve_one(t);
+                if (r < 0)
+                        return r;
+                e = lookup(t, s->cookie); /* the table may have moved */
+                *e = (struct tracked) {
+                        .cookie = s->cookie,
+                        .first_seen = now,
+                        .state_since = now,
+                        .state = s->state,
+                };
+                t->size++;
+                r = 1;
+        } else if (e->state != s->state) {
+                /* A new state is a new story: its own age, its own alert. */
+                e->state = s->state;
+                e->state_since = now;
+                e->alerted = false;
+                e->last_alert = 0;
+                r = 1;
+        } else
+                r = 0;
+
+        fill_from_sock(e, s);
+        e->last_seen = now;
+        e->seen_gen = t->gen;
+        e->misses = 0;
+        return r;
+}
+
+static int doom(struct tracker *t, uint64_t cookie, size_t n) {
+        if (n >= t->doomed_allocated) {
+                size_t a = t->doomed_allocated ? t->doomed_allocated * 2 : 64;
+                uint64_t *p = realloc(t->doomed, a * sizeof(*p));
+
+                if (!p)
+                        return -ENOMEM;
+                t->doomed = p;
+                t->doomed_allocated = a;
+        }
+        t->doomed[n] = cookie;
+        return 0;
+}
+
+int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_t alert_repeat,
+                  const struct tracker_ops *ops, void *userdata) {
+        size_t n = 0;
+        int r = 0;
+
+        /* One pass decides; removal comes after, since a backward shift
+         * could move an entry past the cursor. */
+        for (size_t i = 0; i < t->capacity; i++) {
+                struct tracked *e = &t->slots[i];
+                uint64_t age;
+
+                if (e->cookie == 0)
+                        continue;
+
+                if (e->seen_gen != t->gen) {
+                        if (e->misses < UINT8_MAX)
+                                e->misses++;
+                        if (e->misses >= 2) {
+                                r = doom(t, e->cookie, n);
+                                if (r < 0)
+                                        break;
+                                n++;
+                                if (ops && ops->gone)
+                                        ops->gone(e, now, userdata);
+                        }
+                        continue;
+                }
+
+                age = now >= e->state_since ? now - e->state_since : 0;
+                if (!e->alerted) {
+                        if (age >= alert_after) {
+                                e->alerted = true;
+                                e->last_alert = now;
+                                if (ops && ops->stuck)
+                                        ops->stuck(e, age, false, userdata);
+                        }
+                } else if (alert_repeat > 0 && now - e->last_alert >= alert_repeat) {
+                        e->last_alert = now;
+                        if (ops && ops->stuck)
+                                ops->stuck(e, age, true, userdata);
+                }
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                struct tracked *e = lookup(t, t->doomed[i]);
+
+                assert(e->cookie == t->doomed[i]);
+                remove_slot(t, e);
+        }
+        return r < 0 ? r : (int) n;
+}
+
+int tracker_restore(struct tracker *t, const struct tracked *saved) {
+        struct tracked *e;
+        int r;
+
+        if (saved->cookie == 0)
+                return -EINVAL;
+        e = lookup(t, saved->cookie);
+        if (e->cookie != 0)
+                return -EEXIST;
+        r = reserve_one(t);
+        if (r < 0)
+                return r;
+        e = lookup(t, saved->cookie);
+        *e = *saved;
+        e->seen_gen = 0;
+        e->misses = 0;
+        t->size++;
+        return 0;
+}
+
+const struct tracked *tracker_get(const struct tracker *t, uint64_t cookie) {
+        const struct tracked *e;
+
+        if (cookie == 0)
+                return NULL;
+        e = lookup(t, cookie);
+        return e->cookie ? e : NULL;
+}
+
+size_t tracker_size(const struct tracker *t) {
+        return t->size;
+}
+
+const struct tracked *tracker_next(const struct tracker *t, size_t *iter) {
+        for (; *iter < t->capacity; (*iter)++)
+                if (t->slots[*iter].cookie != 0)
+                        return &t->slots[(*iter)++];
+        return NULL;
+}
+
+size_t tracker_memory(const struct tracker *t) {
+        return sizeof(*t) + t->capacity * sizeof(*t->slots) + t->doomed_allocated * sizeof(*t->doomed);
+}

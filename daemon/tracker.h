@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The table of stuck sockets, keyed by socket cookie: when each was first
+ * seen, since when it is in its state, whether it was alerted. Open
+ * addressing in one array: O(1) lookups, no allocation per socket once the
+ * table has grown to fit. The tracker never reads a clock: every call that
+ * needs the time takes `now` (usec, CLOCK_BOOTTIME in the daemon). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+struct tracked {
+        uint64_t cookie;         /* the key; 0 marks an empty slot */
+        uint64_t first_seen;     /* usec: first dump that had it */
+        uint64_t state_since;    /* usec: first dump that had it in this state */
+        uint64_t last_seen;      /* usec: last dump that had it */
+        uint64_t last_alert;     /* usec of the last "stuck" alert, 0 = none */
+        uint64_t cgroup_id;      /* valid if has_cgroup_id */
+        uint8_t src[16];         /* network byte order, as struct fw_sock */
+        uint8_t dst[16];
+        uint16_t sport, dport;   /* host byte order */
+        uint32_t ifindex;
+        uint32_t seen_gen;       /* generation of the last dump that had it */
+        uint8_t family;
+        uint8_t state;           /* FW_TCP_* */
+        uint8_t timer;           /* DIAG_TIMER_* at the last dump */
+        uint8_t timer_count;
+        uint8_t misses;          /* complete dumps in a row without it */
+        bool orphan;
+        bool alerted;            /* a "stuck" alert went out for this state */
+        bool has_cgroup_id;
+};
+
+struct tracker;
+
+struct tracker_ops {
+        /* Stuck past the alert threshold: first time (repeat false) or again
+         * after the repeat interval. */
+        void (*stuck)(const struct tracked *e, uint64_t age, bool repeat, void *userdata);
+        /* Absent from two complete dumps in a row: about to be forgotten. */
+        void (*gone)(const struct tracked *e, uint64_t now, void *userdata);
+};
+
+int tracker_new(struct tracker **ret);
+struct tracker *tracker_free(struct tracker *t);
+static inline void tracker_freep(struct tracker **t) {
+        if (*t)
+                tracker_free(*t);
+}
+
+/* A dump starts: sockets observed from now on belong to a new generation. */
+void tracker_begin(struct tracker *t);
+
+/* One socket of the running dump. Returns 1 if it is new or changed state,
+ * 0 if known, -ENOMEM. Sockets with cookie 0 (none) are ignored. */
+int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now);
+
+/* The dump is complete: count misses, forget what is gone (calling
+ * ops->gone first), and call ops->stuck for what is due an alert.
+ * alert_after and alert_repeat in usec, repeat 0 = never. Returns the number
+ * of entries forgotten, or -ENOMEM. */
+int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_t alert_repeat,
+                  const struct tracker_ops *ops, void *userdata);
+
+/* Put back an entry saved before a restart (as if it had been seen in an
+ * earlier dump). -EEXIST if the cookie is there already, -EINVAL for cookie 0. */
+int tracker_restore(struct tracker *t, const struct tracked *e);
+
+const struct tracked *tracker_get(const struct tracker *t, uint64_t cookie);
+size_t tracker_size(const struct tracker *t);
+/* Iterate: start with *iter = 0; NULL at the end. */
+const struct tracked *tracker_next(const struct tracker *t, size_t *iter);
+/* Bytes the table holds (for the memory budget). */
+size_t tracker_memory(const struct tracker *t);

@@ -3,6 +3,7 @@
 """Bad input gets one clear line on stderr, exit 2, and nothing on stdout."""
 import argparse
 import subprocess
+import tempfile
 
 import fwtest
 
@@ -11,6 +12,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--finwatch", required=True)
     ap.add_argument("--finwatchd", required=True)
+    ap.add_argument("--conf", required=True)
     a = ap.parse_args()
     t = fwtest.Failures("test_cli_usage")
 
@@ -26,9 +28,9 @@ def main():
         ([a.finwatch, "list", "--state", "established"], "unknown state 'established'"),
         ([a.finwatch, "list", "--state=fin-wait-1,bogus"], "unknown state 'bogus'"),
         ([a.finwatch, "list", "extra"], "unexpected argument 'extra'"),
-        ([a.finwatchd, "--interval", "5 parsecs"], "invalid --interval"),
-        ([a.finwatchd, "--state", "listen"], "invalid --state"),
         ([a.finwatchd, "--bogus"], "--bogus"),
+        ([a.finwatchd, "--config"], "--config"),
+        ([a.finwatchd, "extra"], "unexpected argument 'extra'"),
     ]
     for cmd, msg in bad:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
@@ -38,6 +40,19 @@ def main():
         lines = r.stderr.splitlines()
         t.eq(len(lines), 1, f"{what}: one line on stderr ({r.stderr!r})")
         t.check(msg in r.stderr, f"{what}: stderr names the problem ({r.stderr.strip()!r})")
+
+    # a bad config file: exit 1, one line naming file:line, key and reason
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+        f.write("[monitor]\ninterval = 1s\n[alert]\nafter = soon\n")
+        f.flush()
+        r = subprocess.run([a.finwatchd, "--check-config", "--config", f.name], capture_output=True, text=True)
+        t.eq(r.returncode, 1, "--check-config on a bad file: exit 1")
+        t.eq(r.stdout, "", "--check-config on a bad file: nothing on stdout")
+        t.eq(r.stderr, f"finwatchd: {f.name}:4: [alert] after = soon: not a duration (use e.g. 500ms, 30s, 5min, 2h)\n",
+             "--check-config names file:line, key and reason")
+    r = subprocess.run([a.finwatchd, "--check-config", "--config", a.conf], capture_output=True, text=True)
+    t.eq(r.returncode, 0, "--check-config on the shipped file")
+    t.check("interval = 5s" in r.stdout and "after = 2min" in r.stdout, "--check-config prints the effective config")
 
     for cmd in ([a.finwatch, "--help"], [a.finwatch, "list", "--help"], [a.finwatchd, "--help"]):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)

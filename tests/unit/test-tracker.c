@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The tracker with an injected clock. */
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "test.h"
+#include "tracker.h"
+#include "util.h"
+
+#define S USEC_PER_SEC
+#define AFTER (120 * S)
+
+struct events {
+        unsigned stuck, repeats, gone;
+        uint64_t last_age;
+        uint64_t last_cookie;
+        bool last_gone_alerted;
+};
+
+static void on_stuck(const struct tracked *e, uint64_t age, bool repeat, void *userdata) {
+        struct events *ev = userdata;
+
+        if (repeat)
+                ev->repeats++;
+        else
+                ev->stuck++;
+        ev->last_age = age;
+        ev->last_cookie = e->cookie;
+}
+
+static void on_gone(const struct tracked *e, uint64_t now, void *userdata) {
+        struct events *ev = userdata;
+
+        ev->gone++;
+        ev->last_cookie = e->cookie;
+        ev->last_gone_alerted = e->alerted;
+}
+
+static const struct tracker_ops ops = { .stuck = on_stuck, .gone = on_gone };
+
+static struct fw_sock sock(uint64_t cookie, uint8_t state) {
+        return (struct fw_sock) {
+                .cookie = cookie, .state = state, .family = AF_INET, .sport = 9000,
+                .dport = (uint16_t) (cookie & 0xffff), .timer = DIAG_TIMER_RETRANS,
+        };
+}
+
+/* One complete dump at time now holding the given sockets. */
+static int dump(struct tracker *t, uint64_t now, const struct fw_sock *s, size_t n, uint64_t repeat,
+                struct events *ev) {
+        tracker_begin(t);
+        for (size_t i = 0; i < n; i++)
+                CHECK(tracker_observe(t, &s[i], now) >= 0);
+        return tracker_sweep(t, now, AFTER, repeat, &ops, ev);
+}
+
+static void test_lifecycle(void) {
+        struct tracker *t;
+        struct events ev = {};
+        struct fw_sock a = sock(1001, FW_TCP_LAST_ACK);
+        const struct tracked *e;
+
+        CHECK_INT(tracker_new(&t), 0);
+
+        /* appears */
+        CHECK_INT(dump(t, 10 * S, &a, 1, 0, &ev), 0);
+        CHECK_INT(tracker_size(t), 1);
+        e = tracker_get(t, 1001);
+        CHECK(e && e->first_seen == 10 * S && e->state_since == 10 * S && !e->alerted);
+
+        /* persists, not yet old enough */
+        CHECK_INT(dump(t, 129 * S, &a, 1, 0, &ev), 0);
+        CHECK_INT(ev.stuck, 0);
+
+        /* alert once, at the threshold */
+        CHECK_INT(dump(t, 130 * S, &a, 1, 0, &ev), 0);
+        CHECK_INT(ev.stuck, 1);
+        CHECK_INT(ev.last_age, 120 * S);
+        CHECK(tracker_get(t, 1001)->alerted);
+        CHECK_INT(dump(t, 500 * S, &a, 1, 0, &ev), 0);
+        CHECK_INT(ev.stuck, 1);
+        CHECK_INT(ev.repeats, 0);
+
+        /* vanishes from one dump and comes back: still the same socket, same age */
+        CHECK_INT(dump(t, 505 * S, NULL, 0, 0, &ev), 0);
+        CHECK_INT(ev.gone, 0);
+        CHECK_INT(tracker_size(t), 1);
+        CHECK_INT(dump(t, 510 * S, &a, 1, 0, &ev), 0);
+        CHECK_INT(tracker_get(t, 1001)->state_since, 10 * S);
+        CHECK_INT(tracker_get(t, 1001)->misses, 0);
+
+        /* gone only after two dumps without it */
+        CHECK_INT(dump(t, 515 * S, NULL, 0, 0, &ev), 0);
+        CHECK_INT(ev.gone, 0);
+        CHECK_INT(dump(t, 520 * S, NULL, 0, 0, &ev), 1);
+        CHECK_INT(ev.gone, 1);
+        CHECK(ev.last_gone_alerted);
+        CHECK_INT(tracker_size(t), 0);
+        CHECK(tracker_get(t, 1001) == NULL);
+
+        /* a socket that goes before its alert is gone unalerted */
+        struct fw_sock b = sock(1002, FW_TCP_FIN_WAIT1);
+        CHECK_INT(dump(t, 600 * S, &b, 1, 0, &ev), 0);
+        CHECK_INT(dump(t, 605 * S, NULL, 0, 0, &ev), 0);
+        CHECK_INT(dump(t, 610 * S, NULL, 0, 0, &ev), 1);
+        CHECK(!ev.last_gone_alerted);
+        tracker_free(t);
+}
+
+static void test_repeat_and_state_change(void) {
+        struct tracker *t;
+        struct events ev = {};
+        struct fw_sock a = sock(7, FW_TCP_FIN_WAIT1);
+
+        CHECK_INT(tracker_new(&t), 0);
+        CHECK_INT(dump(t, 0, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(dump(t, 120 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(ev.stuck, 1);
+        CHECK_INT(dump(t, 179 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(ev.repeats, 0);
+        CHECK_INT(dump(t, 180 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(ev.repeats, 1);
+        CHECK_INT(ev.last_age, 180 * S);
+        CHECK_INT(dump(t, 240 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(ev.repeats, 2);
+
+        /* FIN_WAIT_1 -> CLOSING: a new state, a new age, a new alert */
+        a.state = FW_TCP_CLOSING;
+        CHECK_INT(dump(t, 250 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(tracker_get(t, 7)->state_since, 250 * S);
+        CHECK(!tracker_get(t, 7)->alerted);
+        CHECK_INT(tracker_get(t, 7)->first_seen, 0);
+        CHECK_INT(dump(t, 370 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(ev.stuck, 2);
+        tracker_free(t);
+}
+
+static void test_no_cookie_and_partial_dump(void) {
+        struct tracker *t;
+        struct events ev = {};
+        struct fw_sock z = sock(0, FW_TCP_LAST_ACK), a = sock(5, FW_TCP_LAST_ACK);
+
+        CHECK_INT(tracker_new(&t), 0);
+        tracker_begin(t);
+        CHECK_INT(tracker_observe(t, &z, 0), 0);
+        CHECK_INT(tracker_size(t), 0);
+        CHECK_INT(tracker_observe(t, &a, 0), 1);
+        CHECK_INT(tracker_observe(t, &a, 0), 0); /* seen twice in one dump: once */
+        CHECK_INT(tracker_size(t), 1);
+        /* failed dumps are not swept: begin without sweep changes nothing */
+        tracker_begin(t);
+        tracker_begin(t);
+        tracker_begin(t);
+        CHECK_INT(tracker_sweep(t, 10 * S, AFTER, 0, &ops, &ev), 0);
+        CHECK_INT(tracker_get(t, 5)->misses, 1);
+        tracker_free(t);
+}
+
+/* Many sockets, removed in a scattered order: the open addressing table
+ * keeps finding every survivor. */
+static void test_scale(void) {
+        enum { N = 100000 };
+        struct tracker *t;
+        struct fw_sock *all = calloc(N, sizeof(*all));
+        struct events ev = {};
+        size_t alive = 0, iter = 0, seen = 0;
+
+        CHECK_INT(tracker_new(&t), 0);
+        for (size_t i = 0; i < N; i++)
+                all[i] = sock(1000000 + i * 7, FW_TCP_FIN_WAIT1);
+        CHECK_INT(dump(t, 0, all, N, 0, &ev), 0);
+        CHECK_INT(tracker_size(t), N);
+
+        /* keep every third one */
+        for (size_t i = 0; i < N; i++)
+                if (i % 3 == 0)
+                        all[alive++] = all[i];
+        CHECK_INT(dump(t, S, all, alive, 0, &ev), 0);
+        CHECK_INT(dump(t, 2 * S, all, alive, 0, &ev), (int) (N - alive));
+        CHECK_INT(tracker_size(t), alive);
+        CHECK_INT(ev.gone, N - alive);
+        for (size_t i = 0; i < alive; i++)
+                CHECK(tracker_get(t, all[i].cookie) != NULL);
+        for (size_t i = 0; i < N; i++)
+                if (i % 3 != 0 && tracker_get(t, 1000000 + i * 7) != NULL) {
+                        fprintf(stderr, "cookie %zu still there\n", 1000000 + i * 7);
+                        test_failures++;
+                        break;
+                }
+        while (tracker_next(t, &iter))
+                seen++;
+        CHECK_INT(seen, alive);
+        /* steady state: the same sockets again allocate nothing new */
+        size_t mem = tracker_memory(t);
+        CHECK_INT(dump(t, 3 * S, all, alive, 0, &ev), 0);
+        CHECK_INT(tracker_memory(t), mem);
+        tracker_free(t);
+        free(all);
+}
+
+static void test_restore(void) {
+        struct tracker *t;
+        struct events ev = {};
+        struct tracked saved = { .cookie = 42, .first_seen = 5 * S, .state_since = 5 * S, .last_seen = 9 * S,
+                                 .state = FW_TCP_LAST_ACK, .family = AF_INET, .alerted = true };
+        struct fw_sock a = sock(42, FW_TCP_LAST_ACK);
+
+        CHECK_INT(tracker_new(&t), 0);
+        CHECK_INT(tracker_restore(t, &saved), 0);
+        CHECK_INT(tracker_restore(t, &saved), -EEXIST);
+        saved.cookie = 0;
+        CHECK_INT(tracker_restore(t, &saved), -EINVAL);
+        /* seen again after the restart: the old age stands, no second alert */
+        CHECK_INT(dump(t, 300 * S, &a, 1, 0, &ev), 0);
+        CHECK_INT(tracker_get(t, 42)->state_since, 5 * S);
+        CHECK_INT(ev.stuck, 0);
+        tracker_free(t);
+}
+
+int main(void) {
+        test_lifecycle();
+        test_repeat_and_state_change();
+        test_no_cookie_and_partial_dump();
+        test_scale();
+        test_restore();
+        return test_result("test-tracker");
+}

@@ -181,3 +181,96 @@ def wait_for(fn, timeout=20.0, interval=0.2):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+def find_journald():
+    for p in ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"):
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+class Journal:
+    """A real systemd-journald of the test's own, alone in a private mount
+    namespace with tmpfs on /run (and on /var/log/journal if the host has
+    one), so nothing reaches the host's journal. Never systemd as PID 1.
+    Processes that should log to it run in its mount namespace (nsenter -m)."""
+
+    SETUP = ("set -e; mount -t tmpfs tmpfs /run; "
+             "if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi; "
+             "mkdir -p /run/systemd/journal; exec {journald}")
+
+    def __init__(self):
+        self.proc = None
+        self.pid = None
+
+    def __enter__(self):
+        journald = find_journald()
+        if not journald:
+            raise RuntimeError("systemd-journald not found")
+        self.proc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", self.SETUP.format(journald=journald)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+        ok = wait_for(lambda: subprocess.run(
+            ["nsenter", "-t", str(self.pid), "-m", "test", "-S", "/run/systemd/journal/socket"]).returncode == 0
+            or self.proc.poll() is not None, timeout=20)
+        if not ok or self.proc.poll() is not None:
+            self.stop()
+            raise RuntimeError("journald did not start")
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def mount_ns(self):
+        return f"/proc/{self.pid}/ns/mnt"
+
+    def records(self, *matches):
+        """Records as dicts (journalctl -o json), e.g. records("_PID=123")."""
+        r = subprocess.run(["nsenter", "-t", str(self.pid), "-m", "journalctl", "--no-pager", "-o", "json",
+                            *matches], capture_output=True, text=True, timeout=60)
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+class NotifyListener:
+    """A NOTIFY_SOCKET of the test's own: collects sd_notify() datagrams."""
+
+    def __init__(self, path):
+        import socket
+        import threading
+        self.path = path
+        self.messages = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                continue
+            for line in data.decode(errors="replace").splitlines():
+                self.messages.append((time.monotonic(), line))
+
+    def seen(self, prefix):
+        return [m for _, m in list(self.messages) if m.startswith(prefix)]
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()

@@ -94,11 +94,21 @@ static bool admit(struct alerter *a, uint64_t now) {
         return true;
 }
 
-static void socket_fields(struct record *r, const struct tracked *e) {
-        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
+struct endpoints {
+        char local[ENDPOINT_STRLEN];
+        char peer[ENDPOINT_STRLEN];
+};
 
-        format_endpoint(local, sizeof(local), e->family, e->src, e->sport);
-        format_endpoint(peer, sizeof(peer), e->family, e->dst, e->dport);
+static const struct endpoints *endpoints_of(struct endpoints *ep, const struct tracked *e) {
+        format_endpoint(ep->local, sizeof(ep->local), e->family, e->src, e->sport);
+        format_endpoint(ep->peer, sizeof(ep->peer), e->family, e->dst, e->dport);
+        return ep;
+}
+
+/* The fields every socket record has; MESSAGE, PRIORITY and MESSAGE_ID come first. */
+static void socket_fields(struct record *r, const struct tracked *e, const struct endpoints *ep) {
+        const char *local = ep->local, *peer = ep->peer;
+
         field(r, "SYSLOG_IDENTIFIER=finwatchd");
         field(r, "FINWATCH_STATE=%s", tcp_state_to_string(e->state));
         field(r, "FINWATCH_LOCAL=%s", local);
@@ -112,7 +122,8 @@ static void socket_fields(struct record *r, const struct tracked *e) {
 }
 
 void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool repeat, uint64_t now) {
-        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN], age_s[DURATION_STRLEN];
+        char age_s[DURATION_STRLEN];
+        struct endpoints ep;
         struct record r = {};
 
         if (!admit(a, now)) {
@@ -120,21 +131,21 @@ void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool 
                 a->held_total++;
                 return;
         }
-        format_endpoint(local, sizeof(local), e->family, e->src, e->sport);
-        format_endpoint(peer, sizeof(peer), e->family, e->dst, e->dport);
-        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", tcp_state_to_string(e->state), local, peer,
+        endpoints_of(&ep, e);
+        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", tcp_state_to_string(e->state), ep.local, ep.peer,
               format_duration(age_s, sizeof(age_s), age), e->orphan ? "orphan" : "owned by a process");
         field(&r, "PRIORITY=%d", LOG_WARNING);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
         field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
         field(&r, "FINWATCH_REPEAT=%s", repeat ? "yes" : "no");
-        socket_fields(&r, e);
+        socket_fields(&r, e, &ep);
         send_record(a, &r);
 }
 
 void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
-        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN], age_s[DURATION_STRLEN];
         uint64_t stuck = e->last_seen > e->state_since ? e->last_seen - e->state_since : 0;
+        char age_s[DURATION_STRLEN];
+        struct endpoints ep;
         struct record r = {};
 
         if (!admit(a, now)) {
@@ -142,14 +153,13 @@ void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
                 a->held_total++;
                 return;
         }
-        format_endpoint(local, sizeof(local), e->family, e->src, e->sport);
-        format_endpoint(peer, sizeof(peer), e->family, e->dst, e->dport);
-        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", tcp_state_to_string(e->state), local,
-              peer, format_duration(age_s, sizeof(age_s), stuck));
+        endpoints_of(&ep, e);
+        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", tcp_state_to_string(e->state),
+              ep.local, ep.peer, format_duration(age_s, sizeof(age_s), stuck));
         field(&r, "PRIORITY=%d", LOG_NOTICE);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
         field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
-        socket_fields(&r, e);
+        socket_fields(&r, e, &ep);
         send_record(a, &r);
 }
 

@@ -49,9 +49,11 @@ struct state_record {
 };
 static_assert(sizeof(struct state_record) == 96, "state record layout");
 
-static uint64_t fnv1a(const void *p, size_t len) {
+#define FNV1A_INIT UINT64_C(0xcbf29ce484222325)
+
+/* 64-bit FNV-1a, continued from h (FNV1A_INIT to start). */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t len) {
         const uint8_t *b = p;
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
 
         for (size_t i = 0; i < len; i++) {
                 h ^= b[i];
@@ -68,23 +70,14 @@ static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) 
                 .count = (uint32_t) tracker_size(t),
         };
         const struct tracked *e;
-        uint64_t sum = UINT64_C(0xcbf29ce484222325);
+        uint64_t sum = FNV1A_INIT;
         size_t iter = 0;
 
         memcpy(h.boot_id, boot_id, sizeof(h.boot_id));
-        /* FNV-1a can go on where it stopped: fold record by record. */
-#define FOLD(p, len)                                                   \
-        do {                                                           \
-                const uint8_t *_b = (const uint8_t *) (p);             \
-                for (size_t _i = 0; _i < (len); _i++) {                \
-                        sum ^= _b[_i];                                 \
-                        sum *= UINT64_C(0x100000001b3);                \
-                }                                                      \
-        } while (0)
 
         if (fwrite(&h, sizeof(h), 1, f) != 1)
                 return -EIO;
-        FOLD(&h, sizeof(h));
+        sum = fnv1a(sum, &h, sizeof(h));
         while ((e = tracker_next(t, &iter))) {
                 struct state_record r = {
                         .cookie = e->cookie,
@@ -107,9 +100,8 @@ static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) 
                 memcpy(r.dst, e->dst, sizeof(r.dst));
                 if (fwrite(&r, sizeof(r), 1, f) != 1)
                         return -EIO;
-                FOLD(&r, sizeof(r));
+                sum = fnv1a(sum, &r, sizeof(r));
         }
-#undef FOLD
         if (fwrite(&sum, sizeof(sum), 1, f) != 1)
                 return -EIO;
         return 0;
@@ -192,7 +184,7 @@ int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint
         if (len != body + sizeof(sum))
                 return fail(-EBADMSG, errbuf, errsize, "size %zu does not match %u entries", len, h.count);
         memcpy(&sum, p + body, sizeof(sum));
-        if (sum != fnv1a(p, body))
+        if (sum != fnv1a(FNV1A_INIT, p, body))
                 return fail(-EBADMSG, errbuf, errsize, "checksum mismatch");
         if (memcmp(h.boot_id, boot_id, sizeof(h.boot_id)) != 0)
                 return fail(-ESTALE, errbuf, errsize, "written during another boot");

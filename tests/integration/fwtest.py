@@ -71,6 +71,18 @@ def _raise_on_term(signum, frame):
 signal.signal(signal.SIGTERM, _raise_on_term)
 
 
+def stop_process(proc, timeout=10):
+    """End a process this test started: SIGTERM, then SIGKILL; its exit status."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode if proc else None
+
+
 class Fixture:
     """fw-stuck in its own network namespace; use as a context manager."""
 
@@ -127,13 +139,7 @@ class Fixture:
                     self.manifest.append(json.loads(line))
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def run(self, *cmd, check=False, timeout=60, **kw):
         """Run a command inside the fixture's network namespace."""
@@ -225,13 +231,7 @@ class Journal:
         return False
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def mount_ns(self):
         return f"/proc/{self.pid}/ns/mnt"

@@ -70,15 +70,9 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = fwtest.stop_process(self.proc, 20)
         self.err.close()
-        return self.proc.returncode
+        return code
 
 
 def records(jd, daemon, message_id):

@@ -2,13 +2,14 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 #include "sockfmt.h"
 #include "util.h"
 
 static int cmp_display(const void *a, const void *b) {
-        const struct fw_sock *x = a, *y = b;
+        const struct fw_sock *x = &((const struct row *) a)->sock, *y = &((const struct row *) b)->sock;
         int r;
 
         if (x->family != y->family)
@@ -24,35 +25,47 @@ static int cmp_display(const void *a, const void *b) {
         return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
 }
 
-void output_sort(struct fw_sock *socks, size_t n) {
+void output_sort(struct row *rows, size_t n) {
         if (n > 1)
-                qsort(socks, n, sizeof(*socks), cmp_display);
+                qsort(rows, n, sizeof(*rows), cmp_display);
 }
 
 /* The text of every cell of one row. */
-struct row {
+struct cells_text {
         char recv_q[16], send_q[16];
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
         char timer[TIMER_STRLEN];
+        char age[DURATION_STRLEN];
         char cookie[24];
 };
 
-static void row_fill(struct row *row, const struct fw_sock *s) {
+static void row_fill(struct cells_text *row, const struct row *r) {
+        const struct fw_sock *s = &r->sock;
+
         snprintf(row->recv_q, sizeof(row->recv_q), "%" PRIu32, s->recv_q);
         snprintf(row->send_q, sizeof(row->send_q), "%" PRIu32, s->send_q);
         format_endpoint(row->local, sizeof(row->local), s->family, s->src, s->sport);
         format_endpoint(row->peer, sizeof(row->peer), s->family, s->dst, s->dport);
         format_timer(row->timer, sizeof(row->timer), s);
+        if (r->known)
+                format_duration(row->age, sizeof(row->age), r->age_usec);
+        else
+                strcpy(row->age, "-");
         snprintf(row->cookie, sizeof(row->cookie), "%" PRIu64, s->cookie);
 }
 
-enum { COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_ORPHAN, COL_COOKIE, _COL_MAX };
-
-static const char *const col_titles[_COL_MAX] = {
-        "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Orphan", "Cookie",
+enum {
+        COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_AGE, COL_ALERTED,
+        COL_ORPHAN, COL_COOKIE, _COL_MAX
 };
 
-static void row_cells(const struct row *row, const struct fw_sock *s, const char *cells[_COL_MAX]) {
+static const char *const col_titles[_COL_MAX] = {
+        "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Age", "Alerted",
+        "Orphan", "Cookie",
+};
+
+static void row_cells(const struct cells_text *row, const struct row *r, const char *cells[_COL_MAX]) {
+        const struct fw_sock *s = &r->sock;
         const char *state = tcp_state_to_string(s->state);
 
         cells[COL_PROTO] = fw_sock_proto(s);
@@ -62,13 +75,15 @@ static void row_cells(const struct row *row, const struct fw_sock *s, const char
         cells[COL_PEER] = row->peer;
         cells[COL_STATE] = state ? state : "?";
         cells[COL_TIMER] = row->timer;
+        cells[COL_AGE] = row->age;
+        cells[COL_ALERTED] = r->known ? (r->alerted ? "yes" : "no") : "-";
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
         cells[COL_COOKIE] = row->cookie;
 }
 
 static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX]) {
         for (int c = 0; c < _COL_MAX; c++) {
-                bool right = c == COL_RECVQ || c == COL_SENDQ;
+                bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
                 int w = (int) width[c];
 
                 if (c == _COL_MAX - 1)
@@ -80,9 +95,9 @@ static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t
         }
 }
 
-int output_table(FILE *f, const struct fw_sock *socks, size_t n) {
+int output_table(FILE *f, const struct row *rows, size_t n) {
         size_t width[_COL_MAX];
-        struct row row;
+        struct cells_text row;
         const char *cells[_COL_MAX];
 
         for (int c = 0; c < _COL_MAX; c++)
@@ -90,8 +105,8 @@ int output_table(FILE *f, const struct fw_sock *socks, size_t n) {
 
         /* Two passes, so that the columns fit the widest cell. */
         for (size_t i = 0; i < n; i++) {
-                row_fill(&row, &socks[i]);
-                row_cells(&row, &socks[i], cells);
+                row_fill(&row, &rows[i]);
+                row_cells(&row, &rows[i], cells);
                 for (int c = 0; c < _COL_MAX; c++) {
                         size_t l = strlen(cells[c]);
                         if (l > width[c])
@@ -101,8 +116,8 @@ int output_table(FILE *f, const struct fw_sock *socks, size_t n) {
 
         print_cells(f, col_titles, width);
         for (size_t i = 0; i < n; i++) {
-                row_fill(&row, &socks[i]);
-                row_cells(&row, &socks[i], cells);
+                row_fill(&row, &rows[i]);
+                row_cells(&row, &rows[i], cells);
                 print_cells(f, cells, width);
         }
 
@@ -116,7 +131,19 @@ static int set_new(json_t *o, const char *key, json_t *v) {
         return v && json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
 }
 
-json_t *output_sock_json(const struct fw_sock *s) {
+/* "2026-11-24T08:16:58Z" */
+static json_t *json_time(uint64_t realtime_usec) {
+        time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
+        struct tm tm;
+        char buf[32];
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                return json_null();
+        return json_string(buf);
+}
+
+json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
+        const struct fw_sock *s = &row->sock;
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
         const char *state = tcp_state_to_string(s->state);
         bool info = s->info.len > 0;
@@ -151,6 +178,11 @@ json_t *output_sock_json(const struct fw_sock *s) {
         r |= set_new(o, "rto_usec", info ? json_integer(s->info.rto) : json_null());
         r |= set_new(o, "last_data_sent_ms", info ? json_integer(s->info.last_data_sent) : json_null());
         r |= set_new(o, "last_ack_recv_ms", info ? json_integer(s->info.last_ack_recv) : json_null());
+        r |= set_new(o, "age_seconds", row->known ? json_real((double) row->age_usec / 1e6) : json_null());
+        r |= set_new(o, "first_seen", row->known && now_realtime_usec > row->first_seen_ago_usec
+                                              ? json_time(now_realtime_usec - row->first_seen_ago_usec)
+                                              : json_null());
+        r |= set_new(o, "alerted", row->known ? json_boolean(row->alerted) : json_null());
         r |= set_new(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
         r |= set_new(o, "uid", json_integer(s->uid));
         r |= set_new(o, "inode", json_integer(s->inode));
@@ -167,7 +199,7 @@ json_t *output_sock_json(const struct fw_sock *s) {
         return o;
 }
 
-int output_json(FILE *f, const struct fw_sock *socks, size_t n) {
+int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec) {
         json_t *a;
         int r;
 
@@ -175,7 +207,7 @@ int output_json(FILE *f, const struct fw_sock *socks, size_t n) {
         if (!a)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                json_t *o = output_sock_json(&socks[i]);
+                json_t *o = output_row_json(&rows[i], now_realtime_usec);
 
                 if (!o || json_array_append_new(a, o) < 0) {
                         json_decref(a);

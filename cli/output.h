@@ -8,12 +8,23 @@
 
 #include "diag.h"
 
-/* Display order: family, local endpoint, peer endpoint, cookie. */
-void output_sort(struct fw_sock *socks, size_t n);
+/* A row: the kernel's view of a socket and, when the daemon tracks it,
+ * how long it has been stuck. */
+struct row {
+        struct fw_sock sock;
+        bool known;                     /* the daemon tracks it: the rest is valid */
+        uint64_t age_usec;              /* in its current state */
+        uint64_t first_seen_ago_usec;   /* since the daemon first saw it */
+        bool alerted;
+};
 
-/* One socket as a JSON object (new reference), NULL on allocation failure. */
-json_t *output_sock_json(const struct fw_sock *s);
+/* Display order: family, local endpoint, peer endpoint, cookie. */
+void output_sort(struct row *rows, size_t n);
+
+/* One row as a JSON object (new reference), NULL on allocation failure.
+ * now_realtime_usec: wall clock, to turn "first seen N ago" into a time. */
+json_t *output_row_json(const struct row *r, uint64_t now_realtime_usec);
 
 /* Print all rows; returns 0 or -errno (-ENOMEM, -EIO on a write error). */
-int output_table(FILE *f, const struct fw_sock *socks, size_t n);
-int output_json(FILE *f, const struct fw_sock *socks, size_t n);
+int output_table(FILE *f, const struct row *rows, size_t n);
+int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec);

@@ -9,13 +9,14 @@
 #include <systemd/sd-journal.h>
 
 #include "alert.h"
+#include "diag.h"
 #include "sockfmt.h"
 #include "util.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* A record under construction: fixed storage, no allocation. */
-#define RECORD_FIELDS 20
+#define RECORD_FIELDS 24
 struct record {
         struct iovec iov[RECORD_FIELDS];
         char text[RECORD_FIELDS][256];
@@ -204,4 +205,56 @@ bool alert_journal_reachable(const char *path) {
         if (fd < 0)
                 return false;
         return connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+}
+
+void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64_t age, enum kill_origin origin,
+                  uint32_t uid, uint32_t pid) {
+        static const char *const origins[] = {
+                [KILL_MANUAL] = "manual", [KILL_AUTO] = "auto", [KILL_AUTO_DRY_RUN] = "dry-run",
+        };
+        char age_s[DURATION_STRLEN] = "";
+        struct endpoints ep;
+        struct record r = {};
+        const char *verb;
+
+        endpoints_of(&ep, e);
+        if (age != UINT64_MAX)
+                format_duration(age_s, sizeof(age_s), age);
+        if (origin == KILL_AUTO_DRY_RUN)
+                verb = "would kill (dry run)";
+        else if (result == 0)
+                verb = "killed";
+        else
+                verb = "failed to kill";
+        field(&r, "MESSAGE=%s %s %s -> %s%s%s%s%s", verb, tcp_state_to_string(e->state), ep.local, ep.peer,
+              age_s[0] ? " stuck for " : "", age_s, result < 0 ? ": " : "",
+              result < 0 ? diag_kill_strerror(result) : "");
+        field(&r, "PRIORITY=%d", result < 0 && origin != KILL_AUTO_DRY_RUN ? LOG_ERR : LOG_NOTICE);
+        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_KILLED);
+        field(&r, "FINWATCH_KILL_ORIGIN=%s", origins[origin]);
+        field(&r, "FINWATCH_KILL_RESULT=%s", result == 0 ? (origin == KILL_AUTO_DRY_RUN ? "dry-run" : "killed")
+                                                          : result == -ENOENT ? "gone" : "failed");
+        if (result < 0)
+                field(&r, "FINWATCH_KILL_ERRNO=%d", -result);
+        if (origin == KILL_MANUAL) {
+                field(&r, "FINWATCH_REQUESTER_UID=%" PRIu32, uid);
+                field(&r, "FINWATCH_REQUESTER_PID=%" PRIu32, pid);
+        }
+        if (age != UINT64_MAX)
+                field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
+        socket_fields(&r, e, &ep);
+        send_record(a, &r);
+}
+
+void alert_kill_deferred(struct alerter *a, unsigned n, unsigned max_per_minute) {
+        struct record r = {};
+
+        field(&r, "MESSAGE=auto-kill budget of %u a minute reached: %u stuck socket%s wait for the next minute",
+              max_per_minute, n, n == 1 ? "" : "s");
+        field(&r, "PRIORITY=%d", LOG_WARNING);
+        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_KILL_DEFERRED);
+        field(&r, "SYSLOG_IDENTIFIER=finwatchd");
+        field(&r, "FINWATCH_DEFERRED=%u", n);
+        field(&r, "FINWATCH_MAX_PER_MINUTE=%u", max_per_minute);
+        send_record(a, &r);
 }

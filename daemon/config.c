@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
 #include <ini.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -40,7 +42,7 @@ static void __attribute__((format(printf, 2, 3))) parse_error(struct parse_state
 
 /* ---- value parsers: 0 or a reason ---- */
 
-typedef const char *(*value_parser)(const char *value, struct config *c, size_t offset);
+typedef const char *(*value_parser)(const char *value, struct config *c, size_t offset, size_t size);
 
 #define FIELD(c, offset, type) ((type *) ((char *) (c) + (offset)))
 
@@ -58,17 +60,17 @@ static int duration_in(const char *value, uint64_t min, uint64_t max, uint64_t *
 
 #define NOT_A_DURATION "not a duration (use e.g. 500ms, 30s, 5min, 2h)"
 
-static const char *v_interval(const char *value, struct config *c, size_t offset) {
+static const char *v_interval(const char *value, struct config *c, size_t offset, size_t size) {
         int r = duration_in(value, 10 * USEC_PER_MSEC, USEC_PER_HOUR, FIELD(c, offset, uint64_t));
         return r == 0 ? NULL : r == -ERANGE ? "out of range (10ms to 1h)" : NOT_A_DURATION;
 }
 
-static const char *v_after(const char *value, struct config *c, size_t offset) {
+static const char *v_after(const char *value, struct config *c, size_t offset, size_t size) {
         int r = duration_in(value, 0, 30 * USEC_PER_DAY, FIELD(c, offset, uint64_t));
         return r == 0 ? NULL : r == -ERANGE ? "out of range (0 to 30d)" : NOT_A_DURATION;
 }
 
-static const char *v_repeat(const char *value, struct config *c, size_t offset) {
+static const char *v_repeat(const char *value, struct config *c, size_t offset, size_t size) {
         int r;
 
         if (strcmp(value, "off") == 0) {
@@ -79,13 +81,13 @@ static const char *v_repeat(const char *value, struct config *c, size_t offset) 
         return r == 0 ? NULL : r == -ERANGE ? "out of range (off, or 1s to 30d)" : NOT_A_DURATION " or off";
 }
 
-static const char *v_states(const char *value, struct config *c, size_t offset) {
+static const char *v_states(const char *value, struct config *c, size_t offset, size_t size) {
         if (tcp_states_parse(value, FIELD(c, offset, uint32_t), NULL, NULL) < 0)
                 return "not a list of states (fin-wait-1, last-ack, closing, fin-wait-2, close-wait)";
         return NULL;
 }
 
-static const char *v_families(const char *value, struct config *c, size_t offset) {
+static const char *v_families(const char *value, struct config *c, size_t offset, size_t size) {
         unsigned mask = 0;
         const char *p = value;
 
@@ -109,7 +111,7 @@ static const char *v_families(const char *value, struct config *c, size_t offset
         return NULL;
 }
 
-static const char *v_rate(const char *value, struct config *c, size_t offset) {
+static const char *v_rate(const char *value, struct config *c, size_t offset, size_t size) {
         uint64_t v;
 
         if (parse_u64(value, &v) < 0)
@@ -120,14 +122,119 @@ static const char *v_rate(const char *value, struct config *c, size_t offset) {
         return NULL;
 }
 
-static const char *v_path(const char *value, struct config *c, size_t offset) {
+static const char *v_path(const char *value, struct config *c, size_t offset, size_t size) {
         char *dst = FIELD(c, offset, char);
 
         if (value[0] != '\0' && value[0] != '/')
                 return "not an absolute path";
-        if (strlen(value) >= sizeof(c->state_file))
+        if (strlen(value) >= size)
                 return "too long";
         strcpy(dst, value);
+        return NULL;
+}
+
+static const char *v_kill_auto(const char *value, struct config *c, size_t offset, size_t size) {
+        static const char *const names[] = { [KILL_POLICY_NO] = "no", [KILL_POLICY_DRY_RUN] = "dry-run",
+                                             [KILL_POLICY_YES] = "yes" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(value, names[i]) == 0) {
+                        *FIELD(c, offset, int) = (int) i;
+                        return NULL;
+                }
+        return "not one of no, dry-run, yes";
+}
+
+static const char *v_kill_after(const char *value, struct config *c, size_t offset, size_t size) {
+        int r = duration_in(value, USEC_PER_SEC, 30 * USEC_PER_DAY, FIELD(c, offset, uint64_t));
+        return r == 0 ? NULL : r == -ERANGE ? "out of range (1s to 30d)" : NOT_A_DURATION;
+}
+
+/* Ports and ranges: "22, 443, 8000-8100"; empty for none. */
+static const char *v_ports(const char *value, struct config *c, size_t offset, size_t size) {
+        struct portset *ps = FIELD(c, offset, struct portset);
+        struct portset set = {};
+        const char *p = value;
+
+        for (;;) {
+                char word[32];
+                size_t len;
+                uint64_t lo, hi;
+                char *dash;
+
+                p += strspn(p, ", ");
+                if (!*p)
+                        break;
+                len = strcspn(p, ", ");
+                if (len >= sizeof(word))
+                        return "not a list of ports (e.g. 22, 443, 8000-8100)";
+                memcpy(word, p, len);
+                word[len] = '\0';
+                p += len;
+                dash = strchr(word, '-');
+                if (dash)
+                        *dash = '\0';
+                if (parse_u64(word, &lo) < 0 || (dash && parse_u64(dash + 1, &hi) < 0))
+                        return "not a list of ports (e.g. 22, 443, 8000-8100)";
+                if (!dash)
+                        hi = lo;
+                if (lo < 1 || hi > 65535 || lo > hi)
+                        return "port out of range (1 to 65535, ranges low-high)";
+                for (uint64_t port = lo; port <= hi; port++)
+                        set.bits[port / 64] |= UINT64_C(1) << (port % 64);
+                set.any = true;
+        }
+        *ps = set;
+        return NULL;
+}
+
+/* CIDRs: "10.0.0.0/8, 2001:db8::/32, 192.0.2.7"; empty for none. */
+static const char *v_cidrs(const char *value, struct config *c, size_t offset, size_t size) {
+        struct cidr list[CONFIG_MAX_CIDRS] = {};
+        unsigned n = 0;
+        const char *p = value;
+
+        for (;;) {
+                char word[64];
+                size_t len;
+                char *slash;
+                uint64_t prefix;
+                struct cidr x = {};
+                unsigned max;
+
+                p += strspn(p, ", ");
+                if (!*p)
+                        break;
+                if (n >= CONFIG_MAX_CIDRS)
+                        return "too many networks (at most 32)";
+                len = strcspn(p, ", ");
+                if (len >= sizeof(word))
+                        return "not a list of networks (e.g. 10.0.0.0/8, 2001:db8::/32)";
+                memcpy(word, p, len);
+                word[len] = '\0';
+                p += len;
+                slash = strchr(word, '/');
+                if (slash)
+                        *slash = '\0';
+                if (inet_pton(AF_INET, word, x.addr) == 1)
+                        x.family = AF_INET;
+                else if (inet_pton(AF_INET6, word, x.addr) == 1)
+                        x.family = AF_INET6;
+                else
+                        return "not a list of networks (e.g. 10.0.0.0/8, 2001:db8::/32)";
+                max = x.family == AF_INET ? 32 : 128;
+                if (slash) {
+                        if (parse_u64(slash + 1, &prefix) < 0 || prefix > max)
+                                return "bad prefix length";
+                } else
+                        prefix = max;
+                x.prefix = (uint8_t) prefix;
+                for (unsigned bit = x.prefix; bit < max; bit++)
+                        x.addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+                list[n++] = x;
+        }
+        memcpy(FIELD(c, offset, struct cidr), list, sizeof(list));
+        c->n_kill_exclude_peers = n;
         return NULL;
 }
 
@@ -135,14 +242,26 @@ static const struct key {
         const char *section, *name;
         value_parser parse;
         size_t offset;
+        size_t size;        /* of a string field */
 } keys[] = {
-        { "monitor", "interval",       v_interval, offsetof(struct config, interval) },
-        { "monitor", "states",         v_states,   offsetof(struct config, states) },
-        { "monitor", "families",       v_families, offsetof(struct config, families) },
-        { "alert",   "after",          v_after,    offsetof(struct config, alert_after) },
-        { "alert",   "repeat",         v_repeat,   offsetof(struct config, alert_repeat) },
-        { "alert",   "max_per_minute", v_rate,     offsetof(struct config, alert_max_per_minute) },
-        { "daemon",  "state_file",     v_path,     offsetof(struct config, state_file) },
+        { "monitor", "interval",         v_interval,   offsetof(struct config, interval), 0 },
+        { "monitor", "states",           v_states,     offsetof(struct config, states), 0 },
+        { "monitor", "families",         v_families,   offsetof(struct config, families), 0 },
+        { "alert",   "after",            v_after,      offsetof(struct config, alert_after), 0 },
+        { "alert",   "repeat",           v_repeat,     offsetof(struct config, alert_repeat), 0 },
+        { "alert",   "max_per_minute",   v_rate,       offsetof(struct config, alert_max_per_minute), 0 },
+        { "kill",    "auto",             v_kill_auto,  offsetof(struct config, kill_auto), 0 },
+        { "kill",    "after",            v_kill_after, offsetof(struct config, kill_after), 0 },
+        { "kill",    "after_fin_wait_1", v_kill_after, offsetof(struct config, kill_after_fin_wait_1), 0 },
+        { "kill",    "after_last_ack",   v_kill_after, offsetof(struct config, kill_after_last_ack), 0 },
+        { "kill",    "max_per_minute",   v_rate,       offsetof(struct config, kill_max_per_minute), 0 },
+        { "kill",    "exclude_ports",    v_ports,      offsetof(struct config, kill_exclude_ports), 0 },
+        { "kill",    "only_ports",       v_ports,      offsetof(struct config, kill_only_ports), 0 },
+        { "kill",    "exclude_peers",    v_cidrs,      offsetof(struct config, kill_exclude_peers), 0 },
+        { "daemon",  "state_file",       v_path,       offsetof(struct config, state_file),
+          sizeof(((struct config *) NULL)->state_file) },
+        { "daemon",  "control_socket",   v_path,       offsetof(struct config, control_socket),
+          sizeof(((struct config *) NULL)->control_socket) },
 };
 
 static bool section_known(const char *name, size_t len) {
@@ -153,15 +272,49 @@ static bool section_known(const char *name, size_t len) {
 }
 
 void config_defaults(struct config *c) {
-        *c = (struct config) {
-                .interval = 5 * USEC_PER_SEC,
-                .states = DIAG_STATES_DEFAULT,
-                .families = CONFIG_FAMILY_IPV4 | CONFIG_FAMILY_IPV6,
-                .alert_after = 2 * USEC_PER_MIN,
-                .alert_repeat = 0,
-                .alert_max_per_minute = 60,
-        };
+        /* memset first: configs are compared with memcmp, padding included */
+        memset(c, 0, sizeof(*c));
+        c->interval = 5 * USEC_PER_SEC;
+        c->states = DIAG_STATES_DEFAULT;
+        c->families = CONFIG_FAMILY_IPV4 | CONFIG_FAMILY_IPV6;
+        c->alert_after = 2 * USEC_PER_MIN;
+        c->alert_repeat = 0;
+        c->alert_max_per_minute = 60;
+        c->kill_auto = KILL_POLICY_NO;
+        c->kill_after = 15 * USEC_PER_MIN;
+        c->kill_max_per_minute = 100;
         strcpy(c->state_file, CONFIG_DEFAULT_STATE_FILE);
+        strcpy(c->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET);
+}
+
+uint64_t config_kill_after(const struct config *c, uint8_t state) {
+        if (state == FW_TCP_FIN_WAIT1 && c->kill_after_fin_wait_1)
+                return c->kill_after_fin_wait_1;
+        if (state == FW_TCP_LAST_ACK && c->kill_after_last_ack)
+                return c->kill_after_last_ack;
+        return c->kill_after;
+}
+
+bool config_peer_excluded(const struct config *c, uint8_t family, const uint8_t addr[16]) {
+        uint8_t a[16];
+
+        memcpy(a, addr, sizeof(a));
+        /* a v4-mapped IPv6 peer is an IPv4 peer */
+        if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *) a)) {
+                memmove(a, a + 12, 4);
+                family = AF_INET;
+        }
+        for (unsigned i = 0; i < c->n_kill_exclude_peers; i++) {
+                const struct cidr *x = &c->kill_exclude_peers[i];
+                unsigned full = x->prefix / 8, rest = x->prefix % 8;
+
+                if (x->family != family || memcmp(a, x->addr, full) != 0)
+                        continue;
+                if (rest && ((a[full] ^ x->addr[full]) & (uint8_t) (0xff00u >> rest)))
+                        continue;
+                return true;
+        }
+        return false;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value) {
@@ -177,7 +330,7 @@ static int handler(void *user, const char *section, const char *name, const char
                         return 0;
                 }
                 p->seen |= UINT32_C(1) << i;
-                reason = keys[i].parse(value, p->c, keys[i].offset);
+                reason = keys[i].parse(value, p->c, keys[i].offset, keys[i].size);
                 if (reason) {
                         parse_error(p, "[%s] %s = %s: %s", section, name, value, reason);
                         return 0;
@@ -280,6 +433,26 @@ int config_load(const char *path, struct config *ret, char *errbuf, size_t errsi
         return r;
 }
 
+static void print_ports(FILE *f, const struct portset *ps) {
+        bool first = true;
+
+        for (unsigned port = 1; port <= 65535; port++) {
+                unsigned end = port;
+
+                if (!portset_has(ps, (uint16_t) port))
+                        continue;
+                while (end < 65535 && portset_has(ps, (uint16_t) (end + 1)))
+                        end++;
+                if (end == port)
+                        fprintf(f, "%s %u", first ? "" : ",", port);
+                else
+                        fprintf(f, "%s %u-%u", first ? "" : ",", port, end);
+                first = false;
+                port = end;
+        }
+        fputc('\n', f);
+}
+
 void config_print(FILE *f, const struct config *c) {
         char buf[128];
 
@@ -294,6 +467,28 @@ void config_print(FILE *f, const struct config *c) {
         fprintf(f, "after = %s\n", format_duration_exact(buf, sizeof(buf), c->alert_after));
         fprintf(f, "repeat = %s\n", c->alert_repeat ? format_duration_exact(buf, sizeof(buf), c->alert_repeat) : "off");
         fprintf(f, "max_per_minute = %u\n", c->alert_max_per_minute);
+        fprintf(f, "\n[kill]\n");
+        fprintf(f, "auto = %s\n", c->kill_auto == KILL_POLICY_YES ? "yes" : c->kill_auto == KILL_POLICY_DRY_RUN ? "dry-run" : "no");
+        fprintf(f, "after = %s\n", format_duration_exact(buf, sizeof(buf), c->kill_after));
+        if (c->kill_after_fin_wait_1)
+                fprintf(f, "after_fin_wait_1 = %s\n", format_duration_exact(buf, sizeof(buf), c->kill_after_fin_wait_1));
+        if (c->kill_after_last_ack)
+                fprintf(f, "after_last_ack = %s\n", format_duration_exact(buf, sizeof(buf), c->kill_after_last_ack));
+        fprintf(f, "max_per_minute = %u\n", c->kill_max_per_minute);
+        fprintf(f, "exclude_ports =");
+        print_ports(f, &c->kill_exclude_ports);
+        fprintf(f, "only_ports =");
+        print_ports(f, &c->kill_only_ports);
+        fprintf(f, "exclude_peers =");
+        for (unsigned i = 0; i < c->n_kill_exclude_peers; i++) {
+                char a[INET6_ADDRSTRLEN];
+                const struct cidr *x = &c->kill_exclude_peers[i];
+
+                inet_ntop(x->family, x->addr, a, sizeof(a));
+                fprintf(f, "%s %s/%u", i ? "," : "", a, (unsigned) x->prefix);
+        }
+        fputc('\n', f);
         fprintf(f, "\n[daemon]\n");
         fprintf(f, "state_file = %s\n", c->state_file);
+        fprintf(f, "control_socket = %s\n", c->control_socket);
 }

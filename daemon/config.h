@@ -11,11 +11,36 @@
 
 #define CONFIG_DEFAULT_PATH FW_SYSCONFDIR "/finwatch/finwatch.conf"
 #define CONFIG_DEFAULT_STATE_FILE "/run/finwatch/state"
+#define CONFIG_DEFAULT_CONTROL_SOCKET "/run/finwatch/control"
 
 enum {
         CONFIG_FAMILY_IPV4 = 1 << 0,
         CONFIG_FAMILY_IPV6 = 1 << 1,
 };
+
+enum {
+        KILL_POLICY_NO,
+        KILL_POLICY_DRY_RUN,
+        KILL_POLICY_YES,
+};
+
+#define CONFIG_MAX_CIDRS 32
+
+struct cidr {
+        uint8_t family;             /* AF_INET or AF_INET6 */
+        uint8_t prefix;             /* bits */
+        uint8_t addr[16];           /* network byte order, host bits zero */
+};
+
+/* A set of TCP ports, one bit each. */
+struct portset {
+        uint64_t bits[65536 / 64];
+        bool any;                   /* at least one port set */
+};
+
+static inline bool portset_has(const struct portset *p, uint16_t port) {
+        return p->bits[port / 64] & (UINT64_C(1) << (port % 64));
+}
 
 struct config {
         /* [monitor] */
@@ -26,9 +51,26 @@ struct config {
         uint64_t alert_after;       /* usec stuck before the first alert */
         uint64_t alert_repeat;      /* usec between repeated alerts, 0 = never */
         unsigned alert_max_per_minute;
+        /* [kill] */
+        int kill_auto;              /* KILL_POLICY_* */
+        uint64_t kill_after;        /* usec stuck before an automatic kill */
+        uint64_t kill_after_fin_wait_1; /* usec, overrides kill_after for FIN_WAIT_1; 0 = kill_after */
+        uint64_t kill_after_last_ack;   /* usec, likewise for LAST_ACK */
+        unsigned kill_max_per_minute;
+        struct portset kill_exclude_ports; /* never auto-kill a socket with such a local or peer port */
+        struct portset kill_only_ports;    /* if any: only sockets with such a local or peer port */
+        struct cidr kill_exclude_peers[CONFIG_MAX_CIDRS];
+        unsigned n_kill_exclude_peers;
         /* [daemon] */
         char state_file[256];       /* where ages are kept across restarts, "" = nowhere */
+        char control_socket[108];   /* the control socket's path (sun_path) */
 };
+
+/* The auto-kill threshold for a state. */
+uint64_t config_kill_after(const struct config *c, uint8_t state);
+
+/* Does the peer address fall in one of the excluded CIDRs? */
+bool config_peer_excluded(const struct config *c, uint8_t family, const uint8_t addr[16]);
 
 void config_defaults(struct config *c);
 

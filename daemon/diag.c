@@ -491,6 +491,114 @@ int diag_destroy(struct diag *d, const struct fw_sock *s) {
         return r;
 }
 
+static int get_one(const struct fw_sock *s, void *userdata) {
+        struct fw_sock *ret = userdata;
+
+        if (ret->cookie != 0)
+                return -EBADMSG; /* an exact lookup answers with one socket */
+        *ret = *s;
+        return 0;
+}
+
+int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret) {
+        uint8_t req[DIAG_REQUEST_SIZE] __attribute__((aligned(8)));
+        struct nlmsghdr *nlh;
+        struct fw_sock found = {};
+        uint32_t seq;
+        size_t len;
+        ssize_t n;
+        int r;
+
+        if (id->cookie == 0 || id->cookie == UINT64_MAX || (id->family != AF_INET && id->family != AF_INET6))
+                return -EINVAL;
+
+        /* The destroy request names the socket the same way; only the type
+         * and flags differ. */
+        seq = diag_next_seq(d);
+        len = diag_build_destroy_request(req, seq, id);
+        nlh = (struct nlmsghdr *) req;
+        nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+        nlh->nlmsg_flags = NLM_F_REQUEST;
+        ((struct inet_diag_req_v2 *) mnl_nlmsg_get_payload(nlh))->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+
+        r = diag_send(d, req, len);
+        if (r < 0)
+                return r;
+        n = diag_recv(d, 0);
+        if (n < 0) {
+                d->dirty = true;
+                return (int) n;
+        }
+        r = diag_parse_dump(d->buf, (size_t) n, seq, d->portid, get_one, &found);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        d->dirty = true;
+                return r;
+        }
+        if (found.cookie != id->cookie)
+                return -ENOENT;
+        *ret = found;
+        return 0;
+}
+
+int diag_kill(struct diag *d, const struct fw_sock *id, uint8_t *ret_state) {
+        struct fw_sock now;
+        int r;
+
+        *ret_state = id->state;
+        r = diag_get(d, id, &now);
+        if (r < 0)
+                return r;
+        *ret_state = now.state;
+        /* Cookies are never reused and a socket never leaves the closing
+         * states for ESTABLISHED: checked here, it holds until the destroy. */
+        if (!(DIAG_STATES_CLOSING & DIAG_STATE_BIT(now.state)))
+                return -EBUSY;
+
+        r = diag_destroy(d, &now);
+        if (r < 0)
+                return r;
+
+        r = diag_get(d, &now, &now);
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : -EAGAIN;
+}
+
+const char *diag_kill_strerror(int r) {
+        switch (r) {
+        case 0:
+                return "killed";
+        case -ENOENT:
+                return "already gone";
+        case -EBUSY:
+                return "refused: no longer in a closing state";
+        case -EAGAIN:
+                return "still there after SOCK_DESTROY";
+        case -EPERM:
+        case -EACCES:
+                return "permission denied: killing sockets needs root (CAP_NET_ADMIN)";
+        case -EOPNOTSUPP:
+                return "this kernel cannot kill sockets: it was built without CONFIG_INET_DIAG_DESTROY";
+        default:
+                return strerror(-r);
+        }
+}
+
+int diag_destroy_supported(struct diag *d) {
+        /* Port 0 to port 0 with a cookie no socket has: a kernel that has
+         * SOCK_DESTROY looks for it and says ENOENT, one without says
+         * EOPNOTSUPP before looking. */
+        struct fw_sock none = { .family = AF_INET, .state = FW_TCP_LAST_ACK, .cookie = UINT64_MAX - 1 };
+        int r = diag_destroy(d, &none);
+
+        if (r == -ENOENT || r == -EPERM || r == 0)
+                return 1;
+        if (r == -EOPNOTSUPP)
+                return 0;
+        return r;
+}
+
 int diag_snapshot_add(const struct fw_sock *s, void *userdata) {
         struct diag_snapshot *snap = userdata;
 

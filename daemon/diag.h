@@ -132,6 +132,27 @@ int diag_dump(struct diag *d, int family, uint32_t states, diag_sock_fn fn, void
  * CONFIG_INET_DIAG_DESTROY), or another -errno. */
 int diag_destroy(struct diag *d, const struct fw_sock *s);
 
+/* Look up exactly this socket (addresses, ports, interface and cookie) and
+ * fill *ret with its current state. -ENOENT if it is gone or the tuple now
+ * belongs to another socket. */
+int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret);
+
+/* Kill one listed socket, safely: look it up again by id and cookie, refuse
+ * unless it is still in a closing state (DIAG_STATES_CLOSING; an
+ * ESTABLISHED socket is never touched), SOCK_DESTROY it, and check that it
+ * is gone. *ret_state gets the state it was in. Returns 0 killed; -ENOENT
+ * gone already; -EBUSY refused, not in a closing state; -EAGAIN still there
+ * after SOCK_DESTROY; -EPERM no CAP_NET_ADMIN; -EOPNOTSUPP kernel without
+ * CONFIG_INET_DIAG_DESTROY; another -errno. */
+int diag_kill(struct diag *d, const struct fw_sock *id, uint8_t *ret_state);
+
+/* One sentence for a diag_kill() result, for people. */
+const char *diag_kill_strerror(int r);
+
+/* Whether this kernel has SOCK_DESTROY: 1 yes, 0 no, -errno unknown.
+ * Asks the kernel to destroy a socket that cannot exist. */
+int diag_destroy_supported(struct diag *d);
+
 /* A snapshot: both families (or one), deduplicated by cookie. */
 struct diag_snapshot {
         struct fw_sock *socks;

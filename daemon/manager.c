@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
 
+#include "fw-config.h"
 #include "log.h"
 #include "manager.h"
 #include "sockfmt.h"
@@ -114,6 +115,239 @@ static void load_state(struct manager *m) {
                 m->tracker = NULL;
 }
 
+/* ---- kills ---- */
+
+static void count_kill(struct manager *m, int r) {
+        if (r == 0 || r == -ENOENT)
+                m->kills_ok++;
+        else
+                m->kills_failed++;
+        if (r == -EOPNOTSUPP)
+                m->destroy_supported = 0;
+        else if (r == 0)
+                m->destroy_supported = 1;
+        if ((r == -EPERM || r == -EOPNOTSUPP) && !m->kill_denied_told) {
+                log_warning("cannot kill sockets: %s; watching and alerting go on", diag_kill_strerror(r));
+                m->kill_denied_told = true;
+        }
+}
+
+/* The [kill] policy, after a complete poll: every due socket is killed (or,
+ * in dry-run, recorded) within the per-minute budget; the rest wait. */
+static void auto_kill(struct manager *m, uint64_t now) {
+        const struct tracked *e;
+        size_t n = 0, iter = 0;
+        unsigned deferred = 0;
+
+        if (m->config.kill_auto == KILL_POLICY_NO)
+                return;
+
+        /* Collect first: a kill removes entries from the table. */
+        while ((e = tracker_next(m->tracker, &iter))) {
+                if (e->kill_noted || !policy_wants_kill(&m->config, e, now))
+                        continue;
+                if (n >= m->candidates_allocated) {
+                        size_t a = m->candidates_allocated ? m->candidates_allocated * 2 : 64;
+                        uint64_t *p = realloc(m->candidates, a * sizeof(*p));
+
+                        if (!p)
+                                break;
+                        m->candidates = p;
+                        m->candidates_allocated = a;
+                }
+                m->candidates[n++] = e->cookie;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                struct tracked copy;
+                struct fw_sock id;
+                uint8_t state;
+                int r;
+
+                e = tracker_get(m->tracker, m->candidates[i]);
+                if (!e)
+                        continue;
+                if (!kill_budget_take(&m->kill_budget, m->config.kill_max_per_minute, now)) {
+                        deferred++;
+                        continue;
+                }
+                copy = *e;
+                if (m->config.kill_auto == KILL_POLICY_DRY_RUN) {
+                        alert_killed(&m->alerter, &copy, 0, now - copy.state_since, KILL_AUTO_DRY_RUN, 0, 0);
+                        tracker_set_kill_noted(m->tracker, copy.cookie);
+                        continue;
+                }
+                tracked_to_sock(&copy, &id);
+                r = diag_kill(m->diag, &id, &state);
+                alert_killed(&m->alerter, &copy, r, now - copy.state_since, KILL_AUTO, 0, 0);
+                count_kill(m, r);
+                if (r == 0 || r == -ENOENT)
+                        tracker_forget(m->tracker, copy.cookie);
+                else
+                        tracker_set_kill_noted(m->tracker, copy.cookie); /* no retry every poll */
+                m->state_dirty = true;
+        }
+
+        if (deferred > 0 && !m->kill_budget.deferral_told) {
+                alert_kill_deferred(&m->alerter, deferred, m->config.kill_max_per_minute);
+                m->kill_budget.deferral_told = true;
+        }
+}
+
+/* ---- control requests ---- */
+
+static void handle_list(struct manager *m, struct reply *reply) {
+        _cleanup_(freep) uint8_t *buf = NULL;
+        struct proto_tracked_head head = {};
+        const struct tracked *e;
+        uint64_t now = now_boottime(), total = 0;
+        size_t iter = 0;
+
+        buf = malloc(sizeof(head) + PROTO_TRACKED_PER_MSG * sizeof(struct proto_tracked));
+        if (!buf) {
+                reply_error(reply, -ENOMEM, "out of memory");
+                return;
+        }
+        for (;;) {
+                e = tracker_next(m->tracker, &iter);
+                if (e) {
+                        struct proto_tracked t = {
+                                .cookie = e->cookie,
+                                .age_usec = now > e->state_since ? now - e->state_since : 0,
+                                .first_seen_ago_usec = now > e->first_seen ? now - e->first_seen : 0,
+                                .state = e->state,
+                                .alerted = e->alerted,
+                        };
+                        memcpy(buf + sizeof(head) + head.count * sizeof(t), &t, sizeof(t));
+                        head.count++;
+                        total++;
+                }
+                if ((!e && head.count > 0) || head.count == PROTO_TRACKED_PER_MSG) {
+                        memcpy(buf, &head, sizeof(head));
+                        reply_add(reply, PROTO_REPLY_TRACKED, buf, sizeof(head) + head.count * sizeof(struct proto_tracked));
+                        head.count = 0;
+                }
+                if (!e)
+                        break;
+        }
+        reply_add(reply, PROTO_REPLY_END, &total, sizeof(total));
+}
+
+static void handle_status(struct manager *m, struct reply *reply) {
+        struct proto_status st = {
+                .uptime_usec = now_boottime() - m->started,
+                .interval_usec = m->config.interval,
+                .last_poll_usec = m->last_poll_duration,
+                .polls = m->polls,
+                .poll_failures = m->poll_failures,
+                .alerts_sent = m->alerter.sent_total,
+                .alerts_held = m->alerter.held_total,
+                .kills_ok = m->kills_ok,
+                .kills_failed = m->kills_failed,
+                .tracked = (uint32_t) tracker_size(m->tracker),
+                .destroy_supported = m->destroy_supported,
+                .last_poll_error = m->last_poll_error,
+        };
+        const struct tracked *e;
+        size_t iter = 0;
+
+        snprintf(st.version, sizeof(st.version), "%s", FW_VERSION);
+        snprintf(st.config_path, sizeof(st.config_path), "%s", m->config_path);
+        while ((e = tracker_next(m->tracker, &iter)))
+                if (e->state < ELEMENTSOF(st.per_state))
+                        st.per_state[e->state]++;
+        reply_add(reply, PROTO_REPLY_STATUS, &st, sizeof(st));
+}
+
+static void handle_kill(struct manager *m, const struct proto_msg *req, const struct ucred *peer,
+                        struct reply *reply) {
+        _cleanup_(freep) uint8_t *out = NULL;
+        struct proto_kill_head head;
+        uint64_t now = now_boottime();
+
+        if (peer->uid != 0) {
+                reply_error(reply, -EPERM, "permission denied: only root may kill sockets");
+                return;
+        }
+        memcpy(&head, req->payload, sizeof(head));
+        out = malloc(sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
+        if (!out) {
+                reply_error(reply, -ENOMEM, "out of memory");
+                return;
+        }
+
+        for (uint32_t i = 0; i < head.count; i++) {
+                struct proto_sock_id id;
+                struct proto_kill_result res = {};
+                struct fw_sock s, cur;
+                const struct tracked *known;
+                struct tracked view;
+                uint8_t state;
+                int r;
+
+                memcpy(&id, req->payload + sizeof(head) + i * sizeof(id), sizeof(id));
+                proto_id_to_sock(&id, &s);
+                state = s.state;
+                if (head.flags & PROTO_KILL_DRY_RUN) {
+                        r = diag_get(m->diag, &s, &cur);
+                        if (r == 0) {
+                                state = cur.state;
+                                if (!(DIAG_STATES_CLOSING & DIAG_STATE_BIT(cur.state)))
+                                        r = -EBUSY;
+                        }
+                } else {
+                        known = tracker_get(m->tracker, s.cookie);
+                        r = diag_kill(m->diag, &s, &state);
+                        s.state = state;
+                        if (known)
+                                view = *known;
+                        else
+                                tracked_from_sock(&view, &s);
+                        view.state = state;
+                        alert_killed(&m->alerter, &view, r, known ? now - known->state_since : UINT64_MAX,
+                                     KILL_MANUAL, (uint32_t) peer->uid, (uint32_t) peer->pid);
+                        count_kill(m, r);
+                        if (r == 0 || r == -ENOENT) {
+                                tracker_forget(m->tracker, s.cookie);
+                                m->state_dirty = true;
+                        }
+                }
+                res = (struct proto_kill_result) { .cookie = s.cookie, .error = r, .state = state };
+                memcpy(out + sizeof(head) + i * sizeof(res), &res, sizeof(res));
+        }
+        head.flags = 0;
+        memcpy(out, &head, sizeof(head));
+        reply_add(reply, PROTO_REPLY_KILLED, out, sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
+}
+
+void manager_handle_request(const struct proto_msg *req, const struct ucred *peer, struct reply *reply,
+                            void *userdata) {
+        struct manager *m = userdata;
+        char err[512] = "";
+
+        switch (req->type) {
+        case PROTO_REQ_LIST:
+                handle_list(m, reply);
+                break;
+        case PROTO_REQ_STATUS:
+                handle_status(m, reply);
+                break;
+        case PROTO_REQ_KILL:
+                handle_kill(m, req, peer, reply);
+                break;
+        case PROTO_REQ_RELOAD:
+                if (peer->uid != 0)
+                        reply_error(reply, -EPERM, "permission denied: only root may reload finwatchd");
+                else if (manager_reload(m, err, sizeof(err)) < 0)
+                        reply_error(reply, -EINVAL, "reload failed, running config kept: %s", err);
+                else
+                        reply_add(reply, PROTO_REPLY_OK, NULL, 0);
+                break;
+        default:
+                reply_error(reply, -EOPNOTSUPP, "unknown request %u", (unsigned) req->type);
+        }
+}
+
 /* ---- poll ---- */
 
 int manager_poll(struct manager *m, uint64_t now) {
@@ -153,6 +387,8 @@ int manager_poll(struct manager *m, uint64_t now) {
                                   &tracker_ops, m);
                 if (r < 0)
                         log_error("tracker sweep: %s", strerror(-r));
+                else
+                        auto_kill(m, now);
         }
         alert_tick(&m->alerter, now, false);
         m->last_poll_duration = now_usec(CLOCK_MONOTONIC) - start;
@@ -186,13 +422,12 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- config ---- */
 
-int manager_reload(struct manager *m) {
+int manager_reload(struct manager *m, char *err, size_t errsize) {
         struct config c;
-        char err[512] = "";
         int r;
 
         (void) sd_notify(false, "RELOADING=1");
-        r = config_load(m->config_path, &c, err, sizeof(err));
+        r = config_load(m->config_path, &c, err, errsize);
         if (r == -ENOENT) {
                 log_notice("%s does not exist, using the defaults", m->config_path);
                 config_defaults(&c);
@@ -202,6 +437,10 @@ int manager_reload(struct manager *m) {
                 return r;
         }
 
+        if (strcmp(c.control_socket, m->config.control_socket) != 0)
+                log_notice("the control socket stays at %s until a restart", m->config.control_socket);
+        if (strcmp(c.state_file, m->config.state_file) != 0)
+                log_notice("the state file is now %s", c.state_file);
         m->config = c;
         m->alerter.max_per_minute = c.alert_max_per_minute;
         /* The new interval takes effect from now. */
@@ -212,7 +451,9 @@ int manager_reload(struct manager *m) {
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void) manager_reload(userdata);
+        char err[512];
+
+        (void) manager_reload(userdata, err, sizeof(err));
         return 0;
 }
 
@@ -221,6 +462,21 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 }
 
 /* ---- lifecycle ---- */
+
+static void make_parent_dir(const char *path) {
+        char dir[256];
+        char *slash;
+
+        if (!path[0] || strlen(path) >= sizeof(dir))
+                return;
+        strcpy(dir, path);
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return;
+        *slash = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                log_warning("cannot create %s: %s", dir, strerror(errno));
+}
 
 int manager_new(struct manager **ret, const struct config *config, const char *config_path) {
         _cleanup_(manager_freep) struct manager *m = NULL;
@@ -283,22 +539,26 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
                 return r;
         }
 
-        if (m->config.state_file[0]) {
-                /* /run/finwatch when run by hand; systemd's RuntimeDirectory= otherwise */
-                char dir[sizeof(m->config.state_file)];
-                char *slash;
+        /* /run/finwatch when run by hand; systemd's RuntimeDirectory= otherwise */
+        make_parent_dir(m->config.state_file);
+        make_parent_dir(m->config.control_socket);
 
-                strcpy(dir, m->config.state_file);
-                slash = strrchr(dir, '/');
-                if (slash && slash != dir) {
-                        *slash = '\0';
-                        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                                log_warning("cannot create %s: %s", dir, strerror(errno));
-                }
+        r = control_new(&m->control, m->event, m->config.control_socket, manager_handle_request, m);
+        if (r < 0) {
+                log_error("cannot listen on %s: %s", m->config.control_socket, strerror(-r));
+                return r;
         }
+
+        r = diag_destroy_supported(m->diag);
+        m->destroy_supported = r >= 0 ? r : -1;
+        if (r == 0)
+                log_warning("this kernel cannot kill sockets (built without CONFIG_INET_DIAG_DESTROY): "
+                            "watching and alerting only");
+
         load_state(m);
         if (!m->tracker)
                 return -ENOMEM;
+        m->started = now_boottime();
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -307,8 +567,10 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
 struct manager *manager_free(struct manager *m) {
         if (!m)
                 return NULL;
+        control_free(m->control);
         sd_event_source_unref(m->poll_timer);
         sd_event_unref(m->event);
+        free(m->candidates);
         diag_free(m->diag);
         tracker_free(m->tracker);
         free(m);

@@ -9,7 +9,9 @@
 
 #include "alert.h"
 #include "config.h"
+#include "control.h"
 #include "diag.h"
+#include "policy.h"
 #include "tracker.h"
 
 #define MANAGER_SAVE_INTERVAL_USEC (30 * UINT64_C(1000000))
@@ -23,6 +25,15 @@ struct manager {
         struct config config;
         const char *config_path;      /* borrowed from argv */
         uint8_t boot_id[16];
+
+        struct control *control;
+        uint64_t started;             /* usec, CLOCK_BOOTTIME */
+        uint64_t kills_ok, kills_failed;
+        int destroy_supported;        /* 1, 0, or -1 unknown */
+        struct kill_budget kill_budget;
+        bool kill_denied_told;        /* said once that we may not kill */
+        uint64_t *candidates;         /* auto-kill candidates of a poll, reused */
+        size_t candidates_allocated;
 
         bool ready;                   /* READY=1 sent */
         bool state_dirty;             /* tracker changed since the last save */
@@ -46,5 +57,10 @@ int manager_run(struct manager *m);
 /* One poll: dump, track, alert. now in usec CLOCK_BOOTTIME. */
 int manager_poll(struct manager *m, uint64_t now);
 
-/* Re-read the config file; a bad file keeps the running config. */
-int manager_reload(struct manager *m);
+/* Re-read the config file; a bad file keeps the running config and its
+ * error goes to errbuf. */
+int manager_reload(struct manager *m, char *errbuf, size_t errsize);
+
+/* Answer one control request (the control_handler_fn). */
+void manager_handle_request(const struct proto_msg *req, const struct ucred *peer, struct reply *reply,
+                            void *userdata);

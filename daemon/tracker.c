@@ -132,6 +132,48 @@ static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
         e->cgroup_id = s->cgroup_id;
 }
 
+void tracked_from_sock(struct tracked *e, const struct fw_sock *s) {
+        *e = (struct tracked) { .cookie = s->cookie, .state = s->state };
+        fill_from_sock(e, s);
+}
+
+void tracked_to_sock(const struct tracked *e, struct fw_sock *s) {
+        *s = (struct fw_sock) {
+                .cookie = e->cookie,
+                .sport = e->sport,
+                .dport = e->dport,
+                .ifindex = e->ifindex,
+                .family = e->family,
+                .state = e->state,
+                .timer = e->timer,
+                .timer_count = e->timer_count,
+                .inode = e->orphan ? 0 : 1,
+                .cgroup_id = e->cgroup_id,
+                .has_cgroup_id = e->has_cgroup_id,
+        };
+        memcpy(s->src, e->src, sizeof(s->src));
+        memcpy(s->dst, e->dst, sizeof(s->dst));
+}
+
+void tracker_set_kill_noted(struct tracker *t, uint64_t cookie) {
+        struct tracked *e = cookie ? lookup(t, cookie) : NULL;
+
+        if (e && e->cookie)
+                e->kill_noted = true;
+}
+
+bool tracker_forget(struct tracker *t, uint64_t cookie) {
+        struct tracked *e;
+
+        if (cookie == 0)
+                return false;
+        e = lookup(t, cookie);
+        if (e->cookie == 0)
+                return false;
+        remove_slot(t, e);
+        return true;
+}
+
 int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
         struct tracked *e;
         int r;
@@ -159,6 +201,7 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
                 e->state_since = now;
                 e->alerted = false;
                 e->last_alert = 0;
+                e->kill_noted = false;
                 r = 1;
         } else
                 r = 0;

@@ -32,6 +32,7 @@ struct tracked {
         uint8_t misses;          /* complete dumps in a row without it */
         bool orphan;
         bool alerted;            /* a "stuck" alert went out for this state */
+        bool kill_noted;         /* the auto-kill policy acted on it (dry run, or a failed kill) */
         bool has_cgroup_id;
 };
 
@@ -65,6 +66,19 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now);
  * of entries forgotten, or -ENOMEM. */
 int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_t alert_repeat,
                   const struct tracker_ops *ops, void *userdata);
+
+/* A tracker entry's view of a socket (cookie, state, addresses, timer...),
+ * times zero: for records about sockets the table does not hold. */
+void tracked_from_sock(struct tracked *e, const struct fw_sock *s);
+
+/* The exact identity of a tracked socket, for diag_get()/diag_kill(). */
+void tracked_to_sock(const struct tracked *e, struct fw_sock *s);
+
+/* Remember that the kill policy acted on this socket. */
+void tracker_set_kill_noted(struct tracker *t, uint64_t cookie);
+
+/* Forget one socket now (it was killed). Returns true if it was there. */
+bool tracker_forget(struct tracker *t, uint64_t cookie);
 
 /* Put back an entry saved before a restart (as if it had been seen in an
  * earlier dump). -EEXIST if the cookie is there already, -EINVAL for cookie 0. */

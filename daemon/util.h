@@ -49,3 +49,6 @@ int parse_u64(const char *s, uint64_t *ret);
 
 /* The clock in microseconds. */
 uint64_t now_usec(clockid_t clock);
+
+/* O_NONBLOCK and FD_CLOEXEC on an inherited descriptor. 0 or -errno. */
+int fd_set_nonblock_cloexec(int fd);

@@ -21,69 +21,86 @@ static struct fw_sock sock(int family, const char *src, uint16_t sport, const ch
         return s;
 }
 
-static char *render(int (*fn)(FILE *, const struct fw_sock *, size_t), const struct fw_sock *s, size_t n) {
+/* 2026-11-24T10:00:00Z */
+#define NOW_REALTIME (UINT64_C(1795514400) * USEC_PER_SEC)
+
+static int json_at_now(FILE *f, const struct row *rows, size_t n) {
+        return output_json(f, rows, n, NOW_REALTIME);
+}
+
+static char *render(int (*fn)(FILE *, const struct row *, size_t), const struct row *rows, size_t n) {
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
 
         CHECK(f != NULL);
-        CHECK_INT(fn(f, s, n), 0);
+        CHECK_INT(fn(f, rows, n), 0);
         fclose(f);
         return text;
 }
 
 static void test_table(void) {
-        struct fw_sock s[3];
+        struct row s[3] = {};
         char *text;
 
-        s[0] = sock(AF_INET6, "::1", 9000, "::1", 40000, FW_TCP_LAST_ACK, 77);
-        s[0].timer = DIAG_TIMER_RETRANS;
-        s[0].timer_count = 4;
-        s[0].inode = 1234;
-        s[0].send_q = 1;
-        s[1] = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_FIN_WAIT1, 5);
-        s[1].timer = DIAG_TIMER_PERSIST;
-        s[1].timer_count = 2;
-        s[1].send_q = 123456;
-        s[2] = sock(AF_INET6, "::ffff:127.0.0.1", 9000, "::ffff:127.0.0.1", 5555, FW_TCP_FIN_WAIT1, 18446744073709551614ULL);
+        s[0].sock = sock(AF_INET6, "::1", 9000, "::1", 40000, FW_TCP_LAST_ACK, 77);
+        s[0].sock.timer = DIAG_TIMER_RETRANS;
+        s[0].sock.timer_count = 4;
+        s[0].sock.inode = 1234;
+        s[0].sock.send_q = 1;
+        s[0].known = true;
+        s[0].age_usec = 12 * USEC_PER_MIN + 3 * USEC_PER_SEC;
+        s[0].alerted = true;
+        s[1].sock = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_FIN_WAIT1, 5);
+        s[1].sock.timer = DIAG_TIMER_PERSIST;
+        s[1].sock.timer_count = 2;
+        s[1].sock.send_q = 123456;
+        s[1].known = true;
+        s[1].age_usec = 900 * USEC_PER_MSEC;
+        s[2].sock = sock(AF_INET6, "::ffff:127.0.0.1", 9000, "::ffff:127.0.0.1", 5555, FW_TCP_FIN_WAIT1,
+                         18446744073709551614ULL);
 
         output_sort(s, 3);
         /* IPv4 sorts before IPv6, then by address */
-        CHECK_INT(s[0].cookie, 5);
+        CHECK_INT(s[0].sock.cookie, 5);
 
         text = render(output_table, s, 3);
         CHECK_STR(text,
-                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer         Orphan Cookie\n"
-                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)    yes    5\n"
-                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) no     77\n"
-                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off           yes    18446744073709551614\n");
+                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer              Age Alerted Orphan Cookie\n"
+                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)       900ms no      yes    5\n"
+                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) 12min 3s yes     no     77\n"
+                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    18446744073709551614\n");
         free(text);
 
         /* no rows: the header alone */
         text = render(output_table, s, 0);
-        CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Orphan Cookie\n");
+        CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Age Alerted Orphan Cookie\n");
         free(text);
 }
 
 static void test_json(void) {
-        struct fw_sock s[2];
+        struct row s[2] = {};
         json_error_t err;
         json_t *root, *o;
         char *text;
 
-        s[0] = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_LAST_ACK, 5);
-        s[0].info.len = 232;
-        s[0].info.retransmits = 3;
-        s[0].info.probes = 0;
-        s[0].info.snd_wnd = 65535;
-        s[0].uid = 33;
-        s[0].has_cgroup_id = true;
-        s[0].cgroup_id = 4242;
-        s[0].timer = DIAG_TIMER_RETRANS;
-        s[1] = sock(AF_INET6, "::ffff:192.0.2.7", 80, "2001:db8::1", 1, FW_TCP_FIN_WAIT1, 6);
-        s[1].inode = 99;
+        s[0].sock = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_LAST_ACK, 5);
+        s[0].sock.info.len = 232;
+        s[0].sock.info.retransmits = 3;
+        s[0].sock.info.probes = 0;
+        s[0].sock.info.snd_wnd = 65535;
+        s[0].sock.uid = 33;
+        s[0].sock.has_cgroup_id = true;
+        s[0].sock.cgroup_id = 4242;
+        s[0].sock.timer = DIAG_TIMER_RETRANS;
+        s[0].known = true;
+        s[0].age_usec = 90500 * USEC_PER_MSEC;
+        s[0].first_seen_ago_usec = 3600 * USEC_PER_SEC;
+        s[0].alerted = true;
+        s[1].sock = sock(AF_INET6, "::ffff:192.0.2.7", 80, "2001:db8::1", 1, FW_TCP_FIN_WAIT1, 6);
+        s[1].sock.inode = 99;
 
-        text = render(output_json, s, 2);
+        text = render(json_at_now, s, 2);
         root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
         CHECK(root && json_is_array(root) && json_array_size(root) == 2);
         if (!root) {
@@ -110,6 +127,9 @@ static void test_json(void) {
         CHECK_INT(json_integer_value(json_object_get(o, "cgroup_id")), 4242);
         CHECK(json_is_integer(json_object_get(o, "send_q")));
         CHECK(json_is_integer(json_object_get(o, "recv_q")));
+        CHECK(json_real_value(json_object_get(o, "age_seconds")) == 90.5);
+        CHECK_STR(json_string_value(json_object_get(o, "first_seen")), "2026-11-24T09:00:00Z");
+        CHECK(json_is_true(json_object_get(o, "alerted")));
 
         o = json_array_get(root, 1);
         CHECK_STR(json_string_value(json_object_get(o, "family")), "ipv6");
@@ -119,11 +139,15 @@ static void test_json(void) {
         /* no tcp_info, no cgroup: null, not a made-up 0 */
         CHECK(json_is_null(json_object_get(o, "retransmits")));
         CHECK(json_is_null(json_object_get(o, "cgroup_id")));
+        /* not tracked by the daemon: ages unknown */
+        CHECK(json_is_null(json_object_get(o, "age_seconds")));
+        CHECK(json_is_null(json_object_get(o, "first_seen")));
+        CHECK(json_is_null(json_object_get(o, "alerted")));
 
         json_decref(root);
         free(text);
 
-        text = render(output_json, s, 0);
+        text = render(json_at_now, s, 0);
         CHECK_STR(text, "[]\n");
         free(text);
 }

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include "client.h"
+#include "util.h"
+
+#define CLIENT_TIMEOUT_SEC 30
+
+int client_connect(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct timeval tv = { .tv_sec = CLIENT_TIMEOUT_SEC };
+        _cleanup_(closep) int fd = -EBADF;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        return TAKE_FD(fd);
+}
+
+static int send_request(int fd, uint16_t type, const void *payload, size_t len) {
+        _cleanup_(freep) uint8_t *buf = malloc(sizeof(struct proto_header) + len);
+        size_t total;
+
+        if (!buf)
+                return -ENOMEM;
+        total = proto_put_header(buf, type, len);
+        if (len)
+                memcpy(buf + sizeof(struct proto_header), payload, len);
+        if (send(fd, buf, total, MSG_NOSIGNAL) != (ssize_t) total)
+                return errno ? -errno : -EIO;
+        return 0;
+}
+
+/* Receive one reply into buf (PROTO_MAX_REPLY bytes) and check it. An ERROR
+ * reply becomes its errno, with the daemon's sentence in errbuf. */
+static int recv_reply(int fd, uint8_t *buf, struct proto_msg *msg, char *errbuf, size_t errsize) {
+        ssize_t n;
+        int r;
+
+        n = recv(fd, buf, PROTO_MAX_REPLY, MSG_TRUNC);
+        if (n < 0)
+                return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        if (n == 0) {
+                snprintf(errbuf, errsize, "the daemon closed the connection");
+                return -ECONNRESET;
+        }
+        if ((size_t) n > PROTO_MAX_REPLY) {
+                snprintf(errbuf, errsize, "reply too large");
+                return -EBADMSG;
+        }
+        r = proto_decode(buf, (size_t) n, msg);
+        if (r < 0) {
+                snprintf(errbuf, errsize, r == -EPROTONOSUPPORT ? "the daemon speaks another protocol version"
+                                                                : "malformed reply from the daemon");
+                return r;
+        }
+        if (msg->type == PROTO_REPLY_ERROR) {
+                struct proto_error e;
+
+                memcpy(&e, msg->payload, sizeof(e));
+                snprintf(errbuf, errsize, "%s", e.message);
+                return e.error;
+        }
+        return 0;
+}
+
+static int expect(const struct proto_msg *msg, uint16_t type, char *errbuf, size_t errsize) {
+        if (msg->type == type)
+                return 0;
+        snprintf(errbuf, errsize, "unexpected reply %u from the daemon", (unsigned) msg->type);
+        return -EBADMSG;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+        const struct daemon_entry *x = a, *y = b;
+
+        return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+}
+
+int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) {
+        _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
+        struct daemon_table t = {};
+        size_t allocated = 0;
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = send_request(fd, PROTO_REQ_LIST, NULL, 0);
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                struct proto_msg msg;
+                struct proto_tracked_head head;
+
+                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+                if (r < 0)
+                        goto fail;
+                if (msg.type == PROTO_REPLY_END)
+                        break;
+                r = expect(&msg, PROTO_REPLY_TRACKED, errbuf, errsize);
+                if (r < 0)
+                        goto fail;
+                memcpy(&head, msg.payload, sizeof(head));
+                if (t.n + head.count > allocated) {
+                        size_t a = allocated ? allocated * 2 : 1024;
+                        struct daemon_entry *p;
+
+                        while (a < t.n + head.count)
+                                a *= 2;
+                        p = realloc(t.entries, a * sizeof(*p));
+                        if (!p) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        t.entries = p;
+                        allocated = a;
+                }
+                for (uint32_t i = 0; i < head.count; i++) {
+                        struct proto_tracked e;
+
+                        memcpy(&e, msg.payload + sizeof(head) + i * sizeof(e), sizeof(e));
+                        t.entries[t.n++] = (struct daemon_entry) {
+                                .cookie = e.cookie,
+                                .age_usec = e.age_usec,
+                                .first_seen_ago_usec = e.first_seen_ago_usec,
+                                .state = e.state,
+                                .alerted = e.alerted != 0,
+                        };
+                }
+        }
+        if (t.n > 1)
+                qsort(t.entries, t.n, sizeof(*t.entries), cmp_entry);
+        *ret = t;
+        return 0;
+fail:
+        free(t.entries);
+        return r;
+}
+
+const struct daemon_entry *daemon_table_find(const struct daemon_table *t, uint64_t cookie) {
+        struct daemon_entry key = { .cookie = cookie };
+
+        if (!t || t->n == 0)
+                return NULL;
+        return bsearch(&key, t->entries, t->n, sizeof(key), cmp_entry);
+}
+
+void daemon_table_done(struct daemon_table *t) {
+        free(t->entries);
+        *t = (struct daemon_table) {};
+}
+
+int client_status(int fd, struct proto_status *ret, char *errbuf, size_t errsize) {
+        _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
+        struct proto_msg msg;
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = send_request(fd, PROTO_REQ_STATUS, NULL, 0);
+        if (r >= 0)
+                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+        if (r >= 0)
+                r = expect(&msg, PROTO_REPLY_STATUS, errbuf, errsize);
+        if (r < 0)
+                return r;
+        memcpy(ret, msg.payload, sizeof(*ret));
+        return 0;
+}
+
+int client_reload(int fd, char *errbuf, size_t errsize) {
+        _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
+        struct proto_msg msg;
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = send_request(fd, PROTO_REQ_RELOAD, NULL, 0);
+        if (r >= 0)
+                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+        if (r >= 0)
+                r = expect(&msg, PROTO_REPLY_OK, errbuf, errsize);
+        return r;
+}
+
+int client_kill(int fd, const struct proto_sock_id *ids, size_t n, uint32_t flags,
+                struct proto_kill_result *results, char *errbuf, size_t errsize) {
+        struct proto_kill_head head = { .count = (uint32_t) n, .flags = flags };
+        size_t len = sizeof(head) + n * sizeof(*ids);
+        _cleanup_(freep) uint8_t *req = malloc(len);
+        _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
+        struct proto_msg msg;
+        int r;
+
+        if (!req || !buf)
+                return -ENOMEM;
+        if (n == 0 || n > PROTO_KILL_MAX)
+                return -EINVAL;
+        memcpy(req, &head, sizeof(head));
+        memcpy(req + sizeof(head), ids, n * sizeof(*ids));
+        r = send_request(fd, PROTO_REQ_KILL, req, len);
+        if (r >= 0)
+                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+        if (r >= 0)
+                r = expect(&msg, PROTO_REPLY_KILLED, errbuf, errsize);
+        if (r < 0)
+                return r;
+        memcpy(&head, msg.payload, sizeof(head));
+        if (head.count != n) {
+                snprintf(errbuf, errsize, "the daemon answered for %u sockets, not %zu", head.count, n);
+                return -EBADMSG;
+        }
+        memcpy(results, msg.payload + sizeof(head), n * sizeof(*results));
+        return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The CLI's side of the control protocol (daemon/protocol.h). */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol.h"
+
+/* What the daemon knows of one socket. */
+struct daemon_entry {
+        uint64_t cookie;
+        uint64_t age_usec;
+        uint64_t first_seen_ago_usec;
+        uint8_t state;
+        bool alerted;
+};
+
+struct daemon_table {
+        struct daemon_entry *entries; /* sorted by cookie */
+        size_t n;
+};
+
+/* Connect to the control socket: an fd, or -errno (-ENOENT, -ECONNREFUSED:
+ * no daemon). */
+int client_connect(const char *path);
+
+/* Ask for the daemon's table. 0 or -errno; errbuf says what the daemon said. */
+int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize);
+const struct daemon_entry *daemon_table_find(const struct daemon_table *t, uint64_t cookie);
+void daemon_table_done(struct daemon_table *t);
+
+int client_status(int fd, struct proto_status *ret, char *errbuf, size_t errsize);
+int client_reload(int fd, char *errbuf, size_t errsize);
+
+/* Kill ids[0..n) (n <= PROTO_KILL_MAX); results in the same order. */
+int client_kill(int fd, const struct proto_sock_id *ids, size_t n, uint32_t flags,
+                struct proto_kill_result *results, char *errbuf, size_t errsize);

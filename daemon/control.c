@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "control.h"
+#include "log.h"
+#include "util.h"
+
+struct client {
+        struct control *control;
+        struct client *prev, *next;
+        int fd;
+        struct ucred peer;
+        sd_event_source *io;
+        sd_event_source *timer;
+        struct reply out;        /* what is left to send */
+        size_t sent;             /* bytes of out already sent */
+        bool close_after;        /* close once out is sent (after a bad request) */
+};
+
+struct control {
+        sd_event *event;
+        sd_event_source *listen_io;
+        int listen_fd;
+        char path[108];          /* bound by us: unlinked on free; "" if inherited */
+        control_handler_fn handler;
+        void *userdata;
+        struct client *clients;
+        unsigned n_clients;
+        uint8_t buf[PROTO_MAX_REQUEST + 1];
+};
+
+int reply_add(struct reply *r, uint16_t type, const void *payload, size_t payload_len) {
+        size_t need = sizeof(struct proto_header) + payload_len;
+
+        if (r->error)
+                return r->error;
+        if (r->len + need > r->allocated) {
+                size_t a = r->allocated ? r->allocated : 4096;
+                uint8_t *p;
+
+                while (a < r->len + need)
+                        a *= 2;
+                p = realloc(r->data, a);
+                if (!p)
+                        return r->error = -ENOMEM;
+                r->data = p;
+                r->allocated = a;
+        }
+        proto_put_header(r->data + r->len, type, payload_len);
+        if (payload_len)
+                memcpy(r->data + r->len + sizeof(struct proto_header), payload, payload_len);
+        r->len += need;
+        return 0;
+}
+
+int reply_error(struct reply *r, int error, const char *fmt, ...) {
+        struct proto_error e = { .error = error < 0 ? error : -EIO };
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(e.message, sizeof(e.message), fmt, ap);
+        va_end(ap);
+        return reply_add(r, PROTO_REPLY_ERROR, &e, sizeof(e));
+}
+
+static void reply_reset(struct reply *r) {
+        free(r->data);
+        *r = (struct reply) {};
+}
+
+static void client_free(struct client *cl) {
+        struct control *c = cl->control;
+
+        if (cl->prev)
+                cl->prev->next = cl->next;
+        else
+                c->clients = cl->next;
+        if (cl->next)
+                cl->next->prev = cl->prev;
+        c->n_clients--;
+
+        sd_event_source_disable_unref(cl->io);
+        sd_event_source_disable_unref(cl->timer);
+        if (cl->fd >= 0)
+                close(cl->fd);
+        reply_reset(&cl->out);
+        free(cl);
+}
+
+static void client_touch(struct client *cl) {
+        uint64_t now;
+
+        if (sd_event_now(cl->control->event, CLOCK_MONOTONIC, &now) >= 0)
+                (void) sd_event_source_set_time(cl->timer, now + CONTROL_CLIENT_TIMEOUT_USEC);
+}
+
+/* Send what we can; 1 when all is sent, 0 when the socket is full, -errno. */
+static int client_flush(struct client *cl) {
+        while (cl->sent < cl->out.len) {
+                struct proto_header h;
+                ssize_t n;
+
+                memcpy(&h, cl->out.data + cl->sent, sizeof(h));
+                n = send(cl->fd, cl->out.data + cl->sent, h.length, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return -errno; /* EPIPE, ECONNRESET: the client left */
+                }
+                cl->sent += h.length;
+                client_touch(cl);
+        }
+        reply_reset(&cl->out);
+        cl->sent = 0;
+        return 1;
+}
+
+static int client_send(struct client *cl) {
+        int r = client_flush(cl);
+
+        if (r < 0 || (r > 0 && cl->close_after)) {
+                client_free(cl);
+                return 0;
+        }
+        /* While a reply is pending, wait for room, not for requests. */
+        return sd_event_source_set_io_events(cl->io, r > 0 ? EPOLLIN : EPOLLOUT);
+}
+
+static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
+        struct control *c = cl->control;
+        struct proto_msg msg;
+        int r;
+
+        if (len > PROTO_MAX_REQUEST) {
+                reply_error(&cl->out, -EMSGSIZE, "request too large (at most %d bytes)", PROTO_MAX_REQUEST);
+                cl->close_after = true;
+                return;
+        }
+        r = proto_decode(buf, len, &msg);
+        if (r == -EPROTONOSUPPORT) {
+                reply_error(&cl->out, r, "unsupported protocol version (this finwatchd speaks version %d)",
+                            PROTO_VERSION);
+                cl->close_after = true;
+                return;
+        }
+        if (r < 0 || msg.type >= PROTO_REPLY_ERROR) {
+                reply_error(&cl->out, -EBADMSG, "malformed request");
+                cl->close_after = true;
+                return;
+        }
+        c->handler(&msg, &cl->peer, &cl->out, c->userdata);
+        if (cl->out.error) {
+                reply_reset(&cl->out);
+                reply_error(&cl->out, -ENOMEM, "out of memory");
+        }
+}
+
+static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct client *cl = userdata;
+        struct control *c = cl->control;
+        ssize_t n;
+
+        if (cl->out.len > 0)
+                return client_send(cl);
+
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                /* MSG_TRUNC: the real length, even of a packet too large for buf */
+                n = recv(fd, c->buf, sizeof(c->buf), MSG_DONTWAIT | MSG_TRUNC);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return 0;
+                if (n <= 0) {
+                        client_free(cl); /* gone, or an error */
+                        return 0;
+                }
+                client_touch(cl);
+                client_request(cl, c->buf, (size_t) n);
+                return client_send(cl);
+        }
+        return 0;
+}
+
+static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct client *cl = userdata;
+
+        log_debug("control client pid %d timed out", (int) cl->peer.pid);
+        client_free(cl);
+        return 0;
+}
+
+static void refuse(int fd, const char *why) {
+        struct reply r = {};
+
+        /* best effort, never blocking: the client is told why, or not */
+        if (reply_error(&r, -EBUSY, "%s", why) == 0)
+                (void) send(fd, r.data, r.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        reply_reset(&r);
+        close(fd);
+}
+
+static int on_accept(sd_event_source *s, int lfd, uint32_t revents, void *userdata) {
+        struct control *c = userdata;
+        socklen_t len = sizeof(struct ucred);
+        struct client *cl;
+        int fd, r;
+
+        fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+                return 0; /* EAGAIN, or the client gave up: nothing to do */
+
+        if (c->n_clients >= CONTROL_MAX_CLIENTS) {
+                refuse(fd, "too many clients, try again");
+                return 0;
+        }
+
+        cl = calloc(1, sizeof(*cl));
+        if (!cl) {
+                close(fd);
+                return 0;
+        }
+        cl->control = c;
+        cl->fd = fd;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cl->peer, &len) < 0)
+                cl->peer = (struct ucred) { .pid = 0, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+        cl->next = c->clients;
+        if (c->clients)
+                c->clients->prev = cl;
+        c->clients = cl;
+        c->n_clients++;
+
+        r = sd_event_add_io(c->event, &cl->io, fd, EPOLLIN, on_client_io, cl);
+        if (r >= 0)
+                r = sd_event_add_time_relative(c->event, &cl->timer, CLOCK_MONOTONIC, CONTROL_CLIENT_TIMEOUT_USEC,
+                                               0, on_client_timeout, cl);
+        if (r < 0) {
+                log_warning("control client: %s", strerror(-r));
+                client_free(cl);
+        }
+        return 0;
+}
+
+static int listen_on(struct control *c, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(closep) int fd = -EBADF;
+        mode_t old;
+        int r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path); /* a stale socket of an earlier run */
+        /* Anyone may connect and read; kill and reload check SO_PEERCRED. */
+        old = umask(0111);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (r < 0)
+                return -errno;
+        if (listen(fd, 128) < 0)
+                return -errno;
+        strcpy(c->path, path);
+        return TAKE_FD(fd);
+}
+
+int control_new(struct control **ret, sd_event *event, const char *path, control_handler_fn handler,
+                void *userdata) {
+        struct control *c;
+        int n, r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->event = event;
+        c->handler = handler;
+        c->userdata = userdata;
+        c->listen_fd = -EBADF;
+
+        n = sd_listen_fds(true);
+        if (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 1, NULL, 0) > 0) {
+                c->listen_fd = SD_LISTEN_FDS_START;
+                (void) fd_set_nonblock_cloexec(c->listen_fd);
+        } else {
+                if (n > 0)
+                        log_warning("ignoring %d file descriptor(s) passed by systemd: not one SOCK_SEQPACKET socket", n);
+                r = listen_on(c, path);
+                if (r < 0) {
+                        free(c);
+                        return r;
+                }
+                c->listen_fd = r;
+        }
+
+        r = sd_event_add_io(event, &c->listen_io, c->listen_fd, EPOLLIN, on_accept, c);
+        if (r < 0) {
+                control_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+struct control *control_free(struct control *c) {
+        if (!c)
+                return NULL;
+        while (c->clients)
+                client_free(c->clients);
+        sd_event_source_disable_unref(c->listen_io);
+        if (c->listen_fd >= 0)
+                close(c->listen_fd);
+        if (c->path[0])
+                (void) unlink(c->path);
+        free(c);
+        return NULL;
+}
+
+unsigned control_clients(const struct control *c) {
+        return c->n_clients;
+}

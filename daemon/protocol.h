@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The control protocol between finwatchd and finwatch: AF_UNIX
+ * SOCK_SEQPACKET, one message per packet, every message a fixed header and
+ * a payload of fixed-size structs. Numbers are append-only: a request or
+ * reply type, once released, keeps its number and layout for ever; a new
+ * layout is a new type. Host byte order (the socket never leaves the host).
+ *
+ * A client sends one request and reads replies until the one that ends it:
+ *   LIST   -> TRACKED... END          (the daemon's table: ages, alerts)
+ *   STATUS -> STATUS
+ *   KILL   -> KILLED                  (root only)
+ *   RELOAD -> OK                      (root only)
+ *   any    -> ERROR                   (instead, when it fails)
+ * and may then send another request on the same connection. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define PROTO_MAGIC        UINT32_C(0x54435746) /* "FWCT" */
+#define PROTO_VERSION      1
+#define PROTO_MAX_REQUEST  65536  /* bytes; larger requests are refused */
+#define PROTO_MAX_REPLY    65536  /* bytes; the client's receive buffer */
+#define PROTO_DEFAULT_SOCKET "/run/finwatch/control"
+
+enum proto_type {
+        /* requests */
+        PROTO_REQ_LIST = 1,
+        PROTO_REQ_STATUS = 2,
+        PROTO_REQ_KILL = 3,
+        PROTO_REQ_RELOAD = 4,
+        /* replies */
+        PROTO_REPLY_ERROR = 100,
+        PROTO_REPLY_TRACKED = 101,
+        PROTO_REPLY_END = 102,
+        PROTO_REPLY_STATUS = 103,
+        PROTO_REPLY_KILLED = 104,
+        PROTO_REPLY_OK = 105,
+};
+
+struct proto_header {
+        uint32_t magic;          /* PROTO_MAGIC */
+        uint16_t version;        /* PROTO_VERSION */
+        uint16_t type;           /* enum proto_type */
+        uint32_t length;         /* whole message, header included */
+        uint32_t reserved;       /* 0 */
+};
+_Static_assert(sizeof(struct proto_header) == 16, "proto_header layout");
+
+/* One socket of the daemon's table (PROTO_REPLY_TRACKED carries an array). */
+struct proto_tracked {
+        uint64_t cookie;
+        uint64_t age_usec;             /* in its current state */
+        uint64_t first_seen_ago_usec;  /* since the daemon first saw it */
+        uint8_t state;                 /* FW_TCP_* */
+        uint8_t alerted;               /* 0 or 1 */
+        uint8_t reserved[6];
+};
+_Static_assert(sizeof(struct proto_tracked) == 32, "proto_tracked layout");
+
+/* PROTO_REPLY_TRACKED payload: a count, then that many entries. */
+struct proto_tracked_head {
+        uint32_t count;
+        uint32_t reserved;
+};
+#define PROTO_TRACKED_PER_MSG \
+        ((PROTO_MAX_REPLY - sizeof(struct proto_header) - sizeof(struct proto_tracked_head)) / sizeof(struct proto_tracked))
+
+/* The exact identity of a socket, as sock_diag names it: what SOCK_DESTROY needs. */
+struct proto_sock_id {
+        uint64_t cookie;
+        uint8_t src[16];
+        uint8_t dst[16];
+        uint16_t sport, dport;         /* host order */
+        uint32_t ifindex;
+        uint8_t family;                /* AF_INET or AF_INET6 */
+        uint8_t state;                 /* as listed; the daemon checks it again */
+        uint8_t reserved[6];
+};
+_Static_assert(sizeof(struct proto_sock_id) == 56, "proto_sock_id layout");
+
+/* PROTO_REQ_KILL payload: head, then count ids. */
+#define PROTO_KILL_DRY_RUN 1u
+struct proto_kill_head {
+        uint32_t count;                /* 1 .. PROTO_KILL_MAX */
+        uint32_t flags;                /* PROTO_KILL_* */
+};
+#define PROTO_KILL_MAX \
+        ((PROTO_MAX_REQUEST - sizeof(struct proto_header) - sizeof(struct proto_kill_head)) / sizeof(struct proto_sock_id))
+
+/* PROTO_REPLY_KILLED payload: head (count, 0), then count results, in order. */
+struct proto_kill_result {
+        uint64_t cookie;
+        int32_t error;                 /* 0 killed, -ENOENT already gone, -errno failed */
+        uint8_t state;                 /* the state the socket was in */
+        uint8_t reserved[3];
+};
+_Static_assert(sizeof(struct proto_kill_result) == 16, "proto_kill_result layout");
+
+struct proto_status {
+        char version[32];              /* NUL-terminated */
+        char config_path[256];         /* NUL-terminated */
+        uint64_t uptime_usec;
+        uint64_t interval_usec;
+        uint64_t last_poll_usec;       /* duration of the last poll */
+        uint64_t polls;
+        uint64_t poll_failures;
+        uint64_t alerts_sent;
+        uint64_t alerts_held;
+        uint64_t kills_ok;
+        uint64_t kills_failed;
+        uint32_t tracked;
+        uint32_t per_state[16];        /* indexed by FW_TCP_* */
+        int32_t destroy_supported;     /* 1 yes, 0 no (kernel without INET_DIAG_DESTROY), -1 unknown */
+        int32_t last_poll_error;       /* -errno, 0 ok */
+        uint32_t reserved;
+};
+_Static_assert(sizeof(struct proto_status) == 32 + 256 + 9 * 8 + 4 + 64 + 3 * 4, "proto_status layout");
+
+/* PROTO_REPLY_ERROR payload: an errno and a sentence for the user. */
+struct proto_error {
+        int32_t error;                 /* -errno */
+        uint32_t reserved;
+        char message[248];             /* NUL-terminated */
+};
+_Static_assert(sizeof(struct proto_error) == 256, "proto_error layout");
+
+/* A decoded message: the header checked, the payload bounds known. */
+struct proto_msg {
+        uint16_t type;
+        const uint8_t *payload;
+        size_t payload_len;
+};
+
+/* Check a received message: magic, version, length equal to the bytes
+ * received, reserved fields zero, a known type with a payload of exactly the
+ * size that type has. Returns 0, -EPROTONOSUPPORT (another version), or
+ * -EBADMSG; the payload is not read before it is checked. */
+int proto_decode(const void *buf, size_t len, struct proto_msg *ret);
+
+/* Write a header for a message of payload_len bytes; returns the whole length. */
+size_t proto_put_header(void *buf, uint16_t type, size_t payload_len);
+
+/* Conversions between a socket and its wire identity. */
+void proto_id_from_sock(struct proto_sock_id *id, const struct fw_sock *s);
+void proto_id_to_sock(const struct proto_sock_id *id, struct fw_sock *s);

@@ -150,6 +150,15 @@ static const char *v_kill_after(const char *value, struct config *c, size_t offs
         return r == 0 ? NULL : r == -ERANGE ? "out of range (1s to 30d)" : NOT_A_DURATION;
 }
 
+/* A per-state threshold: a duration, or empty for "the general one". */
+static const char *v_kill_after_state(const char *value, struct config *c, size_t offset, size_t size) {
+        if (value[0] == '\0') {
+                *FIELD(c, offset, uint64_t) = 0;
+                return NULL;
+        }
+        return v_kill_after(value, c, offset, size);
+}
+
 /* Ports and ranges: "22, 443, 8000-8100"; empty for none. */
 static const char *v_ports(const char *value, struct config *c, size_t offset, size_t size) {
         struct portset *ps = FIELD(c, offset, struct portset);
@@ -252,8 +261,8 @@ static const struct key {
         { "alert",   "max_per_minute",   v_rate,       offsetof(struct config, alert_max_per_minute), 0 },
         { "kill",    "auto",             v_kill_auto,  offsetof(struct config, kill_auto), 0 },
         { "kill",    "after",            v_kill_after, offsetof(struct config, kill_after), 0 },
-        { "kill",    "after_fin_wait_1", v_kill_after, offsetof(struct config, kill_after_fin_wait_1), 0 },
-        { "kill",    "after_last_ack",   v_kill_after, offsetof(struct config, kill_after_last_ack), 0 },
+        { "kill",    "after_fin_wait_1", v_kill_after_state, offsetof(struct config, kill_after_fin_wait_1), 0 },
+        { "kill",    "after_last_ack",   v_kill_after_state, offsetof(struct config, kill_after_last_ack), 0 },
         { "kill",    "max_per_minute",   v_rate,       offsetof(struct config, kill_max_per_minute), 0 },
         { "kill",    "exclude_ports",    v_ports,      offsetof(struct config, kill_exclude_ports), 0 },
         { "kill",    "only_ports",       v_ports,      offsetof(struct config, kill_only_ports), 0 },
@@ -470,10 +479,10 @@ void config_print(FILE *f, const struct config *c) {
         fprintf(f, "\n[kill]\n");
         fprintf(f, "auto = %s\n", c->kill_auto == KILL_POLICY_YES ? "yes" : c->kill_auto == KILL_POLICY_DRY_RUN ? "dry-run" : "no");
         fprintf(f, "after = %s\n", format_duration_exact(buf, sizeof(buf), c->kill_after));
-        if (c->kill_after_fin_wait_1)
-                fprintf(f, "after_fin_wait_1 = %s\n", format_duration_exact(buf, sizeof(buf), c->kill_after_fin_wait_1));
-        if (c->kill_after_last_ack)
-                fprintf(f, "after_last_ack = %s\n", format_duration_exact(buf, sizeof(buf), c->kill_after_last_ack));
+        fprintf(f, "after_fin_wait_1 = %s\n",
+                c->kill_after_fin_wait_1 ? format_duration_exact(buf, sizeof(buf), c->kill_after_fin_wait_1) : "");
+        fprintf(f, "after_last_ack = %s\n",
+                c->kill_after_last_ack ? format_duration_exact(buf, sizeof(buf), c->kill_after_last_ack) : "");
         fprintf(f, "max_per_minute = %u\n", c->kill_max_per_minute);
         fprintf(f, "exclude_ports =");
         print_ports(f, &c->kill_exclude_ports);

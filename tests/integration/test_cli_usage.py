@@ -28,6 +28,19 @@ def main():
         ([a.finwatch, "list", "--state", "established"], "unknown state 'established'"),
         ([a.finwatch, "list", "--state=fin-wait-1,bogus"], "unknown state 'bogus'"),
         ([a.finwatch, "list", "extra"], "unexpected argument 'extra'"),
+        ([a.finwatch, "kill"], "say which sockets"),
+        ([a.finwatch, "kill", "--yes"], "say which sockets"),
+        ([a.finwatch, "kill", "--local", "not-an-address"], "--local 'not-an-address' is not ADDR[:PORT]"),
+        ([a.finwatch, "kill", "--peer", "10.0.0.1:99999"], "--peer '10.0.0.1:99999' is not ADDR[:PORT]"),
+        ([a.finwatch, "kill", "--cookie", "abc"], "--cookie 'abc' is not a socket cookie"),
+        ([a.finwatch, "kill", "--older-than", "soon"], "--older-than 'soon' is not a duration"),
+        ([a.finwatch, "kill", "--state", "established"], "unknown state 'established'"),
+        ([a.finwatch, "kill", "--older-than", "1s", "--no-daemon"], "--older-than needs finwatchd's ages"),
+        ([a.finwatch, "list", "--older-than", "1s", "--no-daemon"], "--older-than needs finwatchd's ages"),
+        ([a.finwatch, "status", "--bogus"], "unknown option '--bogus'"),
+        ([a.finwatch, "status", "extra"], "unexpected argument 'extra'"),
+        ([a.finwatch, "reload", "extra"], "unexpected argument 'extra'"),
+        ([a.finwatch, "--socket"], "option '--socket' needs a value"),
         ([a.finwatchd, "--bogus"], "--bogus"),
         ([a.finwatchd, "--config"], "--config"),
         ([a.finwatchd, "extra"], "unexpected argument 'extra'"),
@@ -54,7 +67,14 @@ def main():
     t.eq(r.returncode, 0, "--check-config on the shipped file")
     t.check("interval = 5s" in r.stdout and "after = 2min" in r.stdout, "--check-config prints the effective config")
 
-    for cmd in ([a.finwatch, "--help"], [a.finwatch, "list", "--help"], [a.finwatchd, "--help"]):
+    # no daemon at the socket: status fails with one line naming the path
+    r = subprocess.run([a.finwatch, "--socket", "/nonexistent/control", "status"], capture_output=True, text=True)
+    t.eq(r.returncode, 1, "status without a daemon: exit 1")
+    t.check("no finwatchd answers at /nonexistent/control" in r.stderr and len(r.stderr.splitlines()) == 1,
+            f"status without a daemon says so: {r.stderr!r}")
+
+    for cmd in ([a.finwatch, "--help"], [a.finwatch, "list", "--help"], [a.finwatch, "kill", "--help"],
+                [a.finwatch, "status", "--help"], [a.finwatch, "reload", "--help"], [a.finwatchd, "--help"]):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         t.eq(r.returncode, 0, f"{cmd[1:]} exit code")
         t.check("Usage:" in r.stdout, f"{cmd[1:]} prints usage")

@@ -75,6 +75,26 @@ static void test_good_values(void) {
         CHECK_INT(c.states, DIAG_STATES_CLOSING);
         CHECK_INT(parse_text("[daemon]\nstate_file = /var/lib/x/state\n", &c), 0);
         CHECK_STR(c.state_file, "/var/lib/x/state");
+        CHECK_INT(parse_text("[daemon]\ncontrol_socket = /tmp/x/control\n", &c), 0);
+        CHECK_STR(c.control_socket, "/tmp/x/control");
+
+        CHECK_INT(parse_text("[kill]\nauto = dry-run\nafter = 20min\nafter_fin_wait_1 = 1h\nafter_last_ack = 5min\n"
+                             "max_per_minute = 7\nexclude_ports = 22, 8000-8002\nonly_ports = 445\n"
+                             "exclude_peers = 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n", &c), 0);
+        CHECK_INT(c.kill_auto, KILL_POLICY_DRY_RUN);
+        CHECK_INT(c.kill_after, 20 * USEC_PER_MIN);
+        CHECK_INT(config_kill_after(&c, FW_TCP_FIN_WAIT1), USEC_PER_HOUR);
+        CHECK_INT(config_kill_after(&c, FW_TCP_LAST_ACK), 5 * USEC_PER_MIN);
+        CHECK_INT(config_kill_after(&c, FW_TCP_CLOSING), 20 * USEC_PER_MIN);
+        CHECK_INT(c.kill_max_per_minute, 7);
+        CHECK(portset_has(&c.kill_exclude_ports, 22) && portset_has(&c.kill_exclude_ports, 8001) &&
+              !portset_has(&c.kill_exclude_ports, 8003) && !portset_has(&c.kill_exclude_ports, 21));
+        CHECK(c.kill_only_ports.any && portset_has(&c.kill_only_ports, 445));
+        CHECK_INT(c.n_kill_exclude_peers, 3);
+        CHECK_INT(c.kill_exclude_peers[2].prefix, 32);
+        CHECK_INT(parse_text("[kill]\nauto = yes\nexclude_ports =\n", &c), 0);
+        CHECK_INT(c.kill_auto, KILL_POLICY_YES);
+        CHECK(!c.kill_exclude_ports.any);
 }
 
 static void test_bad_values(void) {
@@ -94,6 +114,16 @@ static void test_bad_values(void) {
         expect_error("[alert]\nmax_per_minute = ten\n", "not a whole number");
         expect_error("[alert]\nmax_per_minute = 99999999999999999999\n", "not a whole number");
         expect_error("[daemon]\nstate_file = relative/path\n", "not an absolute path");
+        expect_error("[daemon]\ncontrol_socket = /a/very/long/path/that/does/not/fit/in/sun_path/at/all/because/it/"
+                     "goes/on/and/on/and/on/and/on/and/on/and/on/x\n", "too long");
+        expect_error("[kill]\nauto = maybe\n", "[kill] auto = maybe: not one of no, dry-run, yes");
+        expect_error("[kill]\nafter = 0\n", "out of range (1s to 30d)");
+        expect_error("[kill]\nexclude_ports = 0\n", "port out of range");
+        expect_error("[kill]\nexclude_ports = 70000\n", "port out of range");
+        expect_error("[kill]\nexclude_ports = 90-80\n", "port out of range");
+        expect_error("[kill]\nonly_ports = http\n", "not a list of ports");
+        expect_error("[kill]\nexclude_peers = 10.0.0.0/33\n", "bad prefix length");
+        expect_error("[kill]\nexclude_peers = example.com\n", "not a list of networks");
         /* unknown keys and sections, even empty ones, and keys outside sections */
         expect_error("[alert]\nafter = 1s\nfoo = 2\n", "test.conf:3: [alert] foo: unknown key");
         expect_error("[monitor]\ninterval = 1s\n[bogus]\n", "test.conf:3: [bogus]: unknown section");
@@ -144,7 +174,9 @@ static void test_print_round_trip(void) {
         FILE *f;
 
         CHECK_INT(parse_text("[monitor]\ninterval = 1min 500ms\nstates = close-wait,last-ack\nfamilies = ipv4\n"
-                             "[alert]\nafter = 3d 7us\nrepeat = 45s\nmax_per_minute = 7\n[daemon]\nstate_file = /x\n",
+                             "[alert]\nafter = 3d 7us\nrepeat = 45s\nmax_per_minute = 7\n[daemon]\nstate_file = /x\n"
+                             "[kill]\nauto = yes\nafter_last_ack = 90s\nexclude_ports = 22, 8000-8100, 9000\n"
+                             "only_ports = 1-3\nexclude_peers = 10.1.0.0/16, 2001:db8::/48\n",
                              &c), 0);
         f = open_memstream(&text, &size);
         config_print(f, &c);

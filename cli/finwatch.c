@@ -267,9 +267,9 @@ static int verb_list(int argc, char **argv) {
         int c, r;
 
         opterr = 0;
-        optind = 1;
+        optind = 0; /* a full reset of getopt, '+' from main's parse included */
         for (;;) {
-                int before = optind;
+                int before = optind > 0 ? optind : 1; /* 0 until getopt resets */
 
                 c = getopt_long(argc, argv, ":s:o:j46nh", options, NULL);
                 if (c < 0)
@@ -411,7 +411,7 @@ static void print_result(const struct row *row, int r, bool dry_run) {
         format_endpoint(peer, sizeof(peer), s->family, s->dst, s->dport);
         printf("%s %s %s -> %s cookie %" PRIu64 "%s%s\n",
                dry_run ? "would kill" : r == 0 ? "killed" : r == -ENOENT ? "already gone" : "failed",
-               tcp_state_to_string(s->state), local, peer, s->cookie,
+               tcp_state_name(s->state), local, peer, s->cookie,
                r < 0 && r != -ENOENT ? ": " : "", r < 0 && r != -ENOENT ? diag_kill_strerror(r) : "");
 }
 
@@ -475,9 +475,9 @@ static int verb_kill(int argc, char **argv) {
         int c, r;
 
         opterr = 0;
-        optind = 1;
+        optind = 0; /* a full reset of getopt, '+' from main's parse included */
         for (;;) {
-                int before = optind;
+                int before = optind > 0 ? optind : 1; /* 0 until getopt resets */
 
                 c = getopt_long(argc, argv, ":s:o:l:p:c:dy46nh", options, NULL);
                 if (c < 0)
@@ -650,9 +650,9 @@ static int verb_status(int argc, char **argv) {
         int c, r, fd;
 
         opterr = 0;
-        optind = 1;
+        optind = 0; /* a full reset of getopt, '+' from main's parse included */
         for (;;) {
-                int before = optind;
+                int before = optind > 0 ? optind : 1; /* 0 until getopt resets */
 
                 c = getopt_long(argc, argv, ":jh", options, NULL);
                 if (c < 0)
@@ -684,8 +684,8 @@ static int verb_status(int argc, char **argv) {
                 int jr;
 
                 for (unsigned s = 0; s < ELEMENTSOF(st.per_state); s++)
-                        if (st.per_state[s] && tcp_state_to_string((uint8_t) s))
-                                json_object_set_new(per, tcp_state_to_string((uint8_t) s), json_integer(st.per_state[s]));
+                        if (st.per_state[s] && tcp_state_name((uint8_t) s))
+                                json_object_set_new(per, tcp_state_name((uint8_t) s), json_integer(st.per_state[s]));
                 json_object_set_new(o, "version", json_string(st.version));
                 json_object_set_new(o, "uptime_seconds", json_real((double) st.uptime_usec / 1e6));
                 json_object_set_new(o, "config", json_string(st.config_path));
@@ -716,8 +716,8 @@ static int verb_status(int argc, char **argv) {
                st.last_poll_error ? strerror(-st.last_poll_error) : "");
         printf("tracked:     %u stuck socket%s", st.tracked, st.tracked == 1 ? "" : "s");
         for (unsigned s = 0, first = 1; s < ELEMENTSOF(st.per_state); s++)
-                if (st.per_state[s] && tcp_state_to_string((uint8_t) s)) {
-                        printf("%s%u %s", first ? ": " : ", ", st.per_state[s], tcp_state_to_string((uint8_t) s));
+                if (st.per_state[s] && tcp_state_name((uint8_t) s)) {
+                        printf("%s%u %s", first ? ": " : ", ", st.per_state[s], tcp_state_name((uint8_t) s));
                         first = 0;
                 }
         printf("\nalerts:      %" PRIu64 " sent, %" PRIu64 " held back by the rate limit\n", st.alerts_sent,
@@ -774,7 +774,7 @@ int main(int argc, char **argv) {
 
         opterr = 0;
         for (;;) {
-                int before = optind;
+                int before = optind > 0 ? optind : 1; /* 0 until getopt resets */
                 char optbuf[3];
 
                 /* '+': stop at the command; its options are its own. */

@@ -111,7 +111,7 @@ static void socket_fields(struct record *r, const struct tracked *e, const struc
         const char *local = ep->local, *peer = ep->peer;
 
         field(r, "SYSLOG_IDENTIFIER=finwatchd");
-        field(r, "FINWATCH_STATE=%s", tcp_state_to_string(e->state));
+        field(r, "FINWATCH_STATE=%s", tcp_state_name(e->state));
         field(r, "FINWATCH_LOCAL=%s", local);
         field(r, "FINWATCH_PEER=%s", peer);
         field(r, "FINWATCH_COOKIE=%" PRIu64, e->cookie);
@@ -133,7 +133,7 @@ void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool 
                 return;
         }
         endpoints_of(&ep, e);
-        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", tcp_state_to_string(e->state), ep.local, ep.peer,
+        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", tcp_state_name(e->state), ep.local, ep.peer,
               format_duration(age_s, sizeof(age_s), age), e->orphan ? "orphan" : "owned by a process");
         field(&r, "PRIORITY=%d", LOG_WARNING);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
@@ -155,7 +155,7 @@ void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
                 return;
         }
         endpoints_of(&ep, e);
-        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", tcp_state_to_string(e->state),
+        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", tcp_state_name(e->state),
               ep.local, ep.peer, format_duration(age_s, sizeof(age_s), stuck));
         field(&r, "PRIORITY=%d", LOG_NOTICE);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
@@ -226,7 +226,7 @@ void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64
                 verb = "killed";
         else
                 verb = "failed to kill";
-        field(&r, "MESSAGE=%s %s %s -> %s%s%s%s%s", verb, tcp_state_to_string(e->state), ep.local, ep.peer,
+        field(&r, "MESSAGE=%s %s %s -> %s%s%s%s%s", verb, tcp_state_name(e->state), ep.local, ep.peer,
               age_s[0] ? " stuck for " : "", age_s, result < 0 ? ": " : "",
               result < 0 ? diag_kill_strerror(result) : "");
         field(&r, "PRIORITY=%d", result < 0 && origin != KILL_AUTO_DRY_RUN ? LOG_ERR : LOG_NOTICE);

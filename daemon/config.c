@@ -23,6 +23,7 @@ struct parse_state {
         char *err;
         size_t errsize;
         bool failed;
+        unsigned error_line;        /* line of the error in err */
 };
 
 static void __attribute__((format(printf, 2, 3))) parse_error(struct parse_state *p, const char *fmt, ...) {
@@ -32,6 +33,7 @@ static void __attribute__((format(printf, 2, 3))) parse_error(struct parse_state
         if (p->failed)
                 return; /* keep the first error */
         p->failed = true;
+        p->error_line = p->line;
         n = snprintf(p->err, p->errsize, "%s:%u: ", p->path, p->line);
         if (n < 0 || (size_t) n >= p->errsize)
                 return;
@@ -382,7 +384,11 @@ static char *reader(char *str, int num, void *stream) {
                 return NULL;
         }
 
-        s = line + strspn(line, " \t");
+        s = line;
+        /* inih drops a UTF-8 byte order mark before the first line */
+        if (p->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+                s += 3;
+        s += strspn(s, " \t");
         if (*s == '[') {
                 const char *end = strchr(s, ']');
 
@@ -411,14 +417,15 @@ int config_parse(FILE *f, const char *path, struct config *ret, char *errbuf, si
 
         config_defaults(&staged);
         r = ini_parse_stream(reader, &p, handler, &p);
-        if (p.failed)
-                return -EINVAL;
-        if (r != 0) {
-                /* inih's own complaint: the line has no '=' or ']' */
-                p.line = r > 0 ? (unsigned) r : p.line;
+        /* inih goes on after a syntax error and returns its line: report
+         * whichever error came first. */
+        if (r > 0 && (!p.failed || (unsigned) r < p.error_line)) {
+                p.failed = false;
+                p.line = (unsigned) r;
                 parse_error(&p, "syntax error (expected [section] or key = value)");
-                return -EINVAL;
         }
+        if (p.failed || r != 0)
+                return -EINVAL;
         if (ferror(f)) {
                 snprintf(errbuf, errsize, "%s: read error", path);
                 return -EIO;
@@ -452,10 +459,11 @@ static void print_ports(FILE *f, const struct portset *ps) {
                         continue;
                 while (end < 65535 && portset_has(ps, (uint16_t) (end + 1)))
                         end++;
+                /* compact, so the line is never longer than the one read */
                 if (end == port)
-                        fprintf(f, "%s %u", first ? "" : ",", port);
+                        fprintf(f, "%s%u", first ? " " : ",", port);
                 else
-                        fprintf(f, "%s %u-%u", first ? "" : ",", port, end);
+                        fprintf(f, "%s%u-%u", first ? " " : ",", port, end);
                 first = false;
                 port = end;
         }
@@ -494,7 +502,10 @@ void config_print(FILE *f, const struct config *c) {
                 const struct cidr *x = &c->kill_exclude_peers[i];
 
                 inet_ntop(x->family, x->addr, a, sizeof(a));
-                fprintf(f, "%s %s/%u", i ? "," : "", a, (unsigned) x->prefix);
+                if (x->prefix == (x->family == AF_INET ? 32 : 128))
+                        fprintf(f, "%s%s", i ? "," : " ", a);
+                else
+                        fprintf(f, "%s%s/%u", i ? "," : " ", a, (unsigned) x->prefix);
         }
         fputc('\n', f);
         fprintf(f, "\n[daemon]\n");

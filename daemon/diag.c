@@ -90,8 +90,10 @@ static int parse_attrs(const uint8_t *p, size_t rem, struct fw_sock *s) {
                 data = mnl_attr_get_payload(a);
                 dlen = mnl_attr_get_payload_len(a);
 
-                if (type < 32) {
-                        /* The kernel never repeats an attribute. */
+                /* The kernel never repeats an attribute we read (it may
+                 * repeat INET_DIAG_PAD, one before each 64-bit attribute on
+                 * some architectures). */
+                if (type == INET_DIAG_INFO || type == INET_DIAG_SHUTDOWN || type == INET_DIAG_CGROUP_ID) {
                         if (seen & (UINT32_C(1) << type))
                                 return -EBADMSG;
                         seen |= UINT32_C(1) << type;

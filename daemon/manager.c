@@ -72,7 +72,7 @@ static void notify_status(struct manager *m) {
                 if (!per_state[s])
                         continue;
                 off += (size_t) snprintf(buf + off, sizeof(buf) - off, "%s%u %s", first ? ": " : ", ",
-                                         per_state[s], tcp_state_to_string((uint8_t) s));
+                                         per_state[s], tcp_state_name((uint8_t) s));
                 first = 0;
         }
         if (m->last_poll_error < 0 && off < sizeof(buf))
@@ -117,6 +117,22 @@ static void load_state(struct manager *m) {
 
 /* ---- kills ---- */
 
+/* Collect a cookie to act on after a pass over the table (acting may change
+ * the table). The buffer is the manager's, reused from poll to poll. */
+static bool push_candidate(struct manager *m, size_t *n, uint64_t cookie) {
+        if (*n >= m->candidates_allocated) {
+                size_t a = m->candidates_allocated ? m->candidates_allocated * 2 : 64;
+                uint64_t *p = realloc(m->candidates, a * sizeof(*p));
+
+                if (!p)
+                        return false;
+                m->candidates = p;
+                m->candidates_allocated = a;
+        }
+        m->candidates[(*n)++] = cookie;
+        return true;
+}
+
 static void count_kill(struct manager *m, int r) {
         if (r == 0 || r == -ENOENT)
                 m->kills_ok++;
@@ -146,16 +162,8 @@ static void auto_kill(struct manager *m, uint64_t now) {
         while ((e = tracker_next(m->tracker, &iter))) {
                 if (e->kill_noted || !policy_wants_kill(&m->config, e, now))
                         continue;
-                if (n >= m->candidates_allocated) {
-                        size_t a = m->candidates_allocated ? m->candidates_allocated * 2 : 64;
-                        uint64_t *p = realloc(m->candidates, a * sizeof(*p));
-
-                        if (!p)
-                                break;
-                        m->candidates = p;
-                        m->candidates_allocated = a;
-                }
-                m->candidates[n++] = e->cookie;
+                if (!push_candidate(m, &n, e->cookie))
+                        break;
         }
 
         for (size_t i = 0; i < n; i++) {
@@ -415,12 +423,41 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (usec < now_boottime())
                 usec = now_boottime() + m->config.interval;
         r = sd_event_source_set_time(s, usec);
-        if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ON);
+        if (r < 0) {
+                /* sd-event would switch the timer off and the watchdog would
+                 * still be fed: stop loudly instead of watching nothing. */
+                log_error("cannot schedule the next poll: %s", strerror(-r));
+                return sd_event_exit(sd_event_source_get_event(s), 1);
+        }
+        return 0;
 }
 
 /* ---- config ---- */
+
+/* Sockets in states or families the new config does not watch would vanish
+ * from the dumps and be reported "cleared" while still stuck: forget them
+ * quietly instead. */
+static void drop_unwatched(struct manager *m, const struct config *c) {
+        const struct tracked *e;
+        size_t n = 0, iter = 0;
+
+        while ((e = tracker_next(m->tracker, &iter))) {
+                unsigned fam = e->family == AF_INET ? CONFIG_FAMILY_IPV4 : CONFIG_FAMILY_IPV6;
+
+                if ((c->states & DIAG_STATE_BIT(e->state)) && (c->families & fam))
+                        continue;
+                if (!push_candidate(m, &n, e->cookie))
+                        break;
+        }
+        for (size_t i = 0; i < n; i++)
+                tracker_forget(m->tracker, m->candidates[i]);
+        if (n > 0) {
+                log_info("no longer watching %zu tracked socket%s (states or families changed)", n, n == 1 ? "" : "s");
+                m->state_dirty = true;
+        }
+}
 
 int manager_reload(struct manager *m, char *err, size_t errsize) {
         struct config c;
@@ -437,6 +474,7 @@ int manager_reload(struct manager *m, char *err, size_t errsize) {
                 return r;
         }
 
+        drop_unwatched(m, &c);
         if (strcmp(c.control_socket, m->config.control_socket) != 0)
                 log_notice("the control socket stays at %s until a restart", m->config.control_socket);
         if (strcmp(c.state_file, m->config.state_file) != 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -49,7 +50,8 @@ static int check_payload(uint16_t type, const uint8_t *p, size_t len) {
                         struct proto_sock_id id;
 
                         memcpy(&id, p + sizeof(struct proto_kill_head) + i * sizeof(id), sizeof(id));
-                        if (!zero(id.reserved, sizeof(id.reserved)))
+                        if (!zero(id.reserved, sizeof(id.reserved)) || (id.family != AF_INET && id.family != AF_INET6) ||
+                            id.state == 0 || id.state >= FW_TCP_MAX_STATES)
                                 return -EBADMSG;
                 }
                 return 0;

@@ -27,6 +27,12 @@ const char *tcp_state_to_string(uint8_t state) {
         return state < FW_TCP_MAX_STATES ? state_names[state] : NULL;
 }
 
+const char *tcp_state_name(uint8_t state) {
+        const char *s = tcp_state_to_string(state);
+
+        return s ? s : "?";
+}
+
 /* The states a user may ask finwatch about, by their command line names. */
 static const struct {
         const char *name;

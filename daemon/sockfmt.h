@@ -11,6 +11,8 @@
 
 /* "FIN_WAIT_1", "LAST_ACK", ...; NULL for a number that is no TCP state. */
 const char *tcp_state_to_string(uint8_t state);
+/* The same, but "?" for a number that is no TCP state: safe for printf. */
+const char *tcp_state_name(uint8_t state);
 
 /* Parse a comma separated list of the closing states finwatch watches:
  * fin-wait-1, last-ack, closing, fin-wait-2, close-wait (case, and - or _,

@@ -11,7 +11,7 @@
 
 #define STATE_MAGIC "FWSTATE1"
 #define STATE_VERSION 1
-#define STATE_MAX_ENTRIES (UINT32_C(1) << 24)
+#define STATE_MAX_ENTRIES (UINT32_C(1) << 22) /* 4M sockets: far above any real table */
 
 /* On disk: header, count records, then a 64-bit FNV-1a of everything before.
  * Host byte order: the file never leaves the machine or the boot. */
@@ -157,6 +157,10 @@ static bool record_valid(const struct state_record *r, uint64_t now) {
         /* times only go forward, and none is in the future */
         if (r->first_seen > r->state_since || r->state_since > r->last_seen || r->last_seen > now ||
             r->last_alert > now)
+                return false;
+        /* alerted exactly when there was an alert, and not before the state began */
+        if (((r->flags & REC_ALERTED) != 0) != (r->last_alert != 0) ||
+            (r->last_alert != 0 && r->last_alert < r->state_since))
                 return false;
         return true;
 }

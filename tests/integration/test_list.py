@@ -34,7 +34,8 @@ def endpoint(o, side):
 
 
 def list_json(fx, binary, *args):
-    r = fx.run(binary, "list", "--json", *args)
+    # the kernel's snapshot alone: this test is about sock_diag, not finwatchd
+    r = fx.run(binary, "list", "--no-daemon", "--json", *args)
     if r.returncode != 0:
         raise RuntimeError(f"finwatch list failed ({r.returncode}): {r.stderr}")
     return json.loads(r.stdout)
@@ -45,8 +46,10 @@ def parse_table(text):
     rows = []
     for line in lines[1:]:
         f = line.split()
+        # Age may hold a space ("2min 3s"): the last columns are read from the right
         rows.append({"proto": f[0], "recv_q": int(f[1]), "send_q": int(f[2]), "local": f[3],
-                     "peer": f[4], "state": f[5], "timer": f[6], "orphan": f[7], "cookie": int(f[8])})
+                     "peer": f[4], "state": f[5], "timer": f[6], "age": " ".join(f[7:-3]),
+                     "alerted": f[-3], "orphan": f[-2], "cookie": int(f[-1])})
     return lines[0], rows
 
 
@@ -106,7 +109,7 @@ def main():
                 t.check(o["notsent_bytes"] > 0 or o["send_q"] > 0, f"{k} bytes waiting")
 
         # ss in the same namespace sees the same set of sockets as the table
-        header, rows = parse_table(fx.run(a.finwatch, "list", check=True).stdout)
+        header, rows = parse_table(fx.run(a.finwatch, "list", "--no-daemon", check=True).stdout)
         t.check(header.split()[:3] == ["Proto", "Recv-Q", "Send-Q"], "table header")
         table = {(r["state"], r["local"], r["peer"]) for r in rows}
         t.eq(table, fwtest.ss_sockets(fx), "finwatch list table agrees with ss")
@@ -117,6 +120,7 @@ def main():
                 t.eq(r["orphan"], "yes" if m["orphan"] else "no", f"{r['local']} Orphan column")
                 t.eq(r["proto"], "tcp6" if m["family"] == "ipv6" else "tcp", f"{r['local']} Proto")
                 t.check(r["timer"].startswith(CAUSE_TIMER[m["cause"]] + "("), f"{r['local']} Timer {r['timer']}")
+                t.eq((r["age"], r["alerted"]), ("-", "-"), f"{r['local']} no daemon: Age and Alerted unknown")
 
         # filters: one state, one family
         last_ack = list_json(fx, a.finwatch, "--state", "last-ack")

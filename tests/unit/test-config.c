@@ -134,6 +134,11 @@ static void test_bad_values(void) {
         /* lines inih cannot take */
         expect_error("[alert]\njunk\n", "test.conf:2: syntax error");
         expect_error("[alert\n", "test.conf:1: syntax error");
+        /* the first error is the one reported, whichever kind it is */
+        expect_error("[alert]\njunk\nafter = soon\n", "test.conf:2: syntax error");
+        expect_error("[alert]\nafter = soon\njunk\n", "test.conf:2: [alert] after = soon: not a duration");
+        /* a byte order mark does not hide an unknown section */
+        expect_error("\xEF\xBB\xBF[bogus]\n[alert]\nafter = 1s\n", "test.conf:1: [bogus]: unknown section");
 }
 
 static void test_long_lines(void) {

@@ -340,6 +340,20 @@ static void test_corrupt(void) {
         a->nla_len = NLA_HDRLEN; /* and empty, which is wrong too */
         CHECK_INT(parse(buf, len, c), -EBADMSG);
 
+        /* INET_DIAG_PAD may come more than once (before each 64-bit
+         * attribute on architectures without fast unaligned access) */
+        {
+                size_t off = 0;
+                struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+                put_sock(buf, &off, &default_spec);
+                mnl_attr_put(h, INET_DIAG_PAD, 0, NULL);
+                mnl_attr_put(h, INET_DIAG_PAD, 0, NULL);
+                off = h->nlmsg_len;
+                put_ctl(buf, &off, NLMSG_DONE, 0);
+                CHECK_INT(parse(buf, off, c), 1);
+                CHECK_INT(c->n, 1);
+        }
+
         /* unknown attributes are skipped */
         len = one_sock(&msg_len);
         a = find_attr(INET_DIAG_PAD);

@@ -101,6 +101,17 @@ static void test_kill(void) {
         CHECK_INT(decode(msg(PROTO_REQ_KILL, &k, sizeof(k))), 0);
         k.ids[2].reserved[5] = 1;
         CHECK_INT(decode(msg(PROTO_REQ_KILL, &k, sizeof(k))), -EBADMSG);
+        k.ids[2].reserved[5] = 0;
+        /* no such family, no such state */
+        k.ids[1].family = 7;
+        CHECK_INT(decode(msg(PROTO_REQ_KILL, &k, sizeof(k))), -EBADMSG);
+        k.ids[1].family = 10;
+        k.ids[1].state = 0;
+        CHECK_INT(decode(msg(PROTO_REQ_KILL, &k, sizeof(k))), -EBADMSG);
+        k.ids[1].state = 200;
+        CHECK_INT(decode(msg(PROTO_REQ_KILL, &k, sizeof(k))), -EBADMSG);
+        k.ids[1].state = 9;
+        CHECK_INT(decode(msg(PROTO_REQ_KILL, &k, sizeof(k))), 0);
         /* the largest kill request fits the cap */
         CHECK(sizeof(struct proto_header) + sizeof(struct proto_kill_head) +
               PROTO_KILL_MAX * sizeof(struct proto_sock_id) <= PROTO_MAX_REQUEST);

@@ -177,6 +177,58 @@ static int parse_duration_arg(const char *verb, const char *opt, const char *arg
         return 0;
 }
 
+/* The options list and kill share: which sockets, and where from. */
+struct selection {
+        uint32_t states;
+        bool have_state;
+        uint64_t older_than;   /* usec */
+        bool have_older;
+        bool v4, v6;
+        bool no_daemon;
+};
+
+#define SELECTION_DEFAULT { .states = DIAG_STATES_DEFAULT }
+#define SELECTION_OPTIONS                                               \
+        { "state",      required_argument, NULL, 's' },                 \
+        { "older-than", required_argument, NULL, 'o' },                 \
+        { "ipv4",       no_argument,       NULL, '4' },                 \
+        { "ipv6",       no_argument,       NULL, '6' },                 \
+        { "no-daemon",  no_argument,       NULL, 'n' }
+#define SELECTION_SHORT "s:o:46n"
+
+/* Handle one of the shared options: -1 if c is not one, else 0 or an exit code. */
+static int selection_option(struct selection *sel, const char *verb, int c, const char *arg) {
+        int r;
+
+        switch (c) {
+        case 's':
+                if ((r = parse_states_arg(verb, arg, &sel->states)) != 0)
+                        return r;
+                sel->have_state = true;
+                return 0;
+        case 'o':
+                if ((r = parse_duration_arg(verb, "--older-than", arg, &sel->older_than)) != 0)
+                        return r;
+                sel->have_older = true;
+                return 0;
+        case '4':
+                sel->v4 = true;
+                return 0;
+        case '6':
+                sel->v6 = true;
+                return 0;
+        case 'n':
+                sel->no_daemon = true;
+                return 0;
+        default:
+                return -1;
+        }
+}
+
+static int selection_family(const struct selection *sel) {
+        return sel->v4 == sel->v6 ? AF_UNSPEC : sel->v4 ? AF_INET : AF_INET6;
+}
+
 /* ---- gathering rows: the kernel's snapshot, with the daemon's ages ---- */
 
 struct gathered {
@@ -250,19 +302,14 @@ static int gather(const char *verb, int family, uint32_t states, bool ask_daemon
 
 static int verb_list(int argc, char **argv) {
         static const struct option options[] = {
-                { "state",      required_argument, NULL, 's' },
-                { "older-than", required_argument, NULL, 'o' },
+                SELECTION_OPTIONS,
                 { "json",       no_argument,       NULL, 'j' },
-                { "ipv4",       no_argument,       NULL, '4' },
-                { "ipv6",       no_argument,       NULL, '6' },
-                { "no-daemon",  no_argument,       NULL, 'n' },
                 { "help",       no_argument,       NULL, 'h' },
                 {}
         };
+        struct selection sel = SELECTION_DEFAULT;
         struct gathered g = {};
-        uint32_t states = DIAG_STATES_DEFAULT;
-        uint64_t older_than = 0;
-        bool json = false, v4 = false, v6 = false, no_daemon = false, have_older = false;
+        bool json = false;
         size_t kept = 0;
         int c, r;
 
@@ -271,30 +318,17 @@ static int verb_list(int argc, char **argv) {
         for (;;) {
                 int before = optind > 0 ? optind : 1; /* 0 until getopt resets */
 
-                c = getopt_long(argc, argv, ":s:o:j46nh", options, NULL);
+                c = getopt_long(argc, argv, ":" SELECTION_SHORT "jh", options, NULL);
                 if (c < 0)
                         break;
+                if ((r = selection_option(&sel, "list", c, optarg)) >= 0) {
+                        if (r != 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
-                case 's':
-                        if ((r = parse_states_arg("list", optarg, &states)) != 0)
-                                return r;
-                        break;
-                case 'o':
-                        if ((r = parse_duration_arg("list", "--older-than", optarg, &older_than)) != 0)
-                                return r;
-                        have_older = true;
-                        break;
                 case 'j':
                         json = true;
-                        break;
-                case '4':
-                        v4 = true;
-                        break;
-                case '6':
-                        v6 = true;
-                        break;
-                case 'n':
-                        no_daemon = true;
                         break;
                 case 'h':
                         usage_list(stdout);
@@ -305,18 +339,18 @@ static int verb_list(int argc, char **argv) {
         }
         if (optind < argc)
                 return fail(EXIT_USAGE, "list: unexpected argument '%s' (see '%s list --help')", argv[optind], program);
-        if (have_older && no_daemon)
+        if (sel.have_older && sel.no_daemon)
                 return fail(EXIT_USAGE, "list: --older-than needs finwatchd's ages, not --no-daemon");
 
-        r = gather("list", v4 == v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6, states, !no_daemon, &g);
+        r = gather("list", selection_family(&sel), sel.states, !sel.no_daemon, &g);
         if (r != EXIT_OK)
                 return r;
-        if (have_older && !g.have_daemon) {
+        if (sel.have_older && !g.have_daemon) {
                 gathered_done(&g);
                 return fail(EXIT_FAILURE_RUNTIME, "list: --older-than needs finwatchd's ages, and no daemon answered");
         }
         for (size_t i = 0; i < g.n; i++)
-                if (!have_older || (g.rows[i].known && g.rows[i].age_usec >= older_than))
+                if (!sel.have_older || (g.rows[i].known && g.rows[i].age_usec >= sel.older_than))
                         g.rows[kept++] = g.rows[i];
 
         r = json ? output_json(stdout, g.rows, kept, now_usec(CLOCK_REALTIME)) : output_table(stdout, g.rows, kept);
@@ -451,25 +485,20 @@ static int kill_via_daemon(int fd, const struct row *rows, size_t n, int *result
 
 static int verb_kill(int argc, char **argv) {
         static const struct option options[] = {
-                { "state",      required_argument, NULL, 's' },
-                { "older-than", required_argument, NULL, 'o' },
+                SELECTION_OPTIONS,
                 { "local",      required_argument, NULL, 'l' },
                 { "peer",       required_argument, NULL, 'p' },
                 { "cookie",     required_argument, NULL, 'c' },
                 { "dry-run",    no_argument,       NULL, 'd' },
                 { "yes",        no_argument,       NULL, 'y' },
-                { "ipv4",       no_argument,       NULL, '4' },
-                { "ipv6",       no_argument,       NULL, '6' },
-                { "no-daemon",  no_argument,       NULL, 'n' },
                 { "help",       no_argument,       NULL, 'h' },
                 {}
         };
+        struct selection sel = SELECTION_DEFAULT;
         struct endpoint_sel local = {}, peer = {};
         struct gathered g = {};
-        uint32_t states = DIAG_STATES_DEFAULT;
-        uint64_t older_than = 0, cookie = 0;
-        bool have_state = false, have_older = false, have_cookie = false;
-        bool dry_run = false, yes = false, v4 = false, v6 = false, no_daemon = false;
+        uint64_t cookie = 0;
+        bool have_cookie = false, dry_run = false, yes = false;
         _cleanup_(freep) int *results = NULL;
         size_t n = 0, failed = 0;
         int c, r;
@@ -479,20 +508,15 @@ static int verb_kill(int argc, char **argv) {
         for (;;) {
                 int before = optind > 0 ? optind : 1; /* 0 until getopt resets */
 
-                c = getopt_long(argc, argv, ":s:o:l:p:c:dy46nh", options, NULL);
+                c = getopt_long(argc, argv, ":" SELECTION_SHORT "l:p:c:dyh", options, NULL);
                 if (c < 0)
                         break;
+                if ((r = selection_option(&sel, "kill", c, optarg)) >= 0) {
+                        if (r != 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
-                case 's':
-                        if ((r = parse_states_arg("kill", optarg, &states)) != 0)
-                                return r;
-                        have_state = true;
-                        break;
-                case 'o':
-                        if ((r = parse_duration_arg("kill", "--older-than", optarg, &older_than)) != 0)
-                                return r;
-                        have_older = true;
-                        break;
                 case 'l':
                         if (parse_endpoint_sel(optarg, &local) < 0)
                                 return fail(EXIT_USAGE, "kill: --local '%s' is not ADDR[:PORT] (e.g. 10.0.0.1:445, "
@@ -515,15 +539,6 @@ static int verb_kill(int argc, char **argv) {
                 case 'y':
                         yes = true;
                         break;
-                case '4':
-                        v4 = true;
-                        break;
-                case '6':
-                        v6 = true;
-                        break;
-                case 'n':
-                        no_daemon = true;
-                        break;
                 case 'h':
                         usage_kill(stdout);
                         return EXIT_OK;
@@ -533,15 +548,15 @@ static int verb_kill(int argc, char **argv) {
         }
         if (optind < argc)
                 return fail(EXIT_USAGE, "kill: unexpected argument '%s' (see '%s kill --help')", argv[optind], program);
-        if (!have_state && !have_older && !local.set && !peer.set && !have_cookie)
+        if (!sel.have_state && !sel.have_older && !local.set && !peer.set && !have_cookie)
                 return fail(EXIT_USAGE, "kill: say which sockets: --state, --older-than, --local, --peer or --cookie");
-        if (have_older && no_daemon)
+        if (sel.have_older && sel.no_daemon)
                 return fail(EXIT_USAGE, "kill: --older-than needs finwatchd's ages, not --no-daemon");
 
-        r = gather("kill", v4 == v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6, states, !no_daemon, &g);
+        r = gather("kill", selection_family(&sel), sel.states, !sel.no_daemon, &g);
         if (r != EXIT_OK)
                 return r;
-        if (have_older && !g.have_daemon) {
+        if (sel.have_older && !g.have_daemon) {
                 gathered_done(&g);
                 return fail(EXIT_FAILURE_RUNTIME, "kill: --older-than needs finwatchd's ages, and no daemon answered");
         }
@@ -552,7 +567,7 @@ static int verb_kill(int argc, char **argv) {
 
                 /* the kernel filtered by state already; the closing states
                  * are all --state accepts, so ESTABLISHED never gets here */
-                if (have_older && (!row->known || row->age_usec < older_than))
+                if (sel.have_older && (!row->known || row->age_usec < sel.older_than))
                         continue;
                 if (have_cookie && s->cookie != cookie)
                         continue;

@@ -421,6 +421,20 @@ static int diag_send(struct diag *d, const void *req, size_t len) {
         return 0;
 }
 
+/* Send a request that is answered by one datagram; receive it into d->buf. */
+static ssize_t diag_exchange(struct diag *d, const void *req, size_t len) {
+        ssize_t n;
+        int r;
+
+        r = diag_send(d, req, len);
+        if (r < 0)
+                return r;
+        n = diag_recv(d, 0);
+        if (n < 0)
+                d->dirty = true;
+        return n;
+}
+
 static int dump_once(struct diag *d, int family, uint32_t states, diag_sock_fn fn, void *userdata) {
         uint8_t req[DIAG_REQUEST_SIZE] __attribute__((aligned(8)));
         uint32_t seq = diag_next_seq(d);
@@ -478,15 +492,9 @@ int diag_destroy(struct diag *d, const struct fw_sock *s) {
 
         seq = diag_next_seq(d);
         len = diag_build_destroy_request(req, seq, s);
-        r = diag_send(d, req, len);
-        if (r < 0)
-                return r;
-
-        n = diag_recv(d, 0);
-        if (n < 0) {
-                d->dirty = true;
+        n = diag_exchange(d, req, len);
+        if (n < 0)
                 return (int) n;
-        }
         r = diag_parse_ack(d->buf, (size_t) n, seq, d->portid);
         if (r == -EBADMSG || r == -EPROTO)
                 d->dirty = true;
@@ -523,14 +531,9 @@ int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret) {
         nlh->nlmsg_flags = NLM_F_REQUEST;
         ((struct inet_diag_req_v2 *) mnl_nlmsg_get_payload(nlh))->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 
-        r = diag_send(d, req, len);
-        if (r < 0)
-                return r;
-        n = diag_recv(d, 0);
-        if (n < 0) {
-                d->dirty = true;
+        n = diag_exchange(d, req, len);
+        if (n < 0)
                 return (int) n;
-        }
         r = diag_parse_dump(d->buf, (size_t) n, seq, d->portid, get_one, &found);
         if (r < 0) {
                 if (r != -ENOENT)

@@ -274,3 +274,44 @@ class NotifyListener:
         self.running = False
         self.thread.join()
         self.sock.close()
+
+
+class Daemon:
+    """finwatchd in the fixture's network namespace and, if given, the test
+    journald's mount namespace; stopped by PID."""
+
+    count = 0
+
+    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None):
+        Daemon.count += 1
+        self.errpath = os.path.join(workdir, f"finwatchd-{Daemon.count}.err")
+        self.err = open(self.errpath, "w")
+        cmd = ["nsenter", f"--net=/proc/{fx.pid}/ns/net"]
+        if journal:
+            cmd.append(f"--mount={journal.mount_ns()}")
+        else:
+            # no journald: a mount namespace of its own with an empty /run
+            cmd = ["unshare", "--mount", "--propagation", "private", *cmd[:1], cmd[1], "--", "sh", "-c",
+                   'mount -t tmpfs tmpfs /run && exec "$@"', "sh"]
+        cmd += ["--", binary, "--config", conf] if journal else [binary, "--config", conf]
+        env = dict(os.environ, WATCHDOG_USEC="1000000")
+        env.pop("NOTIFY_SOCKET", None)
+        if notify:
+            env["NOTIFY_SOCKET"] = notify.path
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
+        self.pid = self.proc.pid
+
+    def stderr(self):
+        with open(self.errpath) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        code = stop_process(self.proc, 20)
+        self.err.close()
+        return code

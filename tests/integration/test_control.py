@@ -33,18 +33,17 @@ def write_conf(path, **sections):
 
 
 class Env:
+    """finwatchd (fwtest.Daemon) in a fixture's namespace, and the CLI talking to it."""
+
     def __init__(self, a, work, fx, conf, journal=None):
         self.a, self.work, self.fx, self.conf, self.journal = a, work, fx, conf, journal
         self.sock = os.path.join(work, "control")
-        self.err = open(os.path.join(work, "finwatchd.err"), "w")
-        cmd = ["nsenter", f"--net=/proc/{fx.pid}/ns/net"]
-        if journal:
-            cmd.append(f"--mount={journal.mount_ns()}")
-        self.proc = subprocess.Popen(cmd + ["--", a.finwatchd, "--config", conf], stdout=subprocess.DEVNULL,
-                                     stderr=self.err)
+        self.daemon = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=journal)
+        self.proc = self.daemon.proc
         ok = fwtest.wait_for(lambda: self.cli("status").returncode == 0, 15)
         if not ok:
-            raise RuntimeError("finwatchd did not answer")
+            self.stop()
+            raise RuntimeError("finwatchd did not answer: " + self.daemon.stderr())
 
     def cli(self, *args, user=None, stdin=None):
         cmd = [self.a.finwatch, "--socket", self.sock, *args]
@@ -59,9 +58,7 @@ class Env:
         return json.loads(r.stdout)
 
     def stop(self):
-        code = fwtest.stop_process(self.proc, 20)
-        self.err.close()
-        return code
+        return self.daemon.stop()
 
     def raw(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -34,47 +34,6 @@ def write_conf(path, **sections):
                 f.write(f"{k} = {v}\n")
 
 
-class Daemon:
-    """finwatchd in the fixture's network namespace and, if given, the test
-    journald's mount namespace; stopped by PID."""
-
-    count = 0
-
-    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None):
-        Daemon.count += 1
-        self.errpath = os.path.join(workdir, f"finwatchd-{Daemon.count}.err")
-        self.err = open(self.errpath, "w")
-        cmd = ["nsenter", f"--net=/proc/{fx.pid}/ns/net"]
-        if journal:
-            cmd.append(f"--mount={journal.mount_ns()}")
-        else:
-            # no journald: a mount namespace of its own with an empty /run
-            cmd = ["unshare", "--mount", "--propagation", "private", *cmd[:1], cmd[1], "--", "sh", "-c",
-                   'mount -t tmpfs tmpfs /run && exec "$@"', "sh"]
-        cmd += ["--", binary, "--config", conf] if journal else [binary, "--config", conf]
-        env = dict(os.environ, WATCHDOG_USEC="1000000")
-        env.pop("NOTIFY_SOCKET", None)
-        if notify:
-            env["NOTIFY_SOCKET"] = notify.path
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
-        self.pid = self.proc.pid
-
-    def stderr(self):
-        with open(self.errpath) as f:
-            return f.read()
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self):
-        code = fwtest.stop_process(self.proc, 20)
-        self.err.close()
-        return code
-
-
 def records(jd, daemon, message_id):
     return jd.records(f"_PID={daemon.pid}", f"MESSAGE_ID={message_id}")
 
@@ -95,7 +54,7 @@ def main_scenario(t, a, jd, work):
     with fwtest.Fixture(a.fixture, makes, established=3) as fx:
         expected = {(m["state"], m["local"], m["peer"]): m for m in fx.manifest}
         notify = fwtest.NotifyListener(os.path.join(work, "notify"))
-        d = Daemon(a.finwatchd, conf, fx, work, journal=jd, notify=notify)
+        d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd, notify=notify)
         started = time.monotonic()
         try:
             # the notify protocol
@@ -177,7 +136,7 @@ def main_scenario(t, a, jd, work):
             t.check(notify.seen("STOPPING=1"), "STOPPING=1 sent")
             t.check(os.path.exists(state), "state file written")
 
-            d = Daemon(a.finwatchd, conf, fx, work, journal=jd, notify=notify)
+            d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd, notify=notify)
             restarted = time.monotonic()
             reps = wait_records(jd, d, STUCK, 4, 10)
             t.check(len(reps) >= 4, f"the restarted daemon repeats its alerts ({len(reps)})")
@@ -193,7 +152,7 @@ def main_scenario(t, a, jd, work):
             # a corrupt state file is reported and ignored
             with open(state, "wb") as f:
                 f.write(b"\0garbage" * 20)
-            d = Daemon(a.finwatchd, conf, fx, work, journal=jd)
+            d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd)
             recs = wait_records(jd, d, STUCK, 4, 10)
             t.check("ignoring state file" in d.stderr() and "not a finwatch state file" in d.stderr(),
                     f"corrupt state file reported: {d.stderr()!r}")
@@ -211,7 +170,7 @@ def summary_scenario(t, a, jd, work):
     write_conf(conf, monitor={"interval": "200ms"}, alert={"after": "1s", "max_per_minute": 50},
                daemon={"state_file": ""})
     with fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:orphan:4:500"], extra=["--quiet"]) as fx:
-        d = Daemon(a.finwatchd, conf, fx, work, journal=jd)
+        d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd)
         try:
             wait_records(jd, d, STUCK, 50, 20)
             time.sleep(2)
@@ -233,7 +192,7 @@ def no_journal_scenario(t, a, work):
     conf = os.path.join(work, "nojournal.conf")
     write_conf(conf, monitor={"interval": "200ms"}, alert={"after": "0"}, daemon={"state_file": ""})
     with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:1"]) as fx:
-        d = Daemon(a.finwatchd, conf, fx, work, journal=None)
+        d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=None)
         try:
             ok = fwtest.wait_for(lambda: "FINWATCH_STATE=LAST_ACK" in d.stderr(), 10)
             t.check(ok, f"without journald the alert goes to stderr: {d.stderr()!r}")

@@ -269,6 +269,8 @@ static const struct key {
         { "kill",    "exclude_ports",    v_ports,      offsetof(struct config, kill_exclude_ports), 0 },
         { "kill",    "only_ports",       v_ports,      offsetof(struct config, kill_only_ports), 0 },
         { "kill",    "exclude_peers",    v_cidrs,      offsetof(struct config, kill_exclude_peers), 0 },
+        { "metrics", "textfile",         v_path,       offsetof(struct config, metrics_textfile),
+          sizeof(((struct config *) NULL)->metrics_textfile) },
         { "daemon",  "state_file",       v_path,       offsetof(struct config, state_file),
           sizeof(((struct config *) NULL)->state_file) },
         { "daemon",  "control_socket",   v_path,       offsetof(struct config, control_socket),
@@ -508,6 +510,8 @@ void config_print(FILE *f, const struct config *c) {
                         fprintf(f, "%s%s/%u", i ? "," : " ", a, (unsigned) x->prefix);
         }
         fputc('\n', f);
+        fprintf(f, "\n[metrics]\n");
+        fprintf(f, "textfile = %s\n", c->metrics_textfile);
         fprintf(f, "\n[daemon]\n");
         fprintf(f, "state_file = %s\n", c->state_file);
         fprintf(f, "control_socket = %s\n", c->control_socket);

@@ -61,6 +61,8 @@ struct config {
         struct portset kill_only_ports;    /* if any: only sockets with such a local or peer port */
         struct cidr kill_exclude_peers[CONFIG_MAX_CIDRS];
         unsigned n_kill_exclude_peers;
+        /* [metrics] */
+        char metrics_textfile[256]; /* Prometheus text file written after each poll, "" = none */
         /* [daemon] */
         char state_file[256];       /* where ages are kept across restarts, "" = nowhere */
         char control_socket[108];   /* the control socket's path (sun_path) */

@@ -134,10 +134,12 @@ static bool push_candidate(struct manager *m, size_t *n, uint64_t cookie) {
 }
 
 static void count_kill(struct manager *m, int r) {
-        if (r == 0 || r == -ENOENT)
-                m->kills_ok++;
+        if (r == 0)
+                m->metrics.kills_killed++;
+        else if (r == -ENOENT)
+                m->metrics.kills_gone++;
         else
-                m->kills_failed++;
+                m->metrics.kills_failed++;
         if (r == -EOPNOTSUPP)
                 m->destroy_supported = 0;
         else if (r == 0)
@@ -250,8 +252,8 @@ static void handle_status(struct manager *m, struct reply *reply) {
                 .poll_failures = m->poll_failures,
                 .alerts_sent = m->alerter.sent_total,
                 .alerts_held = m->alerter.held_total,
-                .kills_ok = m->kills_ok,
-                .kills_failed = m->kills_failed,
+                .kills_ok = m->metrics.kills_killed + m->metrics.kills_gone,
+                .kills_failed = m->metrics.kills_failed,
                 .tracked = (uint32_t) tracker_size(m->tracker),
                 .destroy_supported = m->destroy_supported,
                 .last_poll_error = m->last_poll_error,
@@ -356,6 +358,39 @@ void manager_handle_request(const struct proto_msg *req, const struct ucred *pee
         }
 }
 
+/* ---- metrics ---- */
+
+static void write_metrics(struct manager *m, uint64_t now) {
+        struct metrics *x = &m->metrics;
+        const struct tracked *e;
+        size_t iter = 0;
+        int r;
+
+        if (!m->config.metrics_textfile[0])
+                return;
+        x->watched_states = m->config.states;
+        memset(x->stuck, 0, sizeof(x->stuck));
+        memset(x->oldest_usec, 0, sizeof(x->oldest_usec));
+        while ((e = tracker_next(m->tracker, &iter))) {
+                uint64_t age = now > e->state_since ? now - e->state_since : 0;
+
+                x->stuck[e->state]++;
+                if (age > x->oldest_usec[e->state])
+                        x->oldest_usec[e->state] = age;
+        }
+        x->alerts_sent = m->alerter.sent_total;
+        x->alerts_held = m->alerter.held_total;
+        x->polls = m->polls;
+        x->poll_duration_usec = m->last_poll_duration;
+
+        r = metrics_write(m->config.metrics_textfile, x);
+        if (r < 0 && !m->metrics_error_told) {
+                log_warning("cannot write metrics to %s: %s", m->config.metrics_textfile, strerror(-r));
+                m->metrics_error_told = true;
+        } else if (r >= 0)
+                m->metrics_error_told = false;
+}
+
 /* ---- poll ---- */
 
 int manager_poll(struct manager *m, uint64_t now) {
@@ -384,6 +419,7 @@ int manager_poll(struct manager *m, uint64_t now) {
                 /* A partial dump proves nothing about what is gone: no sweep,
                  * no alerts from it. Say it once per new error. */
                 m->poll_failures++;
+                metrics_count_poll_error(&m->metrics, r);
                 if (r != m->last_poll_error)
                         log_error("socket dump failed, keeping the previous state: %s", strerror(-r));
                 m->last_poll_error = r;
@@ -403,6 +439,7 @@ int manager_poll(struct manager *m, uint64_t now) {
 
         if (m->state_dirty && now - m->last_save >= MANAGER_SAVE_INTERVAL_USEC)
                 save_state(m, now);
+        write_metrics(m, now);
         notify_status(m);
         if (!m->ready && m->last_poll_error == 0) {
                 (void) sd_notify(false, "READY=1");

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "control.h"
 #include "diag.h"
+#include "metrics.h"
 #include "policy.h"
 #include "tracker.h"
 
@@ -28,7 +29,8 @@ struct manager {
 
         struct control *control;
         uint64_t started;             /* usec, CLOCK_BOOTTIME */
-        uint64_t kills_ok, kills_failed;
+        struct metrics metrics;       /* counters, and what the textfile shows */
+        bool metrics_error_told;
         int destroy_supported;        /* 1, 0, or -1 unknown */
         struct kill_budget kill_budget;
         bool kill_denied_told;        /* said once that we may not kill */

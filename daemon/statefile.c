@@ -107,34 +107,21 @@ static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) 
         return 0;
 }
 
-int statefile_save(const char *path, const uint8_t boot_id[16], const struct tracker *t) {
-        char tmp[4096];
-        FILE *f;
-        int fd, r;
+struct save_args {
+        const uint8_t *boot_id;
+        const struct tracker *tracker;
+};
 
-        if ((size_t) snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
-                return -ENAMETOOLONG;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        (void) fchmod(fd, 0600);
-        f = fdopen(fd, "w");
-        if (!f) {
-                r = -errno;
-                close(fd);
-                unlink(tmp);
-                return r;
-        }
-        r = save_to(f, boot_id, t);
-        if (fflush(f) != 0 && r >= 0)
-                r = -errno;
-        if (fclose(f) != 0 && r >= 0)
-                r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0)
-                unlink(tmp);
-        return r;
+static int save_cb(FILE *f, const void *userdata) {
+        const struct save_args *a = userdata;
+
+        return save_to(f, a->boot_id, a->tracker);
+}
+
+int statefile_save(const char *path, const uint8_t boot_id[16], const struct tracker *t) {
+        struct save_args a = { .boot_id = boot_id, .tracker = t };
+
+        return write_file_atomic(path, 0600, save_cb, &a);
 }
 
 static int __attribute__((format(printf, 4, 5)))

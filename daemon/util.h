@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -52,3 +54,8 @@ uint64_t now_usec(clockid_t clock);
 
 /* O_NONBLOCK and FD_CLOEXEC on an inherited descriptor. 0 or -errno. */
 int fd_set_nonblock_cloexec(int fd);
+
+/* Write a file so that readers see the old one or the whole new one: a
+ * temporary file in the same directory, written by fn, then renamed over
+ * path. mode: the new file's permissions. 0 or -errno. */
+int write_file_atomic(const char *path, mode_t mode, int (*fn)(FILE *f, const void *userdata), const void *userdata);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Prometheus text metrics for node_exporter's textfile collector, written
+ * after each poll with a temporary file and a rename, so a scrape never
+ * sees half a file. */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+
+#define METRICS_MAX_ERRORS 8
+
+struct metrics {
+        uint32_t watched_states;          /* DIAG_STATE_BIT mask: a series per watched state */
+        uint32_t stuck[FW_TCP_MAX_STATES];
+        uint64_t oldest_usec[FW_TCP_MAX_STATES];
+        uint64_t alerts_sent, alerts_held;
+        uint64_t kills_killed, kills_gone, kills_failed;
+        uint64_t polls;
+        uint64_t poll_duration_usec;      /* the last poll */
+        struct {
+                int error;                /* -errno */
+                uint64_t count;
+        } poll_errors[METRICS_MAX_ERRORS];
+        uint64_t poll_errors_other;       /* errors beyond the slots */
+};
+
+/* Count one failed poll under its errno (the last slot takes the rest). */
+void metrics_count_poll_error(struct metrics *m, int error);
+
+int metrics_format(FILE *f, const struct metrics *m);
+/* Write atomically to path. 0 or -errno. */
+int metrics_write(const char *path, const struct metrics *m);

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Prometheus metrics for fleets: finwatchd writes its textfile, Debian's
+node_exporter (its textfile collector only, on loopback in the fixture's
+namespace) serves it, the scrape has the finwatch series with the right
+values, promtool accepts the file, and the shipped alert rules check."""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import fwtest
+
+PORT = 19100
+SCRAPE = ("import urllib.request, sys; "
+          f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{PORT}/metrics', timeout=5).read().decode())")
+
+
+def find_node_exporter():
+    for name in ("prometheus-node-exporter", "node_exporter"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def series(text, name, **labels):
+    """The value of one series in a scrape, or None."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"^([a-z_]+)(\{([^}]*)\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        got = ",".join(sorted((m.group(3) or "").split(","))) if m.group(3) else ""
+        if got == want:
+            return float(m.group(4))
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--finwatch", required=True)
+    ap.add_argument("--finwatchd", required=True)
+    ap.add_argument("--fixture", required=True)
+    ap.add_argument("--rules", required=True)
+    a = ap.parse_args()
+    for k in ("finwatch", "finwatchd", "fixture", "rules"):
+        setattr(a, k, os.path.abspath(getattr(a, k)))
+    fwtest.require_root_netns()
+    exporter = find_node_exporter()
+    if not exporter or not shutil.which("promtool"):
+        fwtest.skip_or_fail("prometheus-node-exporter and promtool (package prometheus) are needed")
+
+    t = fwtest.Failures("test_metrics")
+    r = subprocess.run(["promtool", "check", "rules", a.rules], capture_output=True, text=True)
+    t.eq(r.returncode, 0, f"promtool check rules: {r.stdout.strip()} {r.stderr.strip()}")
+
+    work = tempfile.mkdtemp(prefix="finwatch-test-")
+    os.chmod(work, 0o755)
+    textdir = os.path.join(work, "textfile")
+    os.makedirs(textdir)
+    prom = os.path.join(textdir, "finwatch.prom")
+    conf = os.path.join(work, "finwatch.conf")
+    with open(conf, "w") as f:
+        f.write(f"[monitor]\ninterval = 200ms\n[alert]\nafter = 1s\n[metrics]\ntextfile = {prom}\n"
+                f"[daemon]\nstate_file =\ncontrol_socket = {work}/control\n")
+    try:
+        makes = ["lost-fin:fin-wait-1:orphan:4:2", "lost-fin:last-ack:orphan:4:3"]
+        with fwtest.Fixture(a.fixture, makes) as fx:
+            d = fwtest.Daemon(a.finwatchd, conf, fx, work)
+            exp = subprocess.Popen(["nsenter", f"--net=/proc/{fx.pid}/ns/net", "--", exporter,
+                                    f"--web.listen-address=127.0.0.1:{PORT}", "--collector.disable-defaults",
+                                    "--collector.textfile", f"--collector.textfile.directory={textdir}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                def scrape():
+                    r = fx.run("python3", "-c", SCRAPE)
+                    return r.stdout if r.returncode == 0 else None
+
+                ok = fwtest.wait_for(lambda: os.path.exists(prom) and scrape() and
+                                     series(scrape(), "finwatch_alerts_total") == 5, 20)
+                t.check(ok, "node_exporter serves finwatch's series, with all 5 alerts")
+                with open(prom) as f:
+                    r = subprocess.run(["promtool", "check", "metrics"], stdin=f, capture_output=True, text=True)
+                t.eq((r.returncode, r.stdout.strip(), r.stderr.strip()), (0, "", ""), "promtool check metrics")
+
+                text = scrape() or ""
+                t.eq(series(text, "finwatch_stuck_sockets", state="FIN_WAIT_1"), 2.0, "stuck FIN_WAIT_1")
+                t.eq(series(text, "finwatch_stuck_sockets", state="LAST_ACK"), 3.0, "stuck LAST_ACK")
+                t.check((series(text, "finwatch_oldest_stuck_seconds", state="LAST_ACK") or 0) >= 1.0,
+                        "oldest age")
+                t.check((series(text, "finwatch_polls_total") or 0) >= 5, "polls counted")
+                t.check(series(text, "finwatch_poll_duration_seconds") is not None, "poll duration")
+                t.eq(series(text, "finwatch_kills_total", result="killed"), 0.0, "no kills yet")
+                t.check(series(text, "node_textfile_scrape_error") == 0.0, "node_exporter read the file cleanly")
+
+                r = fx.run(a.finwatch, "--socket", os.path.join(work, "control"), "kill", "--state", "last-ack",
+                           "--yes")
+                t.eq(r.returncode, 0, "kill the LAST_ACK sockets")
+                ok = fwtest.wait_for(lambda: series(scrape() or "", "finwatch_kills_total", result="killed") == 3.0, 10)
+                t.check(ok, "kills by result in the scrape")
+                t.eq(series(scrape() or "", "finwatch_stuck_sockets", state="LAST_ACK"), 0.0, "LAST_ACK back to 0")
+            finally:
+                fwtest.stop_process(exp)
+                d.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "metrics.h"
+#include "test.h"
+#include "util.h"
+
+int main(void) {
+        struct metrics m = { .watched_states = DIAG_STATES_DEFAULT };
+        char *text = NULL, dir[] = "/tmp/finwatch-test-XXXXXX", path[256];
+        size_t size = 0;
+        FILE *f;
+        struct stat st;
+
+        m.stuck[FW_TCP_FIN_WAIT1] = 3;
+        m.oldest_usec[FW_TCP_FIN_WAIT1] = 12500 * USEC_PER_MSEC;
+        m.alerts_sent = 7;
+        m.kills_killed = 2;
+        m.kills_failed = 1;
+        m.polls = 10;
+        m.poll_duration_usec = 1500;
+        metrics_count_poll_error(&m, -ENOBUFS);
+        metrics_count_poll_error(&m, -ENOBUFS);
+        metrics_count_poll_error(&m, -EBADMSG);
+        for (int e = 1; e <= 20; e++)
+                metrics_count_poll_error(&m, -e);
+
+        f = open_memstream(&text, &size);
+        CHECK_INT(metrics_format(f, &m), 0);
+        fclose(f);
+        CHECK(strstr(text, "# TYPE finwatch_stuck_sockets gauge\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets{state=\"FIN_WAIT_1\"} 3\n") != NULL);
+        /* a watched state with no socket is a 0, not a missing series */
+        CHECK(strstr(text, "finwatch_stuck_sockets{state=\"LAST_ACK\"} 0\n") != NULL);
+        CHECK(strstr(text, "CLOSING") == NULL);
+        CHECK(strstr(text, "finwatch_oldest_stuck_seconds{state=\"FIN_WAIT_1\"} 12.500\n") != NULL);
+        CHECK(strstr(text, "finwatch_alerts_total 7\n") != NULL);
+        CHECK(strstr(text, "finwatch_kills_total{result=\"killed\"} 2\n") != NULL);
+        CHECK(strstr(text, "finwatch_kills_total{result=\"failed\"} 1\n") != NULL);
+        CHECK(strstr(text, "finwatch_poll_duration_seconds 0.001500\n") != NULL);
+        CHECK(strstr(text, "finwatch_poll_errors_total{reason=\"ENOBUFS\"} 2\n") != NULL);
+        CHECK(strstr(text, "finwatch_poll_errors_total{reason=\"EBADMSG\"} 1\n") != NULL);
+        /* eight reasons at most, the rest as "other" */
+        CHECK(strstr(text, "finwatch_poll_errors_total{reason=\"other\"} 14\n") != NULL);
+        free(text);
+
+        /* written whole, readable by node_exporter */
+        CHECK(mkdtemp(dir) != NULL);
+        snprintf(path, sizeof(path), "%s/finwatch.prom", dir);
+        CHECK_INT(metrics_write(path, &m), 0);
+        CHECK_INT(stat(path, &st), 0);
+        CHECK_INT(st.st_mode & 0777, 0644);
+        CHECK_INT(metrics_write("/nonexistent-dir/finwatch.prom", &m), -ENOENT);
+        unlink(path);
+        rmdir(dir);
+        return test_result("test-metrics");
+}

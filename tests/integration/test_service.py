@@ -55,6 +55,13 @@ def test_install(t, a, work):
     t.eq(r.returncode, 0, "second meson install")
     t.check(open(conf).read().endswith("# edited by the administrator\n"), "the existing config is not overwritten")
 
+    # a packager's install into a DESTDIR: the same tree below it
+    destdir = os.path.join(work, "destdir")
+    r = run("meson", "install", "-C", build, "--no-rebuild", "--destdir", destdir)
+    t.eq(r.returncode, 0, "meson install --destdir")
+    for f in expected:
+        t.check(os.path.exists(destdir + os.path.join(prefix, f)), f"installed into DESTDIR: {f}")
+
     # the installed daemon reads the installed config
     r = run(os.path.join(prefix, "sbin/finwatchd"), "--check-config")
     t.eq(r.returncode, 0, f"installed finwatchd --check-config: {r.stderr.strip()}")

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "client.h"
+#include "cause.h"
 #include "diag.h"
 #include "fw-config.h"
 #include "output.h"
+#include "owner.h"
 #include "protocol.h"
 #include "sockfmt.h"
 #include "util.h"
@@ -60,6 +62,7 @@ static void usage_list(FILE *f) {
                 "  -j, --json                print a JSON array instead of the table\n"
                 "  -4, --ipv4                only IPv4 sockets\n"
                 "  -6, --ipv6                only IPv6 sockets (v4-mapped addresses show as IPv4)\n"
+                "  -u, --unit NAME           only sockets of this systemd unit (e.g. nginx.service)\n"
                 "  -n, --no-daemon           do not ask finwatchd: the kernel's snapshot alone\n"
                 "  -h, --help                show this help\n"
                 "\n"
@@ -77,6 +80,7 @@ static void usage_kill(FILE *f) {
                 "  -s, --state LIST          fin-wait-1, last-ack, closing, fin-wait-2, close-wait\n"
                 "                            (default: fin-wait-1,last-ack)\n"
                 "  -o, --older-than DURATION stuck at least this long (needs finwatchd)\n"
+                "  -u, --unit NAME           sockets of this systemd unit (e.g. nginx.service)\n"
                 "  -l, --local ADDR[:PORT]   local address and/or port ([v6]:port, :port)\n"
                 "  -p, --peer ADDR[:PORT]    peer address and/or port\n"
                 "  -c, --cookie N            the socket with this cookie\n"
@@ -179,6 +183,7 @@ static int parse_duration_arg(const char *verb, const char *opt, const char *arg
 
 /* The options list and kill share: which sockets, and where from. */
 struct selection {
+        const char *unit;      /* only sockets of this systemd unit */
         uint32_t states;
         bool have_state;
         uint64_t older_than;   /* usec */
@@ -193,8 +198,9 @@ struct selection {
         { "older-than", required_argument, NULL, 'o' },                 \
         { "ipv4",       no_argument,       NULL, '4' },                 \
         { "ipv6",       no_argument,       NULL, '6' },                 \
-        { "no-daemon",  no_argument,       NULL, 'n' }
-#define SELECTION_SHORT "s:o:46n"
+        { "no-daemon",  no_argument,       NULL, 'n' },                 \
+        { "unit",       required_argument, NULL, 'u' }
+#define SELECTION_SHORT "s:o:46nu:"
 
 /* Handle one of the shared options: -1 if c is not one, else 0 or an exit code. */
 static int selection_option(struct selection *sel, const char *verb, int c, const char *arg) {
@@ -220,6 +226,11 @@ static int selection_option(struct selection *sel, const char *verb, int c, cons
         case 'n':
                 sel->no_daemon = true;
                 return 0;
+        case 'u':
+                if (!*arg)
+                        return fail(EXIT_USAGE, "%s: --unit needs a unit name (e.g. nginx.service)", verb);
+                sel->unit = arg;
+                return 0;
         default:
                 return -1;
         }
@@ -240,6 +251,70 @@ struct gathered {
 static void gathered_done(struct gathered *g) {
         free(g->rows);
         *g = (struct gathered) {};
+}
+
+static int cmp_inode(const void *a, const void *b) {
+        const struct inode_owner *x = a, *y = b;
+
+        return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+/* Cause and fate, cgroup and unit, and for owned sockets the process. */
+static void annotate_rows(struct gathered *g) {
+        _cleanup_(freep) struct inode_owner *wanted = NULL;
+        struct cgroup_cache *cc = NULL;
+        struct tcp_limits limits;
+        const char *owned_cgroup = NULL;
+        bool one_cgroup = true;
+        size_t n_wanted = 0;
+
+        tcp_limits_read(&limits);
+        (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
+        wanted = calloc(g->n ? g->n : 1, sizeof(*wanted));
+
+        for (size_t i = 0; i < g->n; i++) {
+                struct row *row = &g->rows[i];
+                const char *path = NULL;
+                int r;
+
+                sock_annotate(&row->sock, &limits);
+                if (cc && row->sock.has_cgroup_id) {
+                        r = cgroup_cache_lookup(cc, row->sock.cgroup_id, &path);
+                        if (r > 0) {
+                                snprintf(row->cgroup, sizeof(row->cgroup), "%s", path);
+                                cgroup_path_unit(path, row->unit, sizeof(row->unit));
+                        } else if (r == 0)
+                                row->cgroup_deleted = true;
+                }
+                if (wanted && !fw_sock_is_orphan(&row->sock)) {
+                        wanted[n_wanted++].inode = row->sock.inode;
+                        /* one cgroup: look among its processes only */
+                        if (!path || (owned_cgroup && strcmp(owned_cgroup, path) != 0))
+                                one_cgroup = false;
+                        owned_cgroup = path;
+                }
+        }
+
+        if (n_wanted > 0) {
+                char dir[512];
+                bool narrow = one_cgroup && owned_cgroup && strcmp(owned_cgroup, "/") != 0;
+
+                if (narrow)
+                        snprintf(dir, sizeof(dir), "%s%s", cgroup_cache_root(cc), owned_cgroup);
+                (void) owner_find_pids(narrow ? dir : NULL, wanted, n_wanted);
+                for (size_t i = 0; i < g->n; i++) {
+                        struct inode_owner key = { .inode = g->rows[i].sock.inode }, *w;
+
+                        if (fw_sock_is_orphan(&g->rows[i].sock))
+                                continue;
+                        w = bsearch(&key, wanted, n_wanted, sizeof(*wanted), cmp_inode);
+                        if (w && w->pid) {
+                                g->rows[i].pid = w->pid;
+                                snprintf(g->rows[i].process, sizeof(g->rows[i].process), "%s", w->comm);
+                        }
+                }
+        }
+        cgroup_cache_free(cc);
 }
 
 /* Returns an exit code: EXIT_OK, or the failure already reported. */
@@ -274,6 +349,7 @@ static int gather(const char *verb, int family, uint32_t states, bool ask_daemon
         }
 
         ret->rows = calloc(snap.n ? snap.n : 1, sizeof(*ret->rows));
+        /* rows are large; the snapshot is freed right after the copy */
         if (!ret->rows) {
                 diag_snapshot_done(&snap);
                 daemon_table_done(&table);
@@ -294,6 +370,7 @@ static int gather(const char *verb, int family, uint32_t states, bool ask_daemon
         }
         diag_snapshot_done(&snap);
         daemon_table_done(&table);
+        annotate_rows(ret);
         output_sort(ret->rows, ret->n);
         return EXIT_OK;
 }
@@ -350,7 +427,8 @@ static int verb_list(int argc, char **argv) {
                 return fail(EXIT_FAILURE_RUNTIME, "list: --older-than needs finwatchd's ages, and no daemon answered");
         }
         for (size_t i = 0; i < g.n; i++)
-                if (!sel.have_older || (g.rows[i].known && g.rows[i].age_usec >= sel.older_than))
+                if ((!sel.have_older || (g.rows[i].known && g.rows[i].age_usec >= sel.older_than)) &&
+                    (!sel.unit || strcmp(g.rows[i].unit, sel.unit) == 0))
                         g.rows[kept++] = g.rows[i];
 
         r = json ? output_json(stdout, g.rows, kept, now_usec(CLOCK_REALTIME)) : output_table(stdout, g.rows, kept);
@@ -548,8 +626,8 @@ static int verb_kill(int argc, char **argv) {
         }
         if (optind < argc)
                 return fail(EXIT_USAGE, "kill: unexpected argument '%s' (see '%s kill --help')", argv[optind], program);
-        if (!sel.have_state && !sel.have_older && !local.set && !peer.set && !have_cookie)
-                return fail(EXIT_USAGE, "kill: say which sockets: --state, --older-than, --local, --peer or --cookie");
+        if (!sel.have_state && !sel.have_older && !sel.unit && !local.set && !peer.set && !have_cookie)
+                return fail(EXIT_USAGE, "kill: say which sockets: --state, --older-than, --unit, --local, --peer or --cookie");
         if (sel.have_older && sel.no_daemon)
                 return fail(EXIT_USAGE, "kill: --older-than needs finwatchd's ages, not --no-daemon");
 
@@ -570,6 +648,8 @@ static int verb_kill(int argc, char **argv) {
                 if (sel.have_older && (!row->known || row->age_usec < sel.older_than))
                         continue;
                 if (have_cookie && s->cookie != cookie)
+                        continue;
+                if (sel.unit && strcmp(row->unit, sel.unit) != 0)
                         continue;
                 if (!endpoint_matches(&local, s->family, s->src, s->sport) ||
                     !endpoint_matches(&peer, s->family, s->dst, s->dport))

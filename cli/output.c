@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cause.h"
 #include "output.h"
 #include "sockfmt.h"
 #include "util.h"
@@ -36,6 +37,8 @@ struct cells_text {
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
         char timer[TIMER_STRLEN];
         char age[DURATION_STRLEN];
+        char fate[DURATION_STRLEN + 2];
+        char process[32];
         char cookie[24];
 };
 
@@ -51,17 +54,22 @@ static void row_fill(struct cells_text *row, const struct row *r) {
                 format_duration(row->age, sizeof(row->age), r->age_usec);
         else
                 strcpy(row->age, "-");
+        format_fate(row->fate, sizeof(row->fate), s->fate_msec);
+        if (r->pid > 0)
+                snprintf(row->process, sizeof(row->process), "%d/%s", r->pid, r->process);
+        else
+                strcpy(row->process, "-");
         snprintf(row->cookie, sizeof(row->cookie), "%" PRIu64, s->cookie);
 }
 
 enum {
         COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_AGE, COL_ALERTED,
-        COL_ORPHAN, COL_COOKIE, _COL_MAX
+        COL_ORPHAN, COL_CAUSE, COL_FATE, COL_UNIT, COL_PROCESS, COL_COOKIE, _COL_MAX
 };
 
 static const char *const col_titles[_COL_MAX] = {
         "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Age", "Alerted",
-        "Orphan", "Cookie",
+        "Orphan", "Cause", "Fate", "Unit", "Process", "Cookie",
 };
 
 static void row_cells(const struct cells_text *row, const struct row *r, const char *cells[_COL_MAX]) {
@@ -78,6 +86,10 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_AGE] = row->age;
         cells[COL_ALERTED] = r->known ? (r->alerted ? "yes" : "no") : "-";
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
+        cells[COL_CAUSE] = sock_cause_to_string(s->cause);
+        cells[COL_FATE] = row->fate;
+        cells[COL_UNIT] = r->cgroup_deleted ? "(deleted)" : r->unit[0] ? r->unit : "-";
+        cells[COL_PROCESS] = row->process;
         cells[COL_COOKIE] = row->cookie;
 }
 
@@ -184,6 +196,14 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
                                               : json_null());
         r |= set_new(o, "alerted", row->known ? json_boolean(row->alerted) : json_null());
         r |= set_new(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
+        r |= set_new(o, "cause", json_string(sock_cause_to_string(s->cause)));
+        r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
+        r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
+        r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)") : row->unit[0] ? json_string(row->unit) : json_null());
+        r |= set_new(o, "cgroup", row->cgroup[0] ? json_string(row->cgroup) : json_null());
+        r |= set_new(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
+        r |= set_new(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
+        r |= set_new(o, "process", row->pid > 0 ? json_string(row->process) : json_null());
         r |= set_new(o, "uid", json_integer(s->uid));
         r |= set_new(o, "inode", json_integer(s->inode));
         /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */

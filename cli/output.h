@@ -16,6 +16,12 @@ struct row {
         uint64_t age_usec;              /* in its current state */
         uint64_t first_seen_ago_usec;   /* since the daemon first saw it */
         bool alerted;
+        /* whose it is (owner.h); "" and 0 when unknown */
+        char unit[64];
+        char cgroup[192];               /* path below the cgroup root, "" unknown */
+        bool cgroup_deleted;
+        int pid;
+        char process[16];
 };
 
 /* Display order: family, local endpoint, peer endpoint, cookie. */

@@ -9,6 +9,7 @@
 #include <systemd/sd-journal.h>
 
 #include "alert.h"
+#include "cause.h"
 #include "diag.h"
 #include "sockfmt.h"
 #include "util.h"
@@ -16,7 +17,7 @@
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* A record under construction: fixed storage, no allocation. */
-#define RECORD_FIELDS 24
+#define RECORD_FIELDS 28
 struct record {
         struct iovec iov[RECORD_FIELDS];
         char text[RECORD_FIELDS][256];
@@ -107,7 +108,7 @@ static const struct endpoints *endpoints_of(struct endpoints *ep, const struct t
 }
 
 /* The fields every socket record has; MESSAGE, PRIORITY and MESSAGE_ID come first. */
-static void socket_fields(struct record *r, const struct tracked *e, const struct endpoints *ep) {
+static void socket_fields(struct alerter *a, struct record *r, const struct tracked *e, const struct endpoints *ep) {
         const char *local = ep->local, *peer = ep->peer;
 
         field(r, "SYSLOG_IDENTIFIER=finwatchd");
@@ -118,8 +119,22 @@ static void socket_fields(struct record *r, const struct tracked *e, const struc
         field(r, "FINWATCH_ORPHAN=%s", e->orphan ? "yes" : "no");
         field(r, "FINWATCH_TIMER=%s", diag_timer_to_string(e->timer));
         field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
-        if (e->has_cgroup_id)
+        field(r, "FINWATCH_CAUSE=%s", sock_cause_to_string(e->cause));
+        if (e->fate_msec == FATE_NEVER)
+                field(r, "FINWATCH_FATE=never");
+        else if (e->fate_msec < 0)
+                field(r, "FINWATCH_FATE=unknown");
+        else {
+                field(r, "FINWATCH_FATE=reaped");
+                field(r, "FINWATCH_REAPED_IN_SEC=%" PRId64, (e->fate_msec + 999) / 1000);
+        }
+        if (e->has_cgroup_id) {
+                const char *unit = a->unit_of ? a->unit_of(e->cgroup_id, a->unit_userdata) : NULL;
+
                 field(r, "FINWATCH_CGROUP_ID=%" PRIu64, e->cgroup_id);
+                if (unit && unit[0])
+                        field(r, "FINWATCH_UNIT=%s", unit);
+        }
 }
 
 void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool repeat, uint64_t now) {
@@ -139,7 +154,7 @@ void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool 
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
         field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
         field(&r, "FINWATCH_REPEAT=%s", repeat ? "yes" : "no");
-        socket_fields(&r, e, &ep);
+        socket_fields(a, &r, e, &ep);
         send_record(a, &r);
 }
 
@@ -160,7 +175,7 @@ void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
         field(&r, "PRIORITY=%d", LOG_NOTICE);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
         field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
-        socket_fields(&r, e, &ep);
+        socket_fields(a, &r, e, &ep);
         send_record(a, &r);
 }
 
@@ -242,7 +257,7 @@ void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64
         }
         if (age != UINT64_MAX)
                 field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
-        socket_fields(&r, e, &ep);
+        socket_fields(a, &r, e, &ep);
         send_record(a, &r);
 }
 

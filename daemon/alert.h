@@ -34,6 +34,9 @@ struct alerter {
         uint64_t sent_total;       /* records sent, summaries included */
         uint64_t held_total;
         int last_error;            /* last sink failure, -errno, 0 = none */
+        /* The systemd unit of a cgroup id for FINWATCH_UNIT, or NULL. */
+        const char *(*unit_of)(uint64_t cgroup_id, void *userdata);
+        void *unit_userdata;
 };
 
 void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink, void *userdata);

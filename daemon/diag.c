@@ -120,6 +120,7 @@ static int parse_attrs(const uint8_t *p, size_t rem, struct fw_sock *s) {
                                 .last_ack_recv = ti.tcpi_last_ack_recv,
                                 .notsent_bytes = ti.tcpi_notsent_bytes,
                                 .snd_wnd = ti.tcpi_snd_wnd,
+                                .has_snd_wnd = dlen >= offsetof(struct tcp_info, tcpi_snd_wnd) + sizeof(ti.tcpi_snd_wnd),
                         };
                         break;
                 }

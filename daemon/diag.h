@@ -59,6 +59,7 @@ struct fw_tcp_info {
         uint32_t last_ack_recv;    /* msec ago */
         uint32_t notsent_bytes;    /* bytes queued but never sent */
         uint32_t snd_wnd;          /* bytes, the peer's advertised window */
+        bool has_snd_wnd;          /* the kernel's tcp_info was long enough for it */
 };
 
 /* One socket of a dump, validated. Addresses stay in network byte order as
@@ -84,6 +85,9 @@ struct fw_sock {
         bool has_shutdown;
         bool has_cgroup_id;
         struct fw_tcp_info info;
+        /* Derived, not parsed: filled by sock_annotate() (cause.h). */
+        uint8_t cause;             /* enum sock_cause */
+        int64_t fate_msec;         /* until the kernel aborts it; FATE_NEVER, FATE_UNKNOWN */
 };
 
 static inline bool fw_sock_is_orphan(const struct fw_sock *s) {

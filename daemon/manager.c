@@ -48,9 +48,11 @@ struct observe_ctx {
 
 static int observe(const struct fw_sock *s, void *userdata) {
         struct observe_ctx *ctx = userdata;
+        struct fw_sock annotated = *s;
         int r;
 
-        r = tracker_observe(ctx->m->tracker, s, ctx->now);
+        sock_annotate(&annotated, &ctx->m->limits);
+        r = tracker_observe(ctx->m->tracker, &annotated, ctx->now);
         if (r > 0)
                 ctx->m->state_dirty = true;
         return r < 0 ? r : 0;
@@ -358,6 +360,23 @@ void manager_handle_request(const struct proto_msg *req, const struct ucred *pee
         }
 }
 
+/* The unit of a cgroup, for FINWATCH_UNIT: valid until the next call. */
+static const char *unit_of(uint64_t cgroup_id, void *userdata) {
+        struct manager *m = userdata;
+        const char *path;
+        int r;
+
+        if (!m->cgroups)
+                return NULL;
+        r = cgroup_cache_lookup(m->cgroups, cgroup_id, &path);
+        if (r < 0)
+                return NULL;
+        if (r == 0)
+                return "(deleted cgroup)";
+        cgroup_path_unit(path, m->unit_buf, sizeof(m->unit_buf));
+        return m->unit_buf;
+}
+
 /* ---- metrics ---- */
 
 static void write_metrics(struct manager *m, uint64_t now) {
@@ -406,6 +425,9 @@ int manager_poll(struct manager *m, uint64_t now) {
         int r = 0;
 
         m->polls++;
+        tcp_limits_read(&m->limits);
+        if (m->cgroups)
+                cgroup_cache_refresh_allowed(m->cgroups);
         tracker_begin(m->tracker);
         for (size_t i = 0; i < ELEMENTSOF(families); i++) {
                 if (!(m->config.families & families[i].flag))
@@ -589,6 +611,11 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
                 alerter_init(&m->alerter, config->alert_max_per_minute, alert_sink_stderr, NULL);
         }
 
+        m->alerter.unit_of = unit_of;
+        m->alerter.unit_userdata = m;
+        if (cgroup_cache_new(&m->cgroups) < 0)
+                log_notice("no cgroup v2 hierarchy: sockets are not attributed to units");
+
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -648,6 +675,7 @@ struct manager *manager_free(struct manager *m) {
         free(m->candidates);
         diag_free(m->diag);
         tracker_free(m->tracker);
+        cgroup_cache_free(m->cgroups);
         free(m);
         return NULL;
 }

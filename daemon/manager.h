@@ -12,6 +12,8 @@
 #include "control.h"
 #include "diag.h"
 #include "metrics.h"
+#include "owner.h"
+#include "cause.h"
 #include "policy.h"
 #include "tracker.h"
 
@@ -29,6 +31,9 @@ struct manager {
 
         struct control *control;
         uint64_t started;             /* usec, CLOCK_BOOTTIME */
+        struct tcp_limits limits;     /* the sysctls, read each poll */
+        struct cgroup_cache *cgroups; /* cgroup id -> path, NULL without cgroup v2 */
+        char unit_buf[256];
         struct metrics metrics;       /* counters, and what the textfile shows */
         bool metrics_error_told;
         int destroy_supported;        /* 1, 0, or -1 unknown */

@@ -130,6 +130,8 @@ static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
         e->orphan = fw_sock_is_orphan(s);
         e->has_cgroup_id = s->has_cgroup_id;
         e->cgroup_id = s->cgroup_id;
+        e->cause = s->cause;
+        e->fate_msec = s->fate_msec;
 }
 
 void tracked_from_sock(struct tracked *e, const struct fw_sock *s) {

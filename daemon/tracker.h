@@ -30,6 +30,8 @@ struct tracked {
         uint8_t timer;           /* DIAG_TIMER_* at the last dump */
         uint8_t timer_count;
         uint8_t misses;          /* complete dumps in a row without it */
+        uint8_t cause;           /* enum sock_cause at the last dump */
+        int64_t fate_msec;       /* at last_seen: FATE_* or msec until the kernel aborts it */
         bool orphan;
         bool alerted;            /* a "stuck" alert went out for this state */
         bool kill_noted;         /* the auto-kill policy acted on it (dry run, or a failed kill) */

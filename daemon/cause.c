@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+
+#include "cause.h"
+#include "util.h"
+
+#define TCP_RTO_MAX_MSEC 120000      /* include/net/tcp.h */
+
+const char *sock_cause_to_string(enum sock_cause c) {
+        switch (c) {
+        case SOCK_CAUSE_LOST_FIN:
+                return "lost-fin";
+        case SOCK_CAUSE_PEER_ZERO_WINDOW:
+                return "peer-zero-window";
+        case SOCK_CAUSE_BLOCKED_LOCALLY:
+                return "blocked-locally";
+        default:
+                return "unknown";
+        }
+}
+
+enum sock_cause sock_cause_of(const struct fw_sock *s) {
+        bool unsent;
+
+        if (s->info.len == 0)
+                return SOCK_CAUSE_UNKNOWN;
+        unsent = s->info.notsent_bytes > 0 || s->send_q > 0;
+
+        switch (s->timer) {
+        case DIAG_TIMER_RETRANS:
+                /* what was sent (the FIN at least) is not acknowledged */
+                return s->info.unacked > 0 ? SOCK_CAUSE_LOST_FIN : SOCK_CAUSE_UNKNOWN;
+        case DIAG_TIMER_PERSIST:
+                if (!unsent)
+                        return SOCK_CAUSE_UNKNOWN;
+                /* tcp_info carries snd_wnd since Linux 5.4; without it we cannot tell */
+                if (!s->info.has_snd_wnd)
+                        return SOCK_CAUSE_UNKNOWN;
+                return s->info.snd_wnd == 0 ? SOCK_CAUSE_PEER_ZERO_WINDOW : SOCK_CAUSE_BLOCKED_LOCALLY;
+        default:
+                return SOCK_CAUSE_UNKNOWN;
+        }
+}
+
+static unsigned read_sysctl(const char *path, unsigned fallback) {
+        FILE *f = fopen(path, "re");
+        unsigned v;
+
+        if (!f)
+                return fallback;
+        if (fscanf(f, "%u", &v) != 1)
+                v = fallback;
+        fclose(f);
+        return v;
+}
+
+void tcp_limits_read(struct tcp_limits *ret) {
+        ret->orphan_retries = read_sysctl("/proc/sys/net/ipv4/tcp_orphan_retries", 0);
+        ret->retries2 = read_sysctl("/proc/sys/net/ipv4/tcp_retries2", 15);
+}
+
+/* The sum of n timer intervals after `first`, each double the one before,
+ * capped at TCP_RTO_MAX (the kernel's exponential backoff). */
+static int64_t backoff_sum(uint64_t first_msec, unsigned n) {
+        uint64_t iv = first_msec, total = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                iv = iv * 2 > TCP_RTO_MAX_MSEC ? TCP_RTO_MAX_MSEC : iv * 2;
+                total += iv;
+        }
+        return (int64_t) total;
+}
+
+/* rto << backoff, capped at TCP_RTO_MAX (inet_csk_rto_backoff()). */
+static uint64_t probe_interval(uint64_t rto_msec, unsigned backoff) {
+        uint64_t iv = backoff >= 20 ? TCP_RTO_MAX_MSEC : rto_msec << backoff;
+
+        return iv > TCP_RTO_MAX_MSEC ? TCP_RTO_MAX_MSEC : iv;
+}
+
+int64_t sock_fate_msec(const struct fw_sock *s, enum sock_cause cause, const struct tcp_limits *l) {
+        bool orphan = fw_sock_is_orphan(s);
+        /* net/ipv4/tcp_timer.c: tcp_orphan_retries() makes 0 mean 8 */
+        unsigned orphan_retries = l->orphan_retries ? l->orphan_retries : 8;
+        uint64_t rto = s->info.rto / 1000; /* usec -> msec */
+
+        if (s->info.len == 0 || rto == 0)
+                return FATE_UNKNOWN;
+
+        switch (cause) {
+        case SOCK_CAUSE_LOST_FIN: {
+                /* Aborted once the retransmissions so far reach the limit:
+                 * the next expiry, then one doubled interval per retry left.
+                 * The kernel doubles icsk_rto as it goes: tcpi_rto is current. */
+                unsigned limit = orphan ? orphan_retries : l->retries2;
+                unsigned done = s->info.retransmits;
+                unsigned left = limit > done ? limit - done : 0;
+
+                return (int64_t) s->timer_expires + backoff_sum(rto, left);
+        }
+        case SOCK_CAUSE_PEER_ZERO_WINDOW: {
+                /* Probes are answered (with a zero window): probes_out keeps
+                 * going back to 0, so an owned socket is never aborted. An
+                 * orphan is, at the first expiry where its backoff has
+                 * reached tcp_orphan_retries and the probe interval
+                 * TCP_RTO_MAX; the backoff stops growing at tcp_retries2.
+                 * tcpi_rto is not backed off here: the interval is rto << b. */
+                unsigned b = s->info.backoff;
+                int64_t total = (int64_t) s->timer_expires;
+
+                if (!orphan)
+                        return FATE_NEVER;
+                for (;;) {
+                        if (b >= orphan_retries && probe_interval(rto, b) >= TCP_RTO_MAX_MSEC)
+                                return total;
+                        if (b >= l->retries2)
+                                return FATE_NEVER;
+                        b++;
+                        total += (int64_t) probe_interval(rto, b);
+                }
+        }
+        case SOCK_CAUSE_BLOCKED_LOCALLY: {
+                /* Nothing answers the probes: aborted after the limit of them. */
+                unsigned limit = orphan ? orphan_retries : l->retries2;
+                unsigned done = s->info.probes;
+                unsigned left = limit > done ? limit - done : 0;
+                return (int64_t) s->timer_expires + backoff_sum(probe_interval(rto, s->info.backoff), left);
+        }
+        default:
+                return FATE_UNKNOWN;
+        }
+}
+
+void sock_annotate(struct fw_sock *s, const struct tcp_limits *l) {
+        enum sock_cause c = sock_cause_of(s);
+
+        s->cause = (uint8_t) c;
+        s->fate_msec = sock_fate_msec(s, c, l);
+}
+
+char *format_fate(char *buf, size_t size, int64_t fate_msec) {
+        char d[DURATION_STRLEN];
+
+        if (fate_msec == FATE_NEVER)
+                snprintf(buf, size, "never");
+        else if (fate_msec < 0)
+                snprintf(buf, size, "-");
+        else
+                snprintf(buf, size, "~%s", format_duration(d, sizeof(d), (uint64_t) fate_msec * USEC_PER_MSEC));
+        return buf;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Why a socket is stuck, read from its timer and struct tcp_info, and what
+ * the kernel will do about it. Pure: the sysctls come in as numbers. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+enum sock_cause {
+        SOCK_CAUSE_UNKNOWN,
+        SOCK_CAUSE_LOST_FIN,          /* retransmit timer, unacknowledged data: the FIN left and was lost */
+        SOCK_CAUSE_PEER_ZERO_WINDOW,  /* persist timer, window 0, unsent bytes: the peer stopped reading */
+        SOCK_CAUSE_BLOCKED_LOCALLY,   /* persist timer, window open, unsent bytes: the FIN never left */
+        _SOCK_CAUSE_MAX,
+};
+
+/* "lost-fin", "peer-zero-window", "blocked-locally", "unknown" */
+const char *sock_cause_to_string(enum sock_cause c);
+
+enum sock_cause sock_cause_of(const struct fw_sock *s);
+
+/* The per-namespace sysctls that decide when the kernel gives up. */
+struct tcp_limits {
+        unsigned orphan_retries;      /* net.ipv4.tcp_orphan_retries (0 means 8) */
+        unsigned retries2;            /* net.ipv4.tcp_retries2 */
+};
+
+/* Read them in the caller's network namespace; defaults (0, 15) for what
+ * cannot be read. */
+void tcp_limits_read(struct tcp_limits *ret);
+
+#define FATE_NEVER   INT64_C(-1)      /* the kernel will not reap it */
+#define FATE_UNKNOWN INT64_C(-2)
+
+/* Milliseconds until the kernel aborts the socket by its own timers, from
+ * the retries left, the backoff so far and the RTO; FATE_NEVER for an owned
+ * socket whose peer answers window probes (only TCP_USER_TIMEOUT or a kill
+ * ends it), FATE_UNKNOWN when the signature says too little. */
+int64_t sock_fate_msec(const struct fw_sock *s, enum sock_cause cause, const struct tcp_limits *l);
+
+/* Fill s->cause and s->fate_msec. */
+void sock_annotate(struct fw_sock *s, const struct tcp_limits *l);
+
+/* "never", "~3min 5s", or "-" when unknown. */
+char *format_fate(char *buf, size_t size, int64_t fate_msec);

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "owner.h"
+#include "util.h"
+
+struct cgroup_entry {
+        uint64_t id;
+        char *path;              /* below the root, "/..." */
+};
+
+struct cgroup_cache {
+        char root[256];          /* the cgroup2 mount point */
+        struct cgroup_entry *entries; /* sorted by id */
+        size_t n, allocated;
+        bool may_refresh;
+};
+
+static int find_cgroup2(char *buf, size_t size) {
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[1024];
+        int r = -ENOENT;
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                char mnt[256], fstype[64];
+                const char *sep = strstr(line, " - ");
+
+                /* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTS */
+                if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
+                        continue;
+                if (sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1)
+                        continue;
+                snprintf(buf, size, "%s", mnt);
+                r = 0;
+                break;
+        }
+        fclose(f);
+        return r;
+}
+
+int cgroup_cache_new(struct cgroup_cache **ret) {
+        struct cgroup_cache *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        r = find_cgroup2(c->root, sizeof(c->root));
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        c->may_refresh = true;
+        *ret = c;
+        return 0;
+}
+
+static void clear(struct cgroup_cache *c) {
+        for (size_t i = 0; i < c->n; i++)
+                free(c->entries[i].path);
+        c->n = 0;
+}
+
+struct cgroup_cache *cgroup_cache_free(struct cgroup_cache *c) {
+        if (!c)
+                return NULL;
+        clear(c);
+        free(c->entries);
+        free(c);
+        return NULL;
+}
+
+static int add(struct cgroup_cache *c, uint64_t id, const char *path) {
+        if (c->n >= c->allocated) {
+                size_t a = c->allocated ? c->allocated * 2 : 128;
+                struct cgroup_entry *p = realloc(c->entries, a * sizeof(*p));
+
+                if (!p)
+                        return -ENOMEM;
+                c->entries = p;
+                c->allocated = a;
+        }
+        c->entries[c->n].path = strdup(path);
+        if (!c->entries[c->n].path)
+                return -ENOMEM;
+        c->entries[c->n++].id = id;
+        return 0;
+}
+
+/* Depth-first over the directories below abs (whose path below the root is rel). */
+static int walk(struct cgroup_cache *c, int fd_dir, const char *rel, unsigned depth) {
+        DIR *d;
+        struct dirent *de;
+
+        if (depth > 64)
+                return 0;
+        d = fdopendir(fd_dir);
+        if (!d) {
+                close(fd_dir);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                char sub[4096];
+                struct stat st;
+                int fd;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if ((size_t) snprintf(sub, sizeof(sub), "%s/%s", strcmp(rel, "/") ? rel : "", de->d_name) >= sizeof(sub))
+                        continue;
+                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        continue; /* gone meanwhile */
+                if (fstat(fd, &st) < 0 || add(c, (uint64_t) st.st_ino, sub) < 0) {
+                        close(fd);
+                        continue;
+                }
+                (void) walk(c, fd, sub, depth + 1);
+        }
+        closedir(d);
+        return 0;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+        const struct cgroup_entry *x = a, *y = b;
+
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int rescan(struct cgroup_cache *c) {
+        struct stat st;
+        int fd;
+
+        clear(c);
+        fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || add(c, (uint64_t) st.st_ino, "/") < 0) {
+                close(fd);
+                return -ENOMEM;
+        }
+        (void) walk(c, fd, "/", 0);
+        qsort(c->entries, c->n, sizeof(*c->entries), cmp_entry);
+        return 0;
+}
+
+void cgroup_cache_refresh_allowed(struct cgroup_cache *c) {
+        c->may_refresh = true;
+}
+
+const char *cgroup_cache_root(const struct cgroup_cache *c) {
+        return c->root;
+}
+
+int cgroup_cache_lookup(struct cgroup_cache *c, uint64_t id, const char **ret_path) {
+        struct cgroup_entry key = { .id = id }, *e;
+        int r;
+
+        e = c->n ? bsearch(&key, c->entries, c->n, sizeof(key), cmp_entry) : NULL;
+        if (!e && c->may_refresh) {
+                c->may_refresh = false;
+                r = rescan(c);
+                if (r < 0)
+                        return r;
+                e = c->n ? bsearch(&key, c->entries, c->n, sizeof(key), cmp_entry) : NULL;
+        }
+        if (!e)
+                return 0;
+        *ret_path = e->path;
+        return 1;
+}
+
+static bool is_unit_name(const char *name, size_t len) {
+        static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount", ".swap", ".slice" };
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                size_t l = strlen(suffixes[i]);
+
+                if (len > l && memcmp(name + len - l, suffixes[i], l) == 0)
+                        return true;
+        }
+        return false;
+}
+
+void cgroup_path_unit(const char *path, char *buf, size_t size) {
+        const char *best = NULL, *p = path;
+        size_t best_len = 0;
+        bool best_slice = true;
+
+        /* the innermost unit; a .service or .scope wins over the slices around it */
+        while (*p) {
+                size_t len;
+
+                p += strspn(p, "/");
+                len = strcspn(p, "/");
+                if (len && is_unit_name(p, len)) {
+                        bool slice = len > 6 && memcmp(p + len - 6, ".slice", 6) == 0;
+
+                        if (!slice || best_slice) {
+                                best = p;
+                                best_len = len;
+                                best_slice = slice;
+                        }
+                }
+                p += len;
+        }
+        snprintf(buf, size, "%.*s", (int) best_len, best ? best : "");
+}
+
+static int cmp_wanted(const void *a, const void *b) {
+        const struct inode_owner *x = a, *y = b;
+
+        return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+static void scan_pid(pid_t pid, struct inode_owner *wanted, size_t n, int *found) {
+        char dir[64], target[64];
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
+        d = opendir(dir);
+        if (!d)
+                return; /* gone, or not ours to see */
+        while ((de = readdir(d))) {
+                struct inode_owner key = {}, *w;
+                unsigned long ino;
+                ssize_t len;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                len = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (len <= 0)
+                        continue;
+                target[len] = '\0';
+                if (sscanf(target, "socket:[%lu]", &ino) != 1)
+                        continue;
+                key.inode = (uint32_t) ino;
+                w = bsearch(&key, wanted, n, sizeof(*wanted), cmp_wanted);
+                if (!w || w->pid)
+                        continue;
+                w->pid = pid;
+                (*found)++;
+        }
+        closedir(d);
+}
+
+static void read_comm(struct inode_owner *w) {
+        char path[64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) w->pid);
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        if (fgets(w->comm, sizeof(w->comm), f))
+                w->comm[strcspn(w->comm, "\n")] = '\0';
+        fclose(f);
+}
+
+int owner_find_pids(const char *cgroup_dir, struct inode_owner *wanted, size_t n) {
+        int found = 0;
+
+        if (n == 0)
+                return 0;
+        qsort(wanted, n, sizeof(*wanted), cmp_wanted);
+        for (size_t i = 0; i < n; i++) {
+                wanted[i].pid = 0;
+                wanted[i].comm[0] = '\0';
+        }
+
+        if (cgroup_dir) {
+                char path[4096];
+                FILE *f;
+                int pid;
+
+                snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
+                f = fopen(path, "re");
+                if (f) {
+                        while (found < (int) n && fscanf(f, "%d", &pid) == 1)
+                                scan_pid(pid, wanted, n, &found);
+                        fclose(f);
+                }
+        } else {
+                DIR *d = opendir("/proc");
+                struct dirent *de;
+
+                if (!d)
+                        return -errno;
+                while (found < (int) n && (de = readdir(d))) {
+                        char *end;
+                        long pid = strtol(de->d_name, &end, 10);
+
+                        if (*end == '\0' && pid > 0)
+                                scan_pid((pid_t) pid, wanted, n, &found);
+                }
+                closedir(d);
+        }
+        for (size_t i = 0; i < n; i++)
+                if (wanted[i].pid)
+                        read_comm(&wanted[i]);
+        return found;
+}

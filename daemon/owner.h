@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Whose is a socket: its cgroup (INET_DIAG_CGROUP_ID, the inode number of
+ * the cgroup v2 directory; it survives close(), so orphans have it too),
+ * the systemd unit that cgroup belongs to, and for sockets a process still
+ * owns, the process - looked up only for the sockets asked about, and only
+ * among the processes of their cgroup. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cgroup_cache;
+
+/* Find the cgroup v2 hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified
+ * on a hybrid system). -ENOENT when there is none. */
+int cgroup_cache_new(struct cgroup_cache **ret);
+struct cgroup_cache *cgroup_cache_free(struct cgroup_cache *c);
+
+/* The path of cgroup id below the hierarchy's root ("/" for the root,
+ * "/system.slice/nginx.service"). Unknown ids make the cache walk the
+ * hierarchy again, at most once per cgroup_cache_refresh_allowed().
+ * Returns 1 found, 0 not there (the cgroup was deleted), -errno. */
+int cgroup_cache_lookup(struct cgroup_cache *c, uint64_t id, const char **ret_path);
+void cgroup_cache_refresh_allowed(struct cgroup_cache *c);
+const char *cgroup_cache_root(const struct cgroup_cache *c);
+
+/* The systemd unit a cgroup path belongs to: the innermost component that
+ * is a unit ("nginx.service", "docker-<id>.scope", "session-2.scope"), or
+ * "" when none is (the root, a hand-made cgroup). */
+void cgroup_path_unit(const char *path, char *buf, size_t size);
+
+/* Find which processes hold the given socket inodes: scans /proc/PID/fd of
+ * the processes in cgroup_dir (an absolute cgroup directory; NULL: every
+ * process). pids[i] and comms[i] are set for inodes[i] found (0 and "" if
+ * not). Returns the number found. */
+struct inode_owner {
+        uint32_t inode;
+        pid_t pid;
+        char comm[16];
+};
+int owner_find_pids(const char *cgroup_dir, struct inode_owner *wanted, size_t n);

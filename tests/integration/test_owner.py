@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Why a socket is stuck and whose it is: every cause made on purpose is
+classified right (v4 and v6, orphan and owned); the fate estimate of an
+orphan is within 20% of when the kernel really reaps it; sockets made in a
+transient cgroup named like a unit are attributed to it, also after
+close(), and to "(deleted)" once the cgroup is gone; alerts carry cause,
+fate and unit; --unit filters list and kill."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import fwtest
+
+EXPECTED_TIMER = {"lost-fin": "retransmit", "zero-window": "persist", "blocked-locally": "persist"}
+EXPECTED_CAUSE = {"lost-fin": "lost-fin", "zero-window": "peer-zero-window", "blocked-locally": "blocked-locally"}
+
+
+def cgroup2_root():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[0] == "cgroup2":
+                return left.split()[4]
+    return None
+
+
+def own_cgroup():
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                return line[3:].strip()
+    return "/"
+
+
+def key(o):
+    addr = lambda a, p: f"[{a}]:{p}" if ":" in a else f"{a}:{p}"
+    return (o["state"], addr(o["local_address"], o["local_port"]), addr(o["peer_address"], o["peer_port"]))
+
+
+def list_json(fx, a, *args):
+    r = fx.run(a.finwatch, "list", "--no-daemon", "--json", *args)
+    return json.loads(r.stdout) if r.returncode == 0 else []
+
+
+def test_causes(t, a):
+    makes = [f"{c}:{s}:{o}:{f}:1" for c in ("lost-fin", "zero-window", "blocked-locally")
+             for s in ("fin-wait-1", "last-ack") for o in ("orphan", "owned") for f in ("4", "6")]
+    with fwtest.Fixture(a.fixture, makes) as fx:
+        expected = {(m["state"], m["local"], m["peer"]): m for m in fx.manifest}
+
+        def settled():
+            got = list_json(fx, a)
+            ok = len(got) == len(expected) and all(
+                key(o) in expected and o["cause"] == EXPECTED_CAUSE[expected[key(o)]["cause"]] for o in got)
+            return got if ok else None
+
+        got = fwtest.wait_for(settled, 15) or list_json(fx, a)
+        t.eq(len(got), 24, "every cause, state, owner and family listed")
+        for o in got:
+            m = expected.get(key(o))
+            if not t.check(m is not None, f"{key(o)} was made"):
+                continue
+            t.eq(o["cause"], EXPECTED_CAUSE[m["cause"]], f"{key(o)} {m['cause']} orphan={m['orphan']} cause")
+            t.eq(o["timer"], EXPECTED_TIMER[m["cause"]], f"{key(o)} timer")
+            if m["cause"] == "zero-window" and not m["orphan"]:
+                t.eq(o["fate"], "never", f"{key(o)} owned behind a zero window: never reaped")
+            else:
+                t.eq(o["fate"], "reaped", f"{key(o)} fate")
+                t.check(o["reaped_in_seconds"] is not None and o["reaped_in_seconds"] > 0, f"{key(o)} reaped in")
+        table = fx.run(a.finwatch, "list", "--no-daemon").stdout.splitlines()
+        t.check("Cause" in table[0] and "Fate" in table[0] and "Unit" in table[0] and "Process" in table[0],
+                "table has Cause, Fate, Unit and Process")
+
+
+def test_fate(t, a):
+    # an orphan whose FIN is lost, with tcp_orphan_retries lowered to 4: the
+    # kernel gives up after about 6 s; the estimate must be within 20%
+    with fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:orphan:4:1"], extra=["--orphan-retries", "4"]) as fx:
+        got = list_json(fx, a)
+        t0 = time.monotonic()
+        if not t.check(len(got) == 1 and got[0]["fate"] == "reaped", f"orphan listed with a fate: {got}"):
+            return
+        predicted = got[0]["reaped_in_seconds"]
+        gone = fwtest.wait_for(lambda: not list_json(fx, a), 60, 0.05)
+        actual = time.monotonic() - t0
+        t.check(gone, "the orphan was reaped")
+        t.check(abs(actual - predicted) <= 0.2 * actual + 0.15,
+                f"fate within 20%: predicted {predicted:.2f}s, reaped after {actual:.2f}s")
+        print(f"fate: predicted {predicted:.2f}s, reaped after {actual:.2f}s")
+
+
+def test_owner(t, a, work, jd):
+    root = cgroup2_root()
+    if not root:
+        fwtest.skip_or_fail("no cgroup v2 hierarchy")
+    parent = os.path.join(root, own_cgroup().lstrip("/"))
+    unit = f"fwtest-{os.getpid()}.scope"
+    cg = os.path.join(parent, unit)
+    os.mkdir(cg)
+    conf = os.path.join(work, "owner.conf")
+    with open(conf, "w") as f:
+        f.write(f"[monitor]\ninterval = 200ms\n[alert]\nafter = 1s\n"
+                f"[daemon]\nstate_file =\ncontrol_socket = {work}/control\n")
+    try:
+        # the fixture moves itself into the cgroup before it makes any socket
+        wrapper = ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", a.fixture]
+        fx = fwtest.Fixture(wrapper[0], [], timeout=60)
+        fx.args = wrapper + ["--unshare", "--make", "lost-fin:last-ack:orphan:4:2",
+                             "--make", "zero-window:fin-wait-1:owned:4:1"]
+        with fx:
+            time.sleep(0.5)
+            got = list_json(fx, a)
+            t.eq(len(got), 3, "three sockets in the cgroup")
+            t.check(all(o["unit"] == unit for o in got), f"attributed to {unit}: {[o['unit'] for o in got]}")
+            t.check(all(o["cgroup"] and o["cgroup"].endswith("/" + unit) for o in got), "cgroup path")
+            owned = [o for o in got if not o["orphan"]]
+            orphans = [o for o in got if o["orphan"]]
+            t.check(len(orphans) == 2 and all(o["pid"] is None for o in orphans), "orphans have no process")
+            t.check(len(owned) == 1 and owned[0]["pid"] == fx.proc.pid and owned[0]["process"] == "fw-stuck",
+                    f"the owned socket's process: {owned}")
+            t.eq(len(list_json(fx, a, "--unit", unit)), 3, "--unit selects them")
+            t.eq(list_json(fx, a, "--unit", "nginx.service"), [], "--unit of another unit selects none")
+
+            d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd)
+            try:
+                recs = fwtest.wait_for(lambda: (lambda r: r if len(r) >= 3 else None)(
+                    jd.records(f"_PID={d.pid}", "MESSAGE_ID=b4cd1459bf4140c695af9432d3238033")), 15) or []
+                t.eq(len(recs), 3, "alerts for the three")
+                for r in recs:
+                    t.eq(r.get("FINWATCH_UNIT"), unit, "FINWATCH_UNIT")
+                    t.check(r.get("FINWATCH_CAUSE") in ("lost-fin", "peer-zero-window"), "FINWATCH_CAUSE")
+                    t.check(r.get("FINWATCH_FATE") in ("reaped", "never"), "FINWATCH_FATE")
+                t.check(any(r.get("FINWATCH_FATE") == "never" for r in recs), "the owned zero-window one: never")
+            finally:
+                d.stop()
+
+            r = fx.run(a.finwatch, "kill", "--no-daemon", "--unit", unit, "--state", "last-ack", "--yes")
+            t.eq((r.returncode, len(r.stdout.splitlines())), (0, 2), "kill --unit")
+
+            # the process leaves and the cgroup is removed: its orphans stay, their cgroup is gone
+            with open(os.path.join(parent, "cgroup.procs"), "w") as f:
+                f.write(str(fx.proc.pid))
+            os.rmdir(cg)
+            got = list_json(fx, a)
+            t.check(got and all(o["unit"] == "(deleted)" and o["cgroup_deleted"] for o in got),
+                    f"a deleted cgroup is shown as such: {[(o['unit'], o['cgroup_deleted']) for o in got]}")
+    finally:
+        if os.path.isdir(cg):
+            try:
+                with open(os.path.join(cg, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        with open(os.path.join(parent, "cgroup.procs"), "w") as p:
+                            p.write(pid)
+            except OSError:
+                pass
+            try:
+                os.rmdir(cg)
+            except OSError:
+                pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--finwatch", required=True)
+    ap.add_argument("--finwatchd", required=True)
+    ap.add_argument("--fixture", required=True)
+    a = ap.parse_args()
+    for k in ("finwatch", "finwatchd", "fixture"):
+        setattr(a, k, os.path.abspath(getattr(a, k)))
+    fwtest.require_root_netns()
+    t = fwtest.Failures("test_owner")
+    work = tempfile.mkdtemp(prefix="finwatch-test-")
+    try:
+        test_causes(t, a)
+        test_fate(t, a)
+        with fwtest.Journal() as jd:
+            test_owner(t, a, work, jd)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()

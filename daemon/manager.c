@@ -390,10 +390,13 @@ static void write_metrics(struct manager *m, uint64_t now) {
         x->watched_states = m->config.states;
         memset(x->stuck, 0, sizeof(x->stuck));
         memset(x->oldest_usec, 0, sizeof(x->oldest_usec));
+        memset(x->stuck_by_cause, 0, sizeof(x->stuck_by_cause));
         while ((e = tracker_next(m->tracker, &iter))) {
                 uint64_t age = now > e->state_since ? now - e->state_since : 0;
 
                 x->stuck[e->state]++;
+                if (e->cause < ELEMENTSOF(x->stuck_by_cause))
+                        x->stuck_by_cause[e->cause]++;
                 if (age > x->oldest_usec[e->state])
                         x->oldest_usec[e->state] = age;
         }

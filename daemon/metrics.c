@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "cause.h"
 #include "metrics.h"
 #include "sockfmt.h"
 #include "util.h"
@@ -29,6 +30,11 @@ int metrics_format(FILE *f, const struct metrics *m) {
                 if (m->watched_states & DIAG_STATE_BIT(s))
                         fprintf(f, "finwatch_stuck_sockets{state=\"%s\"} %" PRIu32 "\n", tcp_state_name((uint8_t) s),
                                 m->stuck[s]);
+        fputs("# HELP finwatch_stuck_sockets_by_cause TCP sockets stuck in a closing state, by cause.\n"
+              "# TYPE finwatch_stuck_sockets_by_cause gauge\n", f);
+        for (unsigned c = 0; c < _SOCK_CAUSE_MAX; c++)
+                fprintf(f, "finwatch_stuck_sockets_by_cause{cause=\"%s\"} %" PRIu32 "\n",
+                        sock_cause_to_string((enum sock_cause) c), m->stuck_by_cause[c]);
         fputs("# HELP finwatch_oldest_stuck_seconds How long the oldest stuck socket has been in its state.\n"
               "# TYPE finwatch_oldest_stuck_seconds gauge\n", f);
         for (unsigned s = 0; s < FW_TCP_MAX_STATES; s++)

@@ -89,6 +89,7 @@ def main():
                 text = scrape() or ""
                 t.eq(series(text, "finwatch_stuck_sockets", state="FIN_WAIT_1"), 2.0, "stuck FIN_WAIT_1")
                 t.eq(series(text, "finwatch_stuck_sockets", state="LAST_ACK"), 3.0, "stuck LAST_ACK")
+                t.eq(series(text, "finwatch_stuck_sockets_by_cause", cause="lost-fin"), 5.0, "stuck by cause")
                 t.check((series(text, "finwatch_oldest_stuck_seconds", state="LAST_ACK") or 0) >= 1.0,
                         "oldest age")
                 t.check((series(text, "finwatch_polls_total") or 0) >= 5, "polls counted")

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "cause.h"
 #include "metrics.h"
 #include "test.h"
 #include "util.h"
@@ -14,6 +15,7 @@ int main(void) {
         struct stat st;
 
         m.stuck[FW_TCP_FIN_WAIT1] = 3;
+        m.stuck_by_cause[SOCK_CAUSE_LOST_FIN] = 2;
         m.oldest_usec[FW_TCP_FIN_WAIT1] = 12500 * USEC_PER_MSEC;
         m.alerts_sent = 7;
         m.kills_killed = 2;
@@ -34,6 +36,8 @@ int main(void) {
         /* a watched state with no socket is a 0, not a missing series */
         CHECK(strstr(text, "finwatch_stuck_sockets{state=\"LAST_ACK\"} 0\n") != NULL);
         CHECK(strstr(text, "CLOSING") == NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_cause{cause=\"lost-fin\"} 2\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_cause{cause=\"unknown\"} 0\n") != NULL);
         CHECK(strstr(text, "finwatch_oldest_stuck_seconds{state=\"FIN_WAIT_1\"} 12.500\n") != NULL);
         CHECK(strstr(text, "finwatch_alerts_total 7\n") != NULL);
         CHECK(strstr(text, "finwatch_kills_total{result=\"killed\"} 2\n") != NULL);

@@ -32,8 +32,6 @@ struct tcp_limits {
  * cannot be read. */
 void tcp_limits_read(struct tcp_limits *ret);
 
-#define FATE_NEVER   INT64_C(-1)      /* the kernel will not reap it */
-#define FATE_UNKNOWN INT64_C(-2)
 
 /* Milliseconds until the kernel aborts the socket by its own timers, from
  * the retries left, the backoff so far and the RTO; FATE_NEVER for an owned

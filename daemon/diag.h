@@ -45,6 +45,10 @@ enum {
          DIAG_STATE_BIT(FW_TCP_CLOSING) | DIAG_STATE_BIT(FW_TCP_FIN_WAIT2) |        \
          DIAG_STATE_BIT(FW_TCP_CLOSE_WAIT))
 
+/* fw_sock.fate_msec when not a time */
+#define FATE_NEVER   INT64_C(-1)      /* the kernel will not reap it */
+#define FATE_UNKNOWN INT64_C(-2)      /* not known (yet) */
+
 /* The part of struct tcp_info finwatch uses. Fields the kernel did not send
  * (an older kernel's shorter tcp_info) are 0; info_len says how much came. */
 struct fw_tcp_info {

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "cause.h"
 #include "output.h"
 #include "test.h"
 #include "util.h"
@@ -15,6 +16,7 @@ static struct fw_sock sock(int family, const char *src, uint16_t sport, const ch
                 .dport = dport,
                 .state = state,
                 .cookie = cookie,
+                .fate_msec = FATE_UNKNOWN,
         };
         CHECK_INT(inet_pton(family, src, s.src), 1);
         CHECK_INT(inet_pton(family, dst, s.dst), 1);
@@ -51,12 +53,20 @@ static void test_table(void) {
         s[0].known = true;
         s[0].age_usec = 12 * USEC_PER_MIN + 3 * USEC_PER_SEC;
         s[0].alerted = true;
+        s[0].sock.cause = SOCK_CAUSE_LOST_FIN;
+        s[0].sock.fate_msec = 95 * 1000;
+        strcpy(s[0].unit, "nginx.service");
+        s[0].pid = 812;
+        strcpy(s[0].process, "nginx");
         s[1].sock = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_FIN_WAIT1, 5);
         s[1].sock.timer = DIAG_TIMER_PERSIST;
         s[1].sock.timer_count = 2;
         s[1].sock.send_q = 123456;
         s[1].known = true;
         s[1].age_usec = 900 * USEC_PER_MSEC;
+        s[1].sock.cause = SOCK_CAUSE_PEER_ZERO_WINDOW;
+        s[1].sock.fate_msec = FATE_NEVER;
+        s[1].cgroup_deleted = true;
         s[2].sock = sock(AF_INET6, "::ffff:127.0.0.1", 9000, "::ffff:127.0.0.1", 5555, FW_TCP_FIN_WAIT1,
                          18446744073709551614ULL);
 
@@ -66,15 +76,15 @@ static void test_table(void) {
 
         text = render(output_table, s, 3);
         CHECK_STR(text,
-                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer              Age Alerted Orphan Cookie\n"
-                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)       900ms no      yes    5\n"
-                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) 12min 3s yes     no     77\n"
-                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    18446744073709551614\n");
+                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer              Age Alerted Orphan Cause            Fate      Unit          Process   Cookie\n"
+                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)       900ms no      yes    peer-zero-window never     (deleted)     -         5\n"
+                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) 12min 3s yes     no     lost-fin         ~1min 35s nginx.service 812/nginx 77\n"
+                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    unknown          -         -             -         18446744073709551614\n");
         free(text);
 
         /* no rows: the header alone */
         text = render(output_table, s, 0);
-        CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Age Alerted Orphan Cookie\n");
+        CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Age Alerted Orphan Cause Fate Unit Process Cookie\n");
         free(text);
 }
 

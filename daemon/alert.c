@@ -273,3 +273,22 @@ void alert_kill_deferred(struct alerter *a, unsigned n, unsigned max_per_minute)
         field(&r, "FINWATCH_MAX_PER_MINUTE=%u", max_per_minute);
         send_record(a, &r);
 }
+
+void alert_orphan_budget(struct alerter *a, uint64_t orphans, uint64_t max_orphans, unsigned budget_bp,
+                         const char *top_units) {
+        struct record r = {};
+
+        field(&r, "MESSAGE=%" PRIu64 " orphaned TCP sockets, %" PRIu64 ".%02" PRIu64 "%% of net.ipv4.tcp_max_orphans "
+                  "(%" PRIu64 "), past the %u.%02u%% budget%s%s", orphans,
+              max_orphans ? orphans * 100 / max_orphans : 0, max_orphans ? orphans * 10000 / max_orphans % 100 : 0,
+              max_orphans, budget_bp / 100, budget_bp % 100, top_units[0] ? "; most from " : "", top_units);
+        field(&r, "PRIORITY=%d", LOG_WARNING);
+        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_ORPHAN_BUDGET);
+        field(&r, "SYSLOG_IDENTIFIER=finwatchd");
+        field(&r, "FINWATCH_ORPHANS=%" PRIu64, orphans);
+        field(&r, "FINWATCH_MAX_ORPHANS=%" PRIu64, max_orphans);
+        field(&r, "FINWATCH_ORPHAN_BUDGET_BP=%u", budget_bp);
+        if (top_units[0])
+                field(&r, "FINWATCH_TOP_UNITS=%s", top_units);
+        send_record(a, &r);
+}

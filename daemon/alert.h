@@ -16,6 +16,7 @@
 #define ALERT_MESSAGE_ID_SUMMARY "10dbc8dc976747ae9445d14576345c07"
 #define ALERT_MESSAGE_ID_KILLED  "176cef42821a44f49b664d8769c52f27"
 #define ALERT_MESSAGE_ID_KILL_DEFERRED "840d2535a81d4912bc9b3ea265f0b2bf"
+#define ALERT_MESSAGE_ID_ORPHAN_BUDGET "f055b0afc3b14d7fab38c936e5f223d3"
 
 #define ALERT_WINDOW_USEC (60 * UINT64_C(1000000))
 
@@ -59,6 +60,11 @@ void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64
 
 /* The auto-kill budget made n kills wait for the next minute. */
 void alert_kill_deferred(struct alerter *a, unsigned n, unsigned max_per_minute);
+
+/* The orphan sockets passed the budget: counts, and the units with the
+ * most stuck orphans ("nginx.service=120, docker-1.scope=4"). */
+void alert_orphan_budget(struct alerter *a, uint64_t orphans, uint64_t max_orphans, unsigned budget_bp,
+                         const char *top_units);
 
 /* Close the rate window if a minute has passed, sending the summary of what
  * was held back. force: send it now whatever the time (on exit). */

@@ -83,6 +83,34 @@ static const char *v_repeat(const char *value, struct config *c, size_t offset, 
         return r == 0 ? NULL : r == -ERANGE ? "out of range (off, or 1s to 30d)" : NOT_A_DURATION " or off";
 }
 
+/* "50%", "0.5%", "off": a share in hundredths of a percent. */
+static const char *v_share(const char *value, struct config *c, size_t offset, size_t size) {
+        uint64_t whole = 0, frac = 0;
+        const char *p = value;
+        unsigned digits = 0;
+
+        if (strcmp(value, "off") == 0) {
+                *FIELD(c, offset, unsigned) = 0;
+                return NULL;
+        }
+        if (*p < '0' || *p > '9')
+                return "not a share (e.g. 50%, 0.5%, off)";
+        for (; *p >= '0' && *p <= '9' && whole <= 100; p++)
+                whole = whole * 10 + (uint64_t) (*p - '0');
+        if (*p == '.')
+                for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+                        if (digits < 2)
+                                frac = frac * 10 + (uint64_t) (*p - '0');
+        if (digits == 1)
+                frac *= 10;
+        if (strcmp(p, "%") != 0)
+                return "not a share (e.g. 50%, 0.5%, off)";
+        if (whole * 100 + frac < 1 || whole * 100 + frac > 10000)
+                return "out of range (0.01% to 100%, or off)";
+        *FIELD(c, offset, unsigned) = (unsigned) (whole * 100 + frac);
+        return NULL;
+}
+
 static const char *v_states(const char *value, struct config *c, size_t offset, size_t size) {
         if (tcp_states_parse(value, FIELD(c, offset, uint32_t), NULL, NULL) < 0)
                 return "not a list of states (fin-wait-1, last-ack, closing, fin-wait-2, close-wait)";
@@ -261,6 +289,7 @@ static const struct key {
         { "alert",   "after",            v_after,      offsetof(struct config, alert_after), 0 },
         { "alert",   "repeat",           v_repeat,     offsetof(struct config, alert_repeat), 0 },
         { "alert",   "max_per_minute",   v_rate,       offsetof(struct config, alert_max_per_minute), 0 },
+        { "alert",   "orphan_budget",    v_share,      offsetof(struct config, orphan_budget_bp), 0 },
         { "kill",    "auto",             v_kill_auto,  offsetof(struct config, kill_auto), 0 },
         { "kill",    "after",            v_kill_after, offsetof(struct config, kill_after), 0 },
         { "kill",    "after_fin_wait_1", v_kill_after_state, offsetof(struct config, kill_after_fin_wait_1), 0 },
@@ -293,6 +322,7 @@ void config_defaults(struct config *c) {
         c->alert_after = 2 * USEC_PER_MIN;
         c->alert_repeat = 0;
         c->alert_max_per_minute = 60;
+        c->orphan_budget_bp = 5000;
         c->kill_auto = KILL_POLICY_NO;
         c->kill_after = 15 * USEC_PER_MIN;
         c->kill_max_per_minute = 100;
@@ -486,6 +516,10 @@ void config_print(FILE *f, const struct config *c) {
         fprintf(f, "after = %s\n", format_duration_exact(buf, sizeof(buf), c->alert_after));
         fprintf(f, "repeat = %s\n", c->alert_repeat ? format_duration_exact(buf, sizeof(buf), c->alert_repeat) : "off");
         fprintf(f, "max_per_minute = %u\n", c->alert_max_per_minute);
+        if (c->orphan_budget_bp)
+                fprintf(f, "orphan_budget = %u.%02u%%\n", c->orphan_budget_bp / 100, c->orphan_budget_bp % 100);
+        else
+                fprintf(f, "orphan_budget = off\n");
         fprintf(f, "\n[kill]\n");
         fprintf(f, "auto = %s\n", c->kill_auto == KILL_POLICY_YES ? "yes" : c->kill_auto == KILL_POLICY_DRY_RUN ? "dry-run" : "no");
         fprintf(f, "after = %s\n", format_duration_exact(buf, sizeof(buf), c->kill_after));

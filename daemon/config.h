@@ -51,6 +51,7 @@ struct config {
         uint64_t alert_after;       /* usec stuck before the first alert */
         uint64_t alert_repeat;      /* usec between repeated alerts, 0 = never */
         unsigned alert_max_per_minute;
+        unsigned orphan_budget_bp;  /* alert when orphans pass this share of tcp_max_orphans, 1/100 %; 0 = off */
         /* [kill] */
         int kill_auto;              /* KILL_POLICY_* */
         uint64_t kill_after;        /* usec stuck before an automatic kill */

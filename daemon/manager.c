@@ -377,6 +377,68 @@ static const char *unit_of(uint64_t cgroup_id, void *userdata) {
         return m->unit_buf;
 }
 
+/* ---- the orphan budget ---- */
+
+struct unit_count {
+        uint64_t cgroup_id;
+        unsigned count;
+};
+
+static int cmp_count_desc(const void *a, const void *b) {
+        const struct unit_count *x = a, *y = b;
+
+        return x->count > y->count ? -1 : x->count < y->count;
+}
+
+/* "nginx.service=120, docker-1.scope=4": the units with the most tracked orphans. */
+static void top_orphan_units(struct manager *m, char *buf, size_t size) {
+        struct unit_count counts[256];
+        size_t n = 0, iter = 0, off = 0;
+        const struct tracked *e;
+
+        buf[0] = '\0';
+        while ((e = tracker_next(m->tracker, &iter))) {
+                size_t i;
+
+                if (!e->orphan || !e->has_cgroup_id)
+                        continue;
+                for (i = 0; i < n && counts[i].cgroup_id != e->cgroup_id; i++)
+                        ;
+                if (i == n) {
+                        if (n == ELEMENTSOF(counts))
+                                continue;
+                        counts[n++] = (struct unit_count) { .cgroup_id = e->cgroup_id };
+                }
+                counts[i].count++;
+        }
+        qsort(counts, n, sizeof(*counts), cmp_count_desc);
+        for (size_t i = 0; i < n && i < 5 && off < size; i++) {
+                const char *unit = unit_of(counts[i].cgroup_id, m);
+                int r = snprintf(buf + off, size - off, "%s%s=%u", i ? ", " : "",
+                                 unit && unit[0] ? unit : "-", counts[i].count);
+
+                if (r < 0 || (size_t) r >= size - off)
+                        break;
+                off += (size_t) r;
+        }
+}
+
+static void check_orphans(struct manager *m) {
+        struct orphan_count c = {};
+        char top[200];
+
+        if (orphan_count_read(&c) < 0) {
+                m->metrics.max_orphans = 0; /* not visible here: no budget */
+                return;
+        }
+        m->metrics.orphans = c.orphans;
+        m->metrics.max_orphans = c.max_orphans;
+        if (orphan_budget_check(&c, m->config.orphan_budget_bp, &m->orphan_budget_armed)) {
+                top_orphan_units(m, top, sizeof(top));
+                alert_orphan_budget(&m->alerter, c.orphans, c.max_orphans, m->config.orphan_budget_bp, top);
+        }
+}
+
 /* ---- metrics ---- */
 
 static void write_metrics(struct manager *m, uint64_t now) {
@@ -458,6 +520,7 @@ int manager_poll(struct manager *m, uint64_t now) {
                         log_error("tracker sweep: %s", strerror(-r));
                 else
                         auto_kill(m, now);
+                check_orphans(m);
         }
         alert_tick(&m->alerter, now, false);
         m->last_poll_duration = now_usec(CLOCK_MONOTONIC) - start;
@@ -614,6 +677,7 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
                 alerter_init(&m->alerter, config->alert_max_per_minute, alert_sink_stderr, NULL);
         }
 
+        m->orphan_budget_armed = true;
         m->alerter.unit_of = unit_of;
         m->alerter.unit_userdata = m;
         if (cgroup_cache_new(&m->cgroups) < 0)

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "diag.h"
 #include "metrics.h"
+#include "orphans.h"
 #include "owner.h"
 #include "cause.h"
 #include "policy.h"
@@ -35,6 +36,7 @@ struct manager {
         struct cgroup_cache *cgroups; /* cgroup id -> path, NULL without cgroup v2 */
         char unit_buf[256];
         struct metrics metrics;       /* counters, and what the textfile shows */
+        bool orphan_budget_armed;     /* the next crossing of the budget alerts */
         bool metrics_error_told;
         int destroy_supported;        /* 1, 0, or -1 unknown */
         struct kill_budget kill_budget;

@@ -54,6 +54,14 @@ int metrics_format(FILE *f, const struct metrics *m) {
                    "finwatch_kills_total{result=\"gone\"} %" PRIu64 "\n"
                    "finwatch_kills_total{result=\"failed\"} %" PRIu64 "\n",
                 m->kills_killed, m->kills_gone, m->kills_failed);
+        if (m->max_orphans)
+                fprintf(f, "# HELP finwatch_orphans Orphaned TCP sockets (all of them, stuck or not).\n"
+                           "# TYPE finwatch_orphans gauge\n"
+                           "finwatch_orphans %" PRIu64 "\n"
+                           "# HELP finwatch_max_orphans net.ipv4.tcp_max_orphans: past it the kernel resets connections.\n"
+                           "# TYPE finwatch_max_orphans gauge\n"
+                           "finwatch_max_orphans %" PRIu64 "\n",
+                        m->orphans, m->max_orphans);
         fprintf(f, "# HELP finwatch_polls_total Polls of the kernel, failed ones included.\n"
                    "# TYPE finwatch_polls_total counter\n"
                    "finwatch_polls_total %" PRIu64 "\n"

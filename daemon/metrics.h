@@ -19,6 +19,7 @@ struct metrics {
         uint64_t oldest_usec[FW_TCP_MAX_STATES];
         uint64_t alerts_sent, alerts_held;
         uint64_t kills_killed, kills_gone, kills_failed;
+        uint64_t orphans, max_orphans;    /* the kernel's; max 0 = unknown */
         uint64_t polls;
         uint64_t poll_duration_usec;      /* the last poll */
         struct {

@@ -286,7 +286,8 @@ class Daemon:
         Daemon.count += 1
         self.errpath = os.path.join(workdir, f"finwatchd-{Daemon.count}.err")
         self.err = open(self.errpath, "w")
-        cmd = ["nsenter", f"--net=/proc/{fx.pid}/ns/net"]
+        # fx None: the host's network namespace
+        cmd = ["nsenter", f"--net=/proc/{fx.pid}/ns/net" if fx else "--net=/proc/self/ns/net"]
         if journal:
             cmd.append(f"--mount={journal.mount_ns()}")
         else:

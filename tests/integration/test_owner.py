@@ -164,6 +164,35 @@ def test_owner(t, a, work, jd):
                 pass
 
 
+def test_orphan_budget(t, a, work, jd):
+    """tcp_max_orphans is visible in the host's namespace only: the daemon
+    runs there, the orphans are made in the fixture's (the count is global)."""
+    with open("/proc/sys/net/ipv4/tcp_max_orphans") as f:
+        max_orphans = int(f.read())
+    budget = max(1, (150 * 10000) // max_orphans)  # in 1/100 %: about 150 orphans
+    conf = os.path.join(work, "budget.conf")
+    with open(conf, "w") as f:
+        f.write(f"[monitor]\ninterval = 200ms\n[alert]\norphan_budget = {budget // 100}.{budget % 100:02d}%\n"
+                f"[daemon]\nstate_file =\ncontrol_socket = {work}/budget-control\n")
+    d = fwtest.Daemon(a.finwatchd, conf, None, work, journal=jd)
+    try:
+        time.sleep(1)
+        t.eq(jd.records(f"_PID={d.pid}", "MESSAGE_ID=f055b0afc3b14d7fab38c936e5f223d3"), [],
+             "no orphan budget alert before the orphans")
+        with fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:orphan:4:400"], extra=["--quiet"]):
+            recs = fwtest.wait_for(lambda: jd.records(f"_PID={d.pid}", "MESSAGE_ID=f055b0afc3b14d7fab38c936e5f223d3"),
+                                   15) or []
+            time.sleep(1)
+            recs = jd.records(f"_PID={d.pid}", "MESSAGE_ID=f055b0afc3b14d7fab38c936e5f223d3")
+            t.eq(len(recs), 1, "one orphan budget alert while above it")
+            if recs:
+                t.check(int(recs[0]["FINWATCH_ORPHANS"]) >= 400, f"orphans counted: {recs[0].get('FINWATCH_ORPHANS')}")
+                t.eq(int(recs[0]["FINWATCH_MAX_ORPHANS"]), max_orphans, "tcp_max_orphans")
+                t.eq(recs[0]["PRIORITY"], "4", "a warning")
+    finally:
+        d.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--finwatch", required=True)
@@ -180,6 +209,7 @@ def main():
         test_fate(t, a)
         with fwtest.Journal() as jd:
             test_owner(t, a, work, jd)
+            test_orphan_budget(t, a, work, jd)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     t.done()

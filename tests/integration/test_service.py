@@ -18,7 +18,7 @@ import fwtest
 
 MESSAGE_IDS = ("b4cd1459bf4140c695af9432d3238033", "bbfca07b105e4dbe9b45054f9af909c9",
                "10dbc8dc976747ae9445d14576345c07", "176cef42821a44f49b664d8769c52f27",
-               "840d2535a81d4912bc9b3ea265f0b2bf")
+               "840d2535a81d4912bc9b3ea265f0b2bf", "f055b0afc3b14d7fab38c936e5f223d3")
 UNPRIVILEGED = 64123  # a uid and gid no one else uses, standing in for "finwatch"
 
 

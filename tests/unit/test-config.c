@@ -92,6 +92,14 @@ static void test_good_values(void) {
         CHECK(c.kill_only_ports.any && portset_has(&c.kill_only_ports, 445));
         CHECK_INT(c.n_kill_exclude_peers, 3);
         CHECK_INT(c.kill_exclude_peers[2].prefix, 32);
+        CHECK_INT(parse_text("[alert]\norphan_budget = 0.05%\n", &c), 0);
+        CHECK_INT(c.orphan_budget_bp, 5);
+        CHECK_INT(parse_text("[alert]\norphan_budget = 75%\n", &c), 0);
+        CHECK_INT(c.orphan_budget_bp, 7500);
+        CHECK_INT(parse_text("[alert]\norphan_budget = 2.5%\n", &c), 0);
+        CHECK_INT(c.orphan_budget_bp, 250);
+        CHECK_INT(parse_text("[alert]\norphan_budget = off\n", &c), 0);
+        CHECK_INT(c.orphan_budget_bp, 0);
         CHECK_INT(parse_text("[kill]\nauto = yes\nexclude_ports =\n", &c), 0);
         CHECK_INT(c.kill_auto, KILL_POLICY_YES);
         CHECK(!c.kill_exclude_ports.any);
@@ -116,6 +124,10 @@ static void test_bad_values(void) {
         expect_error("[daemon]\nstate_file = relative/path\n", "not an absolute path");
         expect_error("[daemon]\ncontrol_socket = /a/very/long/path/that/does/not/fit/in/sun_path/at/all/because/it/"
                      "goes/on/and/on/and/on/and/on/and/on/and/on/x\n", "too long");
+        expect_error("[alert]\norphan_budget = 101%\n", "out of range (0.01% to 100%, or off)");
+        expect_error("[alert]\norphan_budget = 0%\n", "out of range");
+        expect_error("[alert]\norphan_budget = 50\n", "not a share");
+        expect_error("[alert]\norphan_budget = half\n", "not a share");
         expect_error("[kill]\nauto = maybe\n", "[kill] auto = maybe: not one of no, dry-run, yes");
         expect_error("[kill]\nafter = 0\n", "out of range (1s to 30d)");
         expect_error("[kill]\nexclude_ports = 0\n", "port out of range");
@@ -179,7 +191,7 @@ static void test_print_round_trip(void) {
         FILE *f;
 
         CHECK_INT(parse_text("[monitor]\ninterval = 1min 500ms\nstates = close-wait,last-ack\nfamilies = ipv4\n"
-                             "[alert]\nafter = 3d 7us\nrepeat = 45s\nmax_per_minute = 7\n[daemon]\nstate_file = /x\n"
+                             "[alert]\nafter = 3d 7us\nrepeat = 45s\nmax_per_minute = 7\norphan_budget = 0.07%\n[daemon]\nstate_file = /x\n"
                              "[kill]\nauto = yes\nafter_last_ack = 90s\nexclude_ports = 22, 8000-8100, 9000\n"
                              "only_ports = 1-3\nexclude_peers = 10.1.0.0/16, 2001:db8::/48\n",
                              &c), 0);

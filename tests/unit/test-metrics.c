@@ -21,6 +21,8 @@ int main(void) {
         m.kills_killed = 2;
         m.kills_failed = 1;
         m.polls = 10;
+        m.orphans = 42;
+        m.max_orphans = 131072;
         m.poll_duration_usec = 1500;
         metrics_count_poll_error(&m, -ENOBUFS);
         metrics_count_poll_error(&m, -ENOBUFS);
@@ -40,6 +42,8 @@ int main(void) {
         CHECK(strstr(text, "finwatch_stuck_sockets_by_cause{cause=\"unknown\"} 0\n") != NULL);
         CHECK(strstr(text, "finwatch_oldest_stuck_seconds{state=\"FIN_WAIT_1\"} 12.500\n") != NULL);
         CHECK(strstr(text, "finwatch_alerts_total 7\n") != NULL);
+        CHECK(strstr(text, "finwatch_orphans 42\n") != NULL);
+        CHECK(strstr(text, "finwatch_max_orphans 131072\n") != NULL);
         CHECK(strstr(text, "finwatch_kills_total{result=\"killed\"} 2\n") != NULL);
         CHECK(strstr(text, "finwatch_kills_total{result=\"failed\"} 1\n") != NULL);
         CHECK(strstr(text, "finwatch_poll_duration_seconds 0.001500\n") != NULL);

@@ -41,15 +41,24 @@ def list_json(fx, binary, *args):
     return json.loads(r.stdout)
 
 
+TITLES = ("Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Age", "Alerted",
+          "Orphan", "Cause", "Fate", "Unit", "Process", "Cookie")
+NAMES = ("proto", "recv_q", "send_q", "local", "peer", "state", "timer", "age", "alerted", "orphan", "cause",
+         "fate", "unit", "process", "cookie")
+
+
 def parse_table(text):
+    """Cells by the header's column positions: every cell lies between the
+    start of its title and the start of the next (left or right aligned)."""
     lines = text.splitlines()
+    starts = [lines[0].index(title) for title in TITLES]
     rows = []
     for line in lines[1:]:
-        f = line.split()
-        # Age may hold a space ("2min 3s"): the last columns are read from the right
-        rows.append({"proto": f[0], "recv_q": int(f[1]), "send_q": int(f[2]), "local": f[3],
-                     "peer": f[4], "state": f[5], "timer": f[6], "age": " ".join(f[7:-3]),
-                     "alerted": f[-3], "orphan": f[-2], "cookie": int(f[-1])})
+        cells = [line[b:e].strip() for b, e in zip(starts, starts[1:] + [len(line) + 1])]
+        row = dict(zip(NAMES, cells))
+        for k in ("recv_q", "send_q", "cookie"):
+            row[k] = int(row[k])
+        rows.append(row)
     return lines[0], rows
 
 

@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "fw-config.h"
 #include "output.h"
+#include "netns.h"
 #include "owner.h"
 #include "protocol.h"
 #include "sockfmt.h"
@@ -63,6 +64,7 @@ static void usage_list(FILE *f) {
                 "  -4, --ipv4                only IPv4 sockets\n"
                 "  -6, --ipv6                only IPv6 sockets (v4-mapped addresses show as IPv4)\n"
                 "  -u, --unit NAME           only sockets of this systemd unit (e.g. nginx.service)\n"
+                "  -N, --netns WHICH         network namespaces: host (default), all, or names (root)\n"
                 "  -n, --no-daemon           do not ask finwatchd: the kernel's snapshot alone\n"
                 "  -h, --help                show this help\n"
                 "\n"
@@ -81,6 +83,7 @@ static void usage_kill(FILE *f) {
                 "                            (default: fin-wait-1,last-ack)\n"
                 "  -o, --older-than DURATION stuck at least this long (needs finwatchd)\n"
                 "  -u, --unit NAME           sockets of this systemd unit (e.g. nginx.service)\n"
+                "  -N, --netns WHICH         in these network namespaces: host, all, or names (root)\n"
                 "  -l, --local ADDR[:PORT]   local address and/or port ([v6]:port, :port)\n"
                 "  -p, --peer ADDR[:PORT]    peer address and/or port\n"
                 "  -c, --cookie N            the socket with this cookie\n"
@@ -184,6 +187,7 @@ static int parse_duration_arg(const char *verb, const char *opt, const char *arg
 /* The options list and kill share: which sockets, and where from. */
 struct selection {
         const char *unit;      /* only sockets of this systemd unit */
+        const char *netns;     /* "host" (NULL), "all", or names */
         uint32_t states;
         bool have_state;
         uint64_t older_than;   /* usec */
@@ -199,8 +203,9 @@ struct selection {
         { "ipv4",       no_argument,       NULL, '4' },                 \
         { "ipv6",       no_argument,       NULL, '6' },                 \
         { "no-daemon",  no_argument,       NULL, 'n' },                 \
-        { "unit",       required_argument, NULL, 'u' }
-#define SELECTION_SHORT "s:o:46nu:"
+        { "unit",       required_argument, NULL, 'u' },                 \
+        { "netns",      required_argument, NULL, 'N' }
+#define SELECTION_SHORT "s:o:46nu:N:"
 
 /* Handle one of the shared options: -1 if c is not one, else 0 or an exit code. */
 static int selection_option(struct selection *sel, const char *verb, int c, const char *arg) {
@@ -226,6 +231,11 @@ static int selection_option(struct selection *sel, const char *verb, int c, cons
         case 'n':
                 sel->no_daemon = true;
                 return 0;
+        case 'N':
+                if (!*arg)
+                        return fail(EXIT_USAGE, "%s: --netns needs host, all, or names of network namespaces", verb);
+                sel->netns = strcmp(arg, "host") == 0 ? NULL : arg;
+                return 0;
         case 'u':
                 if (!*arg)
                         return fail(EXIT_USAGE, "%s: --unit needs a unit name (e.g. nginx.service)", verb);
@@ -246,11 +256,23 @@ struct gathered {
         struct row *rows;
         size_t n;
         bool have_daemon;
+        struct netns_set *netns;   /* the namespaces looked at, when not just ours */
 };
 
 static void gathered_done(struct gathered *g) {
         free(g->rows);
+        netns_set_free(g->netns);
         *g = (struct gathered) {};
+}
+
+/* The sock_diag socket for a row's namespace; NULL: ours. */
+static struct diag *row_diag(const struct gathered *g, const struct row *row) {
+        struct netns *ns;
+
+        if (!g->netns || row->sock.netns_ino == 0)
+                return NULL;
+        ns = netns_set_find(g->netns, row->sock.netns_ino);
+        return ns ? ns->diag : NULL;
 }
 
 static int cmp_inode(const void *a, const void *b) {
@@ -263,12 +285,10 @@ static int cmp_inode(const void *a, const void *b) {
 static void annotate_rows(struct gathered *g) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
         struct cgroup_cache *cc = NULL;
-        struct tcp_limits limits;
         const char *owned_cgroup = NULL;
         bool one_cgroup = true;
         size_t n_wanted = 0;
 
-        tcp_limits_read(&limits);
         (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
         wanted = calloc(g->n ? g->n : 1, sizeof(*wanted));
 
@@ -277,7 +297,6 @@ static void annotate_rows(struct gathered *g) {
                 const char *path = NULL;
                 int r;
 
-                sock_annotate(&row->sock, &limits);
                 if (cc && row->sock.has_cgroup_id) {
                         r = cgroup_cache_lookup(cc, row->sock.cgroup_id, &path);
                         if (r > 0) {
@@ -317,24 +336,95 @@ static void annotate_rows(struct gathered *g) {
         cgroup_cache_free(cc);
 }
 
-/* Returns an exit code: EXIT_OK, or the failure already reported. */
-static int gather(const char *verb, int family, uint32_t states, bool ask_daemon, struct gathered *ret) {
-        _cleanup_(diag_freep) struct diag *d = NULL;
+/* Take the kernel's snapshot of one namespace into rows (appending). */
+static int take_rows(struct diag *d, int family, uint32_t states, const struct netns *ns, uint64_t home_ino,
+                     struct gathered *g, size_t *allocated) {
         struct diag_snapshot snap = {};
-        struct daemon_table table = {};
-        char err[256] = "";
+        struct tcp_limits limits;
         int r;
 
-        r = diag_open(&d);
-        if (r < 0)
-                return diag_error("cannot open netlink sock_diag socket", r);
         r = diag_snapshot_take(d, family, states, &snap);
         if (r < 0) {
                 diag_snapshot_done(&snap);
-                return diag_error("socket dump failed", r);
+                return r;
         }
+        if (ns)
+                limits = ns->limits;
+        else
+                tcp_limits_read(&limits);
+        if (g->n + snap.n > *allocated) {
+                size_t a = *allocated ? *allocated : 64;
+                struct row *p;
+
+                while (a < g->n + snap.n)
+                        a *= 2;
+                p = realloc(g->rows, a * sizeof(*p));
+                if (!p) {
+                        diag_snapshot_done(&snap);
+                        return -ENOMEM;
+                }
+                g->rows = p;
+                *allocated = a;
+        }
+        for (size_t i = 0; i < snap.n; i++) {
+                struct row *row = &g->rows[g->n++];
+
+                *row = (struct row) { .sock = snap.socks[i] };
+                row->sock.netns_ino = ns && ns->ino != home_ino ? ns->ino : 0;
+                sock_annotate(&row->sock, &limits);
+                snprintf(row->netns, sizeof(row->netns), "%s", ns ? ns->name : "host");
+                if (ns)
+                        snprintf(row->netns_unit, sizeof(row->netns_unit), "%s", ns->unit);
+        }
+        diag_snapshot_done(&snap);
+        return 0;
+}
+
+/* Returns an exit code: EXIT_OK, or the failure already reported. */
+static int gather(const char *verb, const struct selection *sel, bool ask_daemon, struct gathered *ret) {
+        _cleanup_(diag_freep) struct diag *d = NULL;
+        struct daemon_table table = {};
+        int family = selection_family(sel);
+        size_t allocated = 0;
+        char err[256] = "";
+        int r;
 
         *ret = (struct gathered) {};
+        if (sel->netns) {
+                unsigned denied = 0;
+
+                r = netns_set_new(&ret->netns);
+                if (r < 0)
+                        return diag_error("cannot open netlink sock_diag socket", r);
+                r = netns_set_discover(ret->netns, strcmp(sel->netns, "all") == 0 ? NETNS_ALL : NETNS_NAMED,
+                                       sel->netns, &denied);
+                if (r < 0) {
+                        gathered_done(ret);
+                        return fail(EXIT_FAILURE_RUNTIME, "%s: cannot list network namespaces: %s", verb, strerror(-r));
+                }
+                if (denied)
+                        fprintf(stderr, "%s: %s: %u network namespace%s left out: permission denied (entering "
+                                "needs CAP_SYS_ADMIN, and CAP_SYS_PTRACE for other users' processes)\n", program, verb,
+                                denied, denied == 1 ? "" : "s");
+                for (size_t i = 0; i < ret->netns->n; i++) {
+                        r = take_rows(ret->netns->v[i].diag, family, sel->states, &ret->netns->v[i],
+                                      ret->netns->home_ino, ret, &allocated);
+                        if (r < 0) {
+                                gathered_done(ret);
+                                return diag_error("socket dump failed", r);
+                        }
+                }
+        } else {
+                r = diag_open(&d);
+                if (r < 0)
+                        return diag_error("cannot open netlink sock_diag socket", r);
+                r = take_rows(d, family, sel->states, NULL, 0, ret, &allocated);
+                if (r < 0) {
+                        gathered_done(ret);
+                        return diag_error("socket dump failed", r);
+                }
+        }
+
         if (ask_daemon) {
                 _cleanup_(closep) int fd = client_connect(arg_socket);
 
@@ -347,19 +437,11 @@ static int gather(const char *verb, int family, uint32_t states, bool ask_daemon
                 else
                         ret->have_daemon = true;
         }
+        /* cookies are unique for the boot, across namespaces: the join is safe */
+        for (size_t i = 0; i < ret->n; i++) {
+                const struct daemon_entry *e = daemon_table_find(&table, ret->rows[i].sock.cookie);
+                struct row *row = &ret->rows[i];
 
-        ret->rows = calloc(snap.n ? snap.n : 1, sizeof(*ret->rows));
-        /* rows are large; the snapshot is freed right after the copy */
-        if (!ret->rows) {
-                diag_snapshot_done(&snap);
-                daemon_table_done(&table);
-                return fail(EXIT_FAILURE_RUNTIME, "out of memory");
-        }
-        for (size_t i = 0; i < snap.n; i++) {
-                const struct daemon_entry *e = daemon_table_find(&table, snap.socks[i].cookie);
-                struct row *row = &ret->rows[ret->n++];
-
-                row->sock = snap.socks[i];
                 /* an age belongs to a state: the daemon's must be this one */
                 if (e && e->state == row->sock.state) {
                         row->known = true;
@@ -368,7 +450,6 @@ static int gather(const char *verb, int family, uint32_t states, bool ask_daemon
                         row->alerted = e->alerted;
                 }
         }
-        diag_snapshot_done(&snap);
         daemon_table_done(&table);
         annotate_rows(ret);
         output_sort(ret->rows, ret->n);
@@ -419,7 +500,7 @@ static int verb_list(int argc, char **argv) {
         if (sel.have_older && sel.no_daemon)
                 return fail(EXIT_USAGE, "list: --older-than needs finwatchd's ages, not --no-daemon");
 
-        r = gather("list", selection_family(&sel), sel.states, !sel.no_daemon, &g);
+        r = gather("list", &sel, !sel.no_daemon, &g);
         if (r != EXIT_OK)
                 return r;
         if (sel.have_older && !g.have_daemon) {
@@ -431,7 +512,8 @@ static int verb_list(int argc, char **argv) {
                     (!sel.unit || strcmp(g.rows[i].unit, sel.unit) == 0))
                         g.rows[kept++] = g.rows[i];
 
-        r = json ? output_json(stdout, g.rows, kept, now_usec(CLOCK_REALTIME)) : output_table(stdout, g.rows, kept);
+        r = json ? output_json(stdout, g.rows, kept, now_usec(CLOCK_REALTIME))
+                 : output_table(stdout, g.rows, kept, sel.netns ? OUTPUT_NETNS : 0);
         gathered_done(&g);
         if (r < 0)
                 return fail(EXIT_FAILURE_RUNTIME, "writing output: %s", strerror(-r));
@@ -631,7 +713,7 @@ static int verb_kill(int argc, char **argv) {
         if (sel.have_older && sel.no_daemon)
                 return fail(EXIT_USAGE, "kill: --older-than needs finwatchd's ages, not --no-daemon");
 
-        r = gather("kill", selection_family(&sel), sel.states, !sel.no_daemon, &g);
+        r = gather("kill", &sel, !sel.no_daemon, &g);
         if (r != EXIT_OK)
                 return r;
         if (sel.have_older && !g.have_daemon) {
@@ -674,7 +756,7 @@ static int verb_kill(int argc, char **argv) {
                         return fail(EXIT_USAGE, "kill: %zu socket%s selected; not on a terminal, so nothing is "
                                     "killed without --yes", n, n == 1 ? "" : "s");
                 }
-                output_table(stderr, g.rows, n);
+                output_table(stderr, g.rows, n, sel.netns ? OUTPUT_NETNS : 0);
                 if (!confirm(n)) {
                         gathered_done(&g);
                         fprintf(stderr, "%s: kill: nothing killed\n", program);
@@ -705,8 +787,11 @@ static int verb_kill(int argc, char **argv) {
                         return diag_error("cannot open netlink sock_diag socket", r);
                 }
                 for (size_t i = 0; i < n; i++) {
+                        struct diag *in = row_diag(&g, &g.rows[i]);
                         uint8_t state;
-                        results[i] = diag_kill(d, &g.rows[i].sock, &state);
+
+                        /* each in the namespace it lives in */
+                        results[i] = diag_kill(in ? in : d, &g.rows[i].sock, &state);
                 }
         }
 

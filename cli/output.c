@@ -64,12 +64,12 @@ static void row_fill(struct cells_text *row, const struct row *r) {
 
 enum {
         COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_AGE, COL_ALERTED,
-        COL_ORPHAN, COL_CAUSE, COL_FATE, COL_UNIT, COL_PROCESS, COL_COOKIE, _COL_MAX
+        COL_ORPHAN, COL_CAUSE, COL_FATE, COL_UNIT, COL_PROCESS, COL_NETNS, COL_COOKIE, _COL_MAX
 };
 
 static const char *const col_titles[_COL_MAX] = {
         "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Age", "Alerted",
-        "Orphan", "Cause", "Fate", "Unit", "Process", "Cookie",
+        "Orphan", "Cause", "Fate", "Unit", "Process", "Netns", "Cookie",
 };
 
 static void row_cells(const struct cells_text *row, const struct row *r, const char *cells[_COL_MAX]) {
@@ -90,11 +90,14 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_FATE] = row->fate;
         cells[COL_UNIT] = r->cgroup_deleted ? "(deleted)" : r->unit[0] ? r->unit : "-";
         cells[COL_PROCESS] = row->process;
+        cells[COL_NETNS] = r->netns[0] ? r->netns : "host";
         cells[COL_COOKIE] = row->cookie;
 }
 
-static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX]) {
+static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX], unsigned flags) {
         for (int c = 0; c < _COL_MAX; c++) {
+                if (c == COL_NETNS && !(flags & OUTPUT_NETNS))
+                        continue;
                 bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
                 int w = (int) width[c];
 
@@ -107,7 +110,7 @@ static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t
         }
 }
 
-int output_table(FILE *f, const struct row *rows, size_t n) {
+int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
         size_t width[_COL_MAX];
         struct cells_text row;
         const char *cells[_COL_MAX];
@@ -126,11 +129,11 @@ int output_table(FILE *f, const struct row *rows, size_t n) {
                 }
         }
 
-        print_cells(f, col_titles, width);
+        print_cells(f, col_titles, width, flags);
         for (size_t i = 0; i < n; i++) {
                 row_fill(&row, &rows[i]);
                 row_cells(&row, &rows[i], cells);
-                print_cells(f, cells, width);
+                print_cells(f, cells, width, flags);
         }
 
         if (fflush(f) != 0 || ferror(f))
@@ -202,6 +205,9 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)") : row->unit[0] ? json_string(row->unit) : json_null());
         r |= set_new(o, "cgroup", row->cgroup[0] ? json_string(row->cgroup) : json_null());
         r |= set_new(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
+        r |= set_new(o, "netns", json_string(row->netns[0] ? row->netns : "host"));
+        r |= set_new(o, "netns_inode", s->netns_ino ? json_integer((json_int_t) s->netns_ino) : json_null());
+        r |= set_new(o, "netns_unit", row->netns_unit[0] ? json_string(row->netns_unit) : json_null());
         r |= set_new(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
         r |= set_new(o, "process", row->pid > 0 ? json_string(row->process) : json_null());
         r |= set_new(o, "uid", json_integer(s->uid));

@@ -22,7 +22,12 @@ struct row {
         bool cgroup_deleted;
         int pid;
         char process[16];
+        char netns[64];                 /* "host", a /run/netns name, or "net:[INODE]" */
+        char netns_unit[64];            /* for an unnamed namespace: a unit running in it */
 };
+
+/* output_table() flags */
+#define OUTPUT_NETNS 1u                 /* a Netns column */
 
 /* Display order: family, local endpoint, peer endpoint, cookie. */
 void output_sort(struct row *rows, size_t n);
@@ -32,5 +37,5 @@ void output_sort(struct row *rows, size_t n);
 json_t *output_row_json(const struct row *r, uint64_t now_realtime_usec);
 
 /* Print all rows; returns 0 or -errno (-ENOMEM, -EIO on a write error). */
-int output_table(FILE *f, const struct row *rows, size_t n);
+int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags);
 int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec);

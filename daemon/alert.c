@@ -17,7 +17,7 @@
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* A record under construction: fixed storage, no allocation. */
-#define RECORD_FIELDS 28
+#define RECORD_FIELDS 30
 struct record {
         struct iovec iov[RECORD_FIELDS];
         char text[RECORD_FIELDS][256];
@@ -120,6 +120,12 @@ static void socket_fields(struct alerter *a, struct record *r, const struct trac
         field(r, "FINWATCH_TIMER=%s", diag_timer_to_string(e->timer));
         field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
         field(r, "FINWATCH_CAUSE=%s", sock_cause_to_string(e->cause));
+        if (a->netns_of) {
+                const char *ns = a->netns_of(e->netns_ino, a->unit_userdata);
+
+                if (ns)
+                        field(r, "FINWATCH_NETNS=%s", ns);
+        }
         if (e->fate_msec == FATE_NEVER)
                 field(r, "FINWATCH_FATE=never");
         else if (e->fate_msec < 0)

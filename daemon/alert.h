@@ -38,6 +38,8 @@ struct alerter {
         /* The systemd unit of a cgroup id for FINWATCH_UNIT, or NULL. */
         const char *(*unit_of)(uint64_t cgroup_id, void *userdata);
         void *unit_userdata;
+        /* The name of a network namespace for FINWATCH_NETNS (same userdata), or NULL. */
+        const char *(*netns_of)(uint64_t netns_ino, void *userdata);
 };
 
 void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink, void *userdata);

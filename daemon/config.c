@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "netns.h"
 #include "sockfmt.h"
 #include "util.h"
 
@@ -108,6 +109,38 @@ static const char *v_share(const char *value, struct config *c, size_t offset, s
         if (whole * 100 + frac < 1 || whole * 100 + frac > 10000)
                 return "out of range (0.01% to 100%, or off)";
         *FIELD(c, offset, unsigned) = (unsigned) (whole * 100 + frac);
+        return NULL;
+}
+
+/* "host", "all", or names of /run/netns entries ("host" may be one). */
+static const char *v_netns(const char *value, struct config *c, size_t offset, size_t size) {
+        char names[sizeof(c->netns_names)] = "";
+        size_t off = 0;
+
+        if (strcmp(value, "host") == 0 || strcmp(value, "all") == 0) {
+                c->netns_mode = value[0] == 'h' ? NETNS_HOST : NETNS_ALL;
+                c->netns_names[0] = '\0';
+                return NULL;
+        }
+        for (const char *p = value; *p;) {
+                size_t l;
+
+                p += strspn(p, ", ");
+                l = strcspn(p, ", ");
+                if (l == 0)
+                        break;
+                /* a name is a file in /run/netns: no slashes, not . or .. */
+                if (memchr(p, '/', l) || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return "not host, all, or names of network namespaces (ip netns list)";
+                if (off + l + 2 > sizeof(names))
+                        return "too many names";
+                off += (size_t) snprintf(names + off, sizeof(names) - off, "%s%.*s", off ? "," : "", (int) l, p);
+                p += l;
+        }
+        if (off == 0)
+                return "not host, all, or names of network namespaces (ip netns list)";
+        c->netns_mode = NETNS_NAMED;
+        strcpy(c->netns_names, names);
         return NULL;
 }
 
@@ -286,6 +319,7 @@ static const struct key {
         { "monitor", "interval",         v_interval,   offsetof(struct config, interval), 0 },
         { "monitor", "states",           v_states,     offsetof(struct config, states), 0 },
         { "monitor", "families",         v_families,   offsetof(struct config, families), 0 },
+        { "monitor", "netns",            v_netns,      offsetof(struct config, netns_mode), 0 },
         { "alert",   "after",            v_after,      offsetof(struct config, alert_after), 0 },
         { "alert",   "repeat",           v_repeat,     offsetof(struct config, alert_repeat), 0 },
         { "alert",   "max_per_minute",   v_rate,       offsetof(struct config, alert_max_per_minute), 0 },
@@ -512,6 +546,7 @@ void config_print(FILE *f, const struct config *c) {
                 c->families & CONFIG_FAMILY_IPV4 ? "ipv4" : "",
                 c->families == (CONFIG_FAMILY_IPV4 | CONFIG_FAMILY_IPV6) ? "," : "",
                 c->families & CONFIG_FAMILY_IPV6 ? "ipv6" : "");
+        fprintf(f, "netns = %s\n", c->netns_mode == NETNS_HOST ? "host" : c->netns_mode == NETNS_ALL ? "all" : c->netns_names);
         fprintf(f, "\n[alert]\n");
         fprintf(f, "after = %s\n", format_duration_exact(buf, sizeof(buf), c->alert_after));
         fprintf(f, "repeat = %s\n", c->alert_repeat ? format_duration_exact(buf, sizeof(buf), c->alert_repeat) : "off");

@@ -47,6 +47,8 @@ struct config {
         uint64_t interval;          /* usec between polls */
         uint32_t states;            /* DIAG_STATE_BIT mask */
         unsigned families;          /* CONFIG_FAMILY_* */
+        int netns_mode;             /* enum netns_mode */
+        char netns_names[160];      /* NETNS_NAMED: the names, comma separated */
         /* [alert] */
         uint64_t alert_after;       /* usec stuck before the first alert */
         uint64_t alert_repeat;      /* usec between repeated alerts, 0 = never */

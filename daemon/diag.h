@@ -89,6 +89,7 @@ struct fw_sock {
         bool has_shutdown;
         bool has_cgroup_id;
         struct fw_tcp_info info;
+        uint64_t netns_ino;        /* the namespace it was dumped in (netns.h), 0 = ours */
         /* Derived, not parsed: filled by sock_annotate() (cause.h). */
         uint8_t cause;             /* enum sock_cause */
         int64_t fate_msec;         /* until the kernel aborts it; FATE_NEVER, FATE_UNKNOWN */

@@ -44,6 +44,8 @@ static const struct tracker_ops tracker_ops = {
 struct observe_ctx {
         struct manager *m;
         uint64_t now;
+        uint64_t netns_ino;              /* 0: ours */
+        const struct tcp_limits *limits; /* of that namespace */
 };
 
 static int observe(const struct fw_sock *s, void *userdata) {
@@ -51,7 +53,8 @@ static int observe(const struct fw_sock *s, void *userdata) {
         struct fw_sock annotated = *s;
         int r;
 
-        sock_annotate(&annotated, &ctx->m->limits);
+        annotated.netns_ino = ctx->netns_ino;
+        sock_annotate(&annotated, ctx->limits);
         r = tracker_observe(ctx->m->tracker, &annotated, ctx->now);
         if (r > 0)
                 ctx->m->state_dirty = true;
@@ -115,6 +118,36 @@ static void load_state(struct manager *m) {
         m->tracker = NULL;
         if (tracker_new(&m->tracker) < 0)
                 m->tracker = NULL;
+}
+
+/* ---- namespaces ---- */
+
+/* The sock_diag socket of a namespace (0: ours); NULL when it is not watched. */
+static struct diag *diag_of(struct manager *m, uint64_t netns_ino) {
+        struct netns *ns;
+
+        if (netns_ino == 0)
+                return m->diag;
+        ns = m->netns ? netns_set_find(m->netns, netns_ino) : NULL;
+        return ns ? ns->diag : NULL;
+}
+
+static const char *netns_of(uint64_t netns_ino, void *userdata) {
+        struct manager *m = userdata;
+        struct netns *ns;
+
+        if (netns_ino == 0)
+                return "host";
+        ns = m->netns ? netns_set_find(m->netns, netns_ino) : NULL;
+        return ns ? ns->name : NULL;
+}
+
+/* Kill by the namespace the socket lives in. */
+static int kill_in(struct manager *m, uint64_t netns_ino, const struct fw_sock *id, uint8_t *state) {
+        struct diag *d = diag_of(m, netns_ino);
+
+        *state = id->state;
+        return d ? diag_kill(d, id, state) : -ENOENT;
 }
 
 /* ---- kills ---- */
@@ -190,7 +223,7 @@ static void auto_kill(struct manager *m, uint64_t now) {
                         continue;
                 }
                 tracked_to_sock(&copy, &id);
-                r = diag_kill(m->diag, &id, &state);
+                r = kill_in(m, copy.netns_ino, &id, &state);
                 alert_killed(&m->alerter, &copy, r, now - copy.state_since, KILL_AUTO, 0, 0);
                 count_kill(m, r);
                 if (r == 0 || r == -ENOENT)
@@ -301,7 +334,9 @@ static void handle_kill(struct manager *m, const struct proto_msg *req, const st
                 proto_id_to_sock(&id, &s);
                 state = s.state;
                 if (head.flags & PROTO_KILL_DRY_RUN) {
-                        r = diag_get(m->diag, &s, &cur);
+                        known = tracker_get(m->tracker, s.cookie);
+                        r = diag_of(m, known ? known->netns_ino : 0)
+                                ? diag_get(diag_of(m, known ? known->netns_ino : 0), &s, &cur) : -ENOENT;
                         if (r == 0) {
                                 state = cur.state;
                                 if (!(DIAG_STATES_CLOSING & DIAG_STATE_BIT(cur.state)))
@@ -309,7 +344,8 @@ static void handle_kill(struct manager *m, const struct proto_msg *req, const st
                         }
                 } else {
                         known = tracker_get(m->tracker, s.cookie);
-                        r = diag_kill(m->diag, &s, &state);
+                        /* the namespace it lives in, as the daemon saw it; ours if unknown */
+                        r = kill_in(m, known ? known->netns_ino : 0, &s, &state);
                         s.state = state;
                         if (known)
                                 view = *known;
@@ -477,8 +513,7 @@ static void write_metrics(struct manager *m, uint64_t now) {
 
 /* ---- poll ---- */
 
-int manager_poll(struct manager *m, uint64_t now) {
-        struct observe_ctx ctx = { .m = m, .now = now };
+static int dump_families(struct manager *m, struct diag *d, struct observe_ctx *ctx) {
         static const struct {
                 unsigned flag;
                 int family;
@@ -486,6 +521,21 @@ int manager_poll(struct manager *m, uint64_t now) {
                 { CONFIG_FAMILY_IPV4, AF_INET },
                 { CONFIG_FAMILY_IPV6, AF_INET6 },
         };
+
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                int r;
+
+                if (!(m->config.families & families[i].flag))
+                        continue;
+                r = diag_dump(d, families[i].family, m->config.states, observe, ctx);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int manager_poll(struct manager *m, uint64_t now) {
+        struct observe_ctx ctx = { .m = m, .now = now };
         uint64_t start = now_usec(CLOCK_MONOTONIC);
         int r = 0;
 
@@ -493,14 +543,33 @@ int manager_poll(struct manager *m, uint64_t now) {
         tcp_limits_read(&m->limits);
         if (m->cgroups)
                 cgroup_cache_refresh_allowed(m->cgroups);
-        tracker_begin(m->tracker);
-        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
-                if (!(m->config.families & families[i].flag))
-                        continue;
-                r = diag_dump(m->diag, families[i].family, m->config.states, observe, &ctx);
-                if (r < 0)
-                        break;
+        if (m->config.netns_mode != NETNS_HOST) {
+                unsigned denied = 0;
+
+                if (!m->netns && (r = netns_set_new(&m->netns)) < 0)
+                        log_error("cannot watch other network namespaces: %s", strerror(-r));
+                if (m->netns && netns_set_discover(m->netns, (enum netns_mode) m->config.netns_mode,
+                                                   m->config.netns_names, &denied) >= 0 && denied > 0 &&
+                    !m->netns_denied_told) {
+                        log_warning("%u network namespace%s left out: permission denied (watching needs CAP_SYS_ADMIN, "
+                                    "and CAP_SYS_PTRACE for other users' processes)", denied, denied == 1 ? "" : "s");
+                        m->netns_denied_told = true;
+                }
+                r = 0;
         }
+
+        tracker_begin(m->tracker);
+        if (m->config.netns_mode == NETNS_HOST || !m->netns) {
+                ctx.limits = &m->limits;
+                r = dump_families(m, m->diag, &ctx);
+        } else
+                for (size_t n = 0; n < m->netns->n && r >= 0; n++) {
+                        struct netns *ns = &m->netns->v[n];
+
+                        ctx.netns_ino = ns->ino == m->netns->home_ino ? 0 : ns->ino;
+                        ctx.limits = &ns->limits;
+                        r = dump_families(m, ns->diag, &ctx);
+                }
 
         if (r < 0) {
                 /* A partial dump proves nothing about what is gone: no sweep,
@@ -679,6 +748,7 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
 
         m->orphan_budget_armed = true;
         m->alerter.unit_of = unit_of;
+        m->alerter.netns_of = netns_of;
         m->alerter.unit_userdata = m;
         if (cgroup_cache_new(&m->cgroups) < 0)
                 log_notice("no cgroup v2 hierarchy: sockets are not attributed to units");
@@ -741,6 +811,7 @@ struct manager *manager_free(struct manager *m) {
         sd_event_unref(m->event);
         free(m->candidates);
         diag_free(m->diag);
+        netns_set_free(m->netns);
         tracker_free(m->tracker);
         cgroup_cache_free(m->cgroups);
         free(m);

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "diag.h"
 #include "metrics.h"
+#include "netns.h"
 #include "orphans.h"
 #include "owner.h"
 #include "cause.h"
@@ -23,7 +24,9 @@
 struct manager {
         sd_event *event;
         sd_event_source *poll_timer;
-        struct diag *diag;
+        struct diag *diag;            /* our own network namespace */
+        struct netns_set *netns;      /* [monitor] netns other than host: every watched one */
+        bool netns_denied_told;
         struct tracker *tracker;
         struct alerter alerter;
         struct config config;

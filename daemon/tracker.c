@@ -132,6 +132,7 @@ static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
         e->cgroup_id = s->cgroup_id;
         e->cause = s->cause;
         e->fate_msec = s->fate_msec;
+        e->netns_ino = s->netns_ino;
 }
 
 void tracked_from_sock(struct tracked *e, const struct fw_sock *s) {
@@ -152,6 +153,7 @@ void tracked_to_sock(const struct tracked *e, struct fw_sock *s) {
                 .inode = e->orphan ? 0 : 1,
                 .cgroup_id = e->cgroup_id,
                 .has_cgroup_id = e->has_cgroup_id,
+                .netns_ino = e->netns_ino,
         };
         memcpy(s->src, e->src, sizeof(s->src));
         memcpy(s->dst, e->dst, sizeof(s->dst));

@@ -20,6 +20,7 @@ struct tracked {
         uint64_t last_seen;      /* usec: last dump that had it */
         uint64_t last_alert;     /* usec of the last "stuck" alert, 0 = none */
         uint64_t cgroup_id;      /* valid if has_cgroup_id */
+        uint64_t netns_ino;      /* the network namespace it lives in, 0 = ours */
         uint8_t src[16];         /* network byte order, as struct fw_sock */
         uint8_t dst[16];
         uint16_t sport, dport;   /* host byte order */

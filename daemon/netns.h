@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The network namespaces to watch, each with a sock_diag socket of its own:
+ * a netlink socket answers for the namespace it was made in, so it is made
+ * there (setns in, open, setns back) and stays bound to it. Found again on
+ * every discovery; one that is gone is closed (our socket was what kept it). */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cause.h"
+#include "diag.h"
+
+enum netns_mode {
+        NETNS_HOST,       /* our own namespace only */
+        NETNS_ALL,        /* ours, the named ones (/run/netns), and those of running processes */
+        NETNS_NAMED,      /* the names listed ("host" for ours) */
+};
+
+struct netns {
+        uint64_t ino;             /* the namespace's inode: its identity */
+        char name[64];            /* "host", the /run/netns name, or "net:[INODE]" */
+        char unit[64];            /* for unnamed ones: the unit of a process in it, "" unknown */
+        struct diag *diag;
+        struct tcp_limits limits; /* its sysctls, read when it was entered */
+        bool seen;                /* found by the running discovery */
+};
+
+struct netns_set {
+        struct netns *v;
+        size_t n, allocated;
+        int home_fd;              /* our own namespace, to come back to */
+        uint64_t home_ino;
+};
+
+/* The set with our own namespace in it ("host"). */
+int netns_set_new(struct netns_set **ret);
+void netns_set_free(struct netns_set *s);
+
+/* Find the namespaces again: new ones are opened, gone ones closed.
+ * names: for NETNS_NAMED, a comma or space separated list. Returns the
+ * number of namespaces, or -errno; a namespace that cannot be entered
+ * (EPERM without CAP_SYS_ADMIN) is left out and counted in *ret_denied. */
+int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *names, unsigned *ret_denied);
+
+struct netns *netns_set_find(struct netns_set *s, uint64_t ino);

@@ -477,6 +477,44 @@ static void check_orphans(struct manager *m) {
 
 /* ---- metrics ---- */
 
+/* Stuck sockets by unit and by namespace, for the metrics: a label each,
+ * counted over the table (a pass, no allocation beyond the reused buffer). */
+static void count_by_labels(struct manager *m) {
+        struct metrics_label_count units[256], nets[64];
+        size_t nu = 0, nn = 0, iter = 0;
+        const struct tracked *e;
+
+        while ((e = tracker_next(m->tracker, &iter))) {
+                const char *unit = e->has_cgroup_id ? unit_of(e->cgroup_id, m) : NULL;
+                const char *ns = netns_of(e->netns_ino, m);
+                size_t i;
+
+                if (!unit || !unit[0])
+                        unit = "-";
+                for (i = 0; i < nu && strcmp(units[i].label, unit) != 0; i++)
+                        ;
+                if (i == nu && nu < ELEMENTSOF(units)) {
+                        snprintf(units[nu].label, sizeof(units[nu].label), "%.63s", unit);
+                        units[nu++].count = 0;
+                }
+                if (i < nu)
+                        units[i].count++;
+
+                if (!ns)
+                        ns = "-";
+                for (i = 0; i < nn && strcmp(nets[i].label, ns) != 0; i++)
+                        ;
+                if (i == nn && nn < ELEMENTSOF(nets)) {
+                        snprintf(nets[nn].label, sizeof(nets[nn].label), "%.63s", ns);
+                        nets[nn++].count = 0;
+                }
+                if (i < nn)
+                        nets[i].count++;
+        }
+        metrics_top(m->metrics.by_unit, units, nu);
+        metrics_top(m->metrics.by_netns, nets, nn);
+}
+
 static void write_metrics(struct manager *m, uint64_t now) {
         struct metrics *x = &m->metrics;
         const struct tracked *e;
@@ -498,6 +536,7 @@ static void write_metrics(struct manager *m, uint64_t now) {
                 if (age > x->oldest_usec[e->state])
                         x->oldest_usec[e->state] = age;
         }
+        count_by_labels(m);
         x->alerts_sent = m->alerter.sent_total;
         x->alerts_held = m->alerter.held_total;
         x->polls = m->polls;

@@ -17,6 +17,57 @@ void metrics_count_poll_error(struct metrics *m, int error) {
         m->poll_errors_other++;
 }
 
+static int cmp_count_desc(const void *a, const void *b) {
+        const struct metrics_label_count *x = a, *y = b;
+
+        if (x->count != y->count)
+                return x->count > y->count ? -1 : 1;
+        return strcmp(x->label, y->label);
+}
+
+void metrics_top(struct metrics_label_count *out, struct metrics_label_count *in, size_t n) {
+        size_t k = 0;
+        uint32_t other = 0;
+
+        qsort(in, n, sizeof(*in), cmp_count_desc);
+        memset(out, 0, sizeof(*out) * (METRICS_TOP + 1));
+        for (size_t i = 0; i < n; i++) {
+                if (in[i].count == 0)
+                        continue;
+                if (k < METRICS_TOP)
+                        out[k++] = in[i];
+                else
+                        other += in[i].count;
+        }
+        if (other) {
+                snprintf(out[k].label, sizeof(out[k].label), "other");
+                out[k].count = other;
+        }
+}
+
+/* A label value as Prometheus wants it: backslash, quote and newline escaped. */
+static void print_label(FILE *f, const char *s) {
+        for (; *s; s++) {
+                if (*s == '\\' || *s == '"')
+                        fputc('\\', f);
+                if (*s == '\n') {
+                        fputs("\\n", f);
+                        continue;
+                }
+                fputc(*s, f);
+        }
+}
+
+static void print_by(FILE *f, const char *name, const char *label, const char *help,
+                     const struct metrics_label_count *v) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+        for (size_t i = 0; i <= METRICS_TOP && v[i].count; i++) {
+                fprintf(f, "%s{%s=\"", name, label);
+                print_label(f, v[i].label);
+                fprintf(f, "\"} %" PRIu32 "\n", v[i].count);
+        }
+}
+
 static const char *errno_label(int error) {
         const char *name = strerrorname_np(-error);
 
@@ -35,6 +86,10 @@ int metrics_format(FILE *f, const struct metrics *m) {
         for (unsigned c = 0; c < _SOCK_CAUSE_MAX; c++)
                 fprintf(f, "finwatch_stuck_sockets_by_cause{cause=\"%s\"} %" PRIu32 "\n",
                         sock_cause_to_string((enum sock_cause) c), m->stuck_by_cause[c]);
+        print_by(f, "finwatch_stuck_sockets_by_unit", "unit",
+                 "TCP sockets stuck in a closing state, by systemd unit (the 10 largest, then other).", m->by_unit);
+        print_by(f, "finwatch_stuck_sockets_by_netns", "netns",
+                 "TCP sockets stuck in a closing state, by network namespace (the 10 largest, then other).", m->by_netns);
         fputs("# HELP finwatch_oldest_stuck_seconds How long the oldest stuck socket has been in its state.\n"
               "# TYPE finwatch_oldest_stuck_seconds gauge\n", f);
         for (unsigned s = 0; s < FW_TCP_MAX_STATES; s++)

@@ -11,6 +11,12 @@
 #include "diag.h"
 
 #define METRICS_MAX_ERRORS 8
+#define METRICS_TOP 10    /* series by unit or namespace: the largest, then "other" */
+
+struct metrics_label_count {
+        char label[64];
+        uint32_t count;
+};
 
 struct metrics {
         uint32_t watched_states;          /* DIAG_STATE_BIT mask: a series per watched state */
@@ -20,6 +26,8 @@ struct metrics {
         uint64_t alerts_sent, alerts_held;
         uint64_t kills_killed, kills_gone, kills_failed;
         uint64_t orphans, max_orphans;    /* the kernel's; max 0 = unknown */
+        struct metrics_label_count by_unit[METRICS_TOP + 1];   /* count 0 ends the list */
+        struct metrics_label_count by_netns[METRICS_TOP + 1];
         uint64_t polls;
         uint64_t poll_duration_usec;      /* the last poll */
         struct {
@@ -35,3 +43,7 @@ void metrics_count_poll_error(struct metrics *m, int error);
 int metrics_format(FILE *f, const struct metrics *m);
 /* Write atomically to path. 0 or -errno. */
 int metrics_write(const char *path, const struct metrics *m);
+
+/* Keep the METRICS_TOP largest of n (label, count) pairs in out, the rest
+ * summed as "other": bounded cardinality whatever runs on the host. */
+void metrics_top(struct metrics_label_count *out, struct metrics_label_count *in, size_t n);

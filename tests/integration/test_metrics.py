@@ -90,6 +90,8 @@ def main():
                 t.eq(series(text, "finwatch_stuck_sockets", state="FIN_WAIT_1"), 2.0, "stuck FIN_WAIT_1")
                 t.eq(series(text, "finwatch_stuck_sockets", state="LAST_ACK"), 3.0, "stuck LAST_ACK")
                 t.eq(series(text, "finwatch_stuck_sockets_by_cause", cause="lost-fin"), 5.0, "stuck by cause")
+                t.eq(series(text, "finwatch_stuck_sockets_by_netns", netns="host"), 5.0, "stuck by namespace")
+                t.check(any(l.startswith("finwatch_stuck_sockets_by_unit{") for l in text.splitlines()), "stuck by unit")
                 t.check((series(text, "finwatch_oldest_stuck_seconds", state="LAST_ACK") or 0) >= 1.0,
                         "oldest age")
                 t.check((series(text, "finwatch_polls_total") or 0) >= 5, "polls counted")

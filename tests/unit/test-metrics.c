@@ -30,6 +30,16 @@ int main(void) {
         for (int e = 1; e <= 20; e++)
                 metrics_count_poll_error(&m, -e);
 
+        {
+                struct metrics_label_count in[14];
+
+                for (int i = 0; i < 14; i++) {
+                        snprintf(in[i].label, sizeof(in[i].label), "unit%d.service", i);
+                        in[i].count = (uint32_t) i + 1;
+                }
+                strcpy(in[13].label, "we\"ird\\unit");
+                metrics_top(m.by_unit, in, 14);
+        }
         f = open_memstream(&text, &size);
         CHECK_INT(metrics_format(f, &m), 0);
         fclose(f);
@@ -43,6 +53,11 @@ int main(void) {
         CHECK(strstr(text, "finwatch_oldest_stuck_seconds{state=\"FIN_WAIT_1\"} 12.500\n") != NULL);
         CHECK(strstr(text, "finwatch_alerts_total 7\n") != NULL);
         CHECK(strstr(text, "finwatch_orphans 42\n") != NULL);
+        /* by unit: the ten largest, the rest as other (1+2+3+4 = 10), labels escaped */
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"we\\\"ird\\\\unit\"} 14\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"unit4.service\"} 5\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"unit3.service\"}") == NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"other\"} 10\n") != NULL);
         CHECK(strstr(text, "finwatch_max_orphans 131072\n") != NULL);
         CHECK(strstr(text, "finwatch_kills_total{result=\"killed\"} 2\n") != NULL);
         CHECK(strstr(text, "finwatch_kills_total{result=\"failed\"} 1\n") != NULL);

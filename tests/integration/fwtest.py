@@ -42,6 +42,21 @@ class Failures:
         sys.exit(0)
 
 
+def parse_args(*extra):
+    """The arguments every root test gets (--finwatch, --finwatchd,
+    --fixture) and the ones it names in extra, as absolute paths."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    names = ["finwatch", "finwatchd", "fixture", *extra]
+    for name in names:
+        ap.add_argument("--" + name.replace("_", "-"), required=True)
+    a = ap.parse_args()
+    for name in names:
+        setattr(a, name, os.path.abspath(getattr(a, name)))
+    return a
+
+
 def skip_or_fail(reason):
     """Outside CI a test that cannot run here is skipped (exit 77); in CI
     (CI=true) it fails, so a green run always means the kernel tests ran."""

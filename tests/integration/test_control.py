@@ -3,7 +3,6 @@
 """finwatch list/status/kill through finwatchd's control socket, the
 fallback without a daemon, the auto-kill policy, and abuse of the control
 socket. Real kernel, sockets made stuck in private network namespaces."""
-import argparse
 import json
 import os
 import random
@@ -351,13 +350,7 @@ def test_abuse(t, a, work):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--finwatch", required=True)
-    ap.add_argument("--finwatchd", required=True)
-    ap.add_argument("--fixture", required=True)
-    a = ap.parse_args()
-    for k in ("finwatch", "finwatchd", "fixture"):
-        setattr(a, k, os.path.abspath(getattr(a, k)))
+    a = fwtest.parse_args()
     a.peer_reset = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_reset.py")
     fwtest.require_root_netns()
     if not fwtest.find_journald() or not shutil.which("setpriv"):

@@ -4,7 +4,6 @@
 per stuck socket with every field, "cleared" when one goes, the summary when
 a rate limit holds records back, the notify protocol, SIGHUP with a good and
 a bad file, ages kept across a restart, alerts on stderr without journald."""
-import argparse
 import os
 import re
 import shutil
@@ -205,14 +204,7 @@ def no_journal_scenario(t, a, work):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--finwatch", required=True)
-    ap.add_argument("--finwatchd", required=True)
-    ap.add_argument("--fixture", required=True)
-    ap.add_argument("--diag-tool", required=True)
-    a = ap.parse_args()
-    for k in ("finwatch", "finwatchd", "fixture", "diag_tool"):
-        setattr(a, k, os.path.abspath(getattr(a, k)))
+    a = fwtest.parse_args("diag_tool")
     fwtest.require_root_netns()
     if not fwtest.find_journald() or not shutil.which("journalctl"):
         fwtest.skip_or_fail("systemd-journald and journalctl are needed")

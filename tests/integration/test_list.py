@@ -3,7 +3,6 @@
 """finwatch list against the real kernel: sockets made stuck on purpose in a
 private network namespace, by both causes, both families, orphan and owned;
 ss as the oracle; SOCK_DESTROY by cookie, and with a stale cookie."""
-import argparse
 import json
 
 import fwtest
@@ -63,11 +62,7 @@ def parse_table(text):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--finwatch", required=True)
-    ap.add_argument("--fixture", required=True)
-    ap.add_argument("--diag-tool", required=True)
-    a = ap.parse_args()
+    a = fwtest.parse_args("diag_tool")
     fwtest.require_root_netns()
     t = fwtest.Failures("test_list")
 

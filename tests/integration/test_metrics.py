@@ -4,7 +4,6 @@
 node_exporter (its textfile collector only, on loopback in the fixture's
 namespace) serves it, the scrape has the finwatch series with the right
 values, promtool accepts the file, and the shipped alert rules check."""
-import argparse
 import os
 import re
 import shutil
@@ -40,14 +39,7 @@ def series(text, name, **labels):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--finwatch", required=True)
-    ap.add_argument("--finwatchd", required=True)
-    ap.add_argument("--fixture", required=True)
-    ap.add_argument("--rules", required=True)
-    a = ap.parse_args()
-    for k in ("finwatch", "finwatchd", "fixture", "rules"):
-        setattr(a, k, os.path.abspath(getattr(a, k)))
+    a = fwtest.parse_args("rules")
     fwtest.require_root_netns()
     exporter = find_node_exporter()
     if not exporter or not shutil.which("promtool"):

@@ -4,7 +4,6 @@
 netns = all finds the sockets stuck in two namespaces the test made, lists
 them with their namespace, alerts with FINWATCH_NETNS, kills in the right
 namespace, and drops a namespace that goes away mid-run without errors."""
-import argparse
 import json
 import os
 import shutil
@@ -19,13 +18,7 @@ def ns_name(pid):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--finwatch", required=True)
-    ap.add_argument("--finwatchd", required=True)
-    ap.add_argument("--fixture", required=True)
-    a = ap.parse_args()
-    for k in ("finwatch", "finwatchd", "fixture"):
-        setattr(a, k, os.path.abspath(getattr(a, k)))
+    a = fwtest.parse_args()
     fwtest.require_root_netns()
     t = fwtest.Failures("test_netns")
     work = tempfile.mkdtemp(prefix="finwatch-test-")

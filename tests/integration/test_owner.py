@@ -6,7 +6,6 @@ orphan is within 20% of when the kernel really reaps it; sockets made in a
 transient cgroup named like a unit are attributed to it, also after
 close(), and to "(deleted)" once the cgroup is gone; alerts carry cause,
 fate and unit; --unit filters list and kill."""
-import argparse
 import json
 import os
 import shutil
@@ -194,13 +193,7 @@ def test_orphan_budget(t, a, work, jd):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--finwatch", required=True)
-    ap.add_argument("--finwatchd", required=True)
-    ap.add_argument("--fixture", required=True)
-    a = ap.parse_args()
-    for k in ("finwatch", "finwatchd", "fixture"):
-        setattr(a, k, os.path.abspath(getattr(a, k)))
+    a = fwtest.parse_args()
     fwtest.require_root_netns()
     t = fwtest.Failures("test_owner")
     work = tempfile.mkdtemp(prefix="finwatch-test-")

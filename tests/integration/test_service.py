@@ -6,7 +6,6 @@ systemd-analyze verify, the service's exposure score stays at or below 1.5,
 sysusers.d makes the user, the journal catalog explains every MESSAGE_ID,
 and finwatchd works under the unit's own restrictions (its uid, only
 CAP_NET_ADMIN, no_new_privs), started with setpriv against the fixture."""
-import argparse
 import json
 import os
 import shutil
@@ -163,14 +162,7 @@ def test_sandbox(t, a, work, caps):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--finwatch", required=True)
-    ap.add_argument("--finwatchd", required=True)
-    ap.add_argument("--fixture", required=True)
-    a = ap.parse_args()
-    for k in ("source", "finwatch", "finwatchd", "fixture"):
-        setattr(a, k, os.path.abspath(getattr(a, k)))
+    a = fwtest.parse_args("source")
     fwtest.require_root_netns()
     for tool in ("systemd-analyze", "systemd-sysusers", "journalctl", "setpriv", "meson"):
         if not shutil.which(tool):

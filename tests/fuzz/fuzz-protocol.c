@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The control protocol decoder, and reading what it accepted. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "protocol.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        uint8_t *buf = malloc(size ? size : 1);
+        struct proto_msg m;
+
+        memcpy(buf, data, size);
+        if (proto_decode(buf, size, &m) == 0 && m.type == PROTO_REQ_KILL) {
+                struct proto_kill_head head;
+                volatile uint64_t sum = 0;
+
+                /* what a handler does with a decoded kill: every id it names is inside */
+                memcpy(&head, m.payload, sizeof(head));
+                for (uint32_t i = 0; i < head.count; i++) {
+                        struct proto_sock_id id;
+                        struct fw_sock s;
+
+                        memcpy(&id, m.payload + sizeof(head) + i * sizeof(id), sizeof(id));
+                        proto_id_to_sock(&id, &s);
+                        sum += s.cookie;
+                }
+        }
+        free(buf);
+        return 0;
+}

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Test helper around daemon/diag:
  *   fw-diag-tool capture FAMILY STATES FILE   record a raw dump reply (4|6, fin-wait-1,...)
+ *   fw-diag-tool dump                         the kernel-filtered dumps (both families,
+ *        fin-wait-1 and last-ack, with tcp_info), parsed and thrown away: the
+ *        floor any tool stands on; prints the count
  *   fw-diag-tool destroy COOKIE [--as-cookie N]
  *        find the socket with COOKIE in a fresh dump and SOCK_DESTROY it;
  *        --as-cookie sends its exact tuple with another cookie instead (a stale
@@ -128,7 +131,32 @@ static int destroy(int argc, char **argv) {
         return 0;
 }
 
+static int count_cb(const struct fw_sock *s, void *userdata) {
+        (*(size_t *) userdata)++;
+        return 0;
+}
+
+static int dump(void) {
+        _cleanup_(diag_freep) struct diag *d = NULL;
+        size_t n = 0;
+        int r;
+
+        r = diag_open(&d);
+        if (r >= 0)
+                r = diag_dump(d, AF_INET, DIAG_STATES_DEFAULT, count_cb, &n);
+        if (r >= 0)
+                r = diag_dump(d, AF_INET6, DIAG_STATES_DEFAULT, count_cb, &n);
+        if (r < 0) {
+                fprintf(stderr, "dump: %s\n", strerror(-r));
+                return 1;
+        }
+        printf("%zu\n", n);
+        return 0;
+}
+
 int main(int argc, char **argv) {
+        if (argc == 2 && strcmp(argv[1], "dump") == 0)
+                return dump();
         if (argc >= 5 && strcmp(argv[1], "capture") == 0)
                 return capture(argv[2], argv[3], argv[4]);
         if (argc >= 3 && strcmp(argv[1], "destroy") == 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,8 +10,7 @@
 #include "sockfmt.h"
 #include "util.h"
 
-static int cmp_display(const void *a, const void *b) {
-        const struct fw_sock *x = &((const struct row *) a)->sock, *y = &((const struct row *) b)->sock;
+static int cmp_socks(const struct fw_sock *x, const struct fw_sock *y) {
         int r;
 
         if (x->family != y->family)
@@ -26,9 +26,34 @@ static int cmp_display(const void *a, const void *b) {
         return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
 }
 
+static int cmp_row_ptr(const void *a, const void *b) {
+        const struct row *x = *(const struct row *const *) a, *y = *(const struct row *const *) b;
+
+        return cmp_socks(&x->sock, &y->sock);
+}
+
 void output_sort(struct row *rows, size_t n) {
-        if (n > 1)
-                qsort(rows, n, sizeof(*rows), cmp_display);
+        const struct row **order;
+        struct row *sorted;
+
+        if (n < 2)
+                return;
+        /* Rows are large: sort pointers, then move each row once. */
+        order = malloc(n * sizeof(*order));
+        sorted = malloc(n * sizeof(*sorted));
+        if (!order || !sorted) {
+                free(order);
+                free(sorted);
+                return; /* unsorted is still right, only less tidy */
+        }
+        for (size_t i = 0; i < n; i++)
+                order[i] = &rows[i];
+        qsort(order, n, sizeof(*order), cmp_row_ptr);
+        for (size_t i = 0; i < n; i++)
+                sorted[i] = *order[i];
+        memcpy(rows, sorted, n * sizeof(*rows));
+        free(order);
+        free(sorted);
 }
 
 /* The text of every cell of one row. */
@@ -94,34 +119,54 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_COOKIE] = row->cookie;
 }
 
+static void pad(FILE *f, size_t n) {
+        static const char spaces[] = "                                                                ";
+
+        while (n > 0) {
+                size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+
+                fwrite(spaces, 1, k, f);
+                n -= k;
+        }
+}
+
 static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX], unsigned flags) {
         for (int c = 0; c < _COL_MAX; c++) {
+                bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
+                size_t len = strlen(cells[c]);
+
                 if (c == COL_NETNS && !(flags & OUTPUT_NETNS))
                         continue;
-                bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
-                int w = (int) width[c];
-
-                if (c == _COL_MAX - 1)
-                        fprintf(f, "%s\n", cells[c]);
-                else if (right)
-                        fprintf(f, "%*s ", w, cells[c]);
-                else
-                        fprintf(f, "%-*s ", w, cells[c]);
+                if (c == _COL_MAX - 1) {
+                        fputs(cells[c], f);
+                        fputc('\n', f);
+                        break;
+                }
+                if (right)
+                        pad(f, width[c] > len ? width[c] - len : 0);
+                fputs(cells[c], f);
+                if (!right)
+                        pad(f, width[c] > len ? width[c] - len : 0);
+                fputc(' ', f);
         }
 }
 
 int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
         size_t width[_COL_MAX];
-        struct cells_text row;
+        struct cells_text *text;
         const char *cells[_COL_MAX];
 
         for (int c = 0; c < _COL_MAX; c++)
                 width[c] = strlen(col_titles[c]);
 
-        /* Two passes, so that the columns fit the widest cell. */
+        /* Format every row once, then print with the columns as wide as
+         * their widest cell. */
+        text = malloc((n ? n : 1) * sizeof(*text));
+        if (!text)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                row_fill(&row, &rows[i]);
-                row_cells(&row, &rows[i], cells);
+                row_fill(&text[i], &rows[i]);
+                row_cells(&text[i], &rows[i], cells);
                 for (int c = 0; c < _COL_MAX; c++) {
                         size_t l = strlen(cells[c]);
                         if (l > width[c])
@@ -131,10 +176,10 @@ int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
 
         print_cells(f, col_titles, width, flags);
         for (size_t i = 0; i < n; i++) {
-                row_fill(&row, &rows[i]);
-                row_cells(&row, &rows[i], cells);
+                row_cells(&text[i], &rows[i], cells);
                 print_cells(f, cells, width, flags);
         }
+        free(text);
 
         if (fflush(f) != 0 || ferror(f))
                 return -EIO;

@@ -873,6 +873,8 @@ static int verb_status(int argc, char **argv) {
                 json_object_set_new(o, "last_poll_seconds", json_real((double) st.last_poll_usec / 1e6));
                 json_object_set_new(o, "polls", json_integer((json_int_t) st.polls));
                 json_object_set_new(o, "poll_failures", json_integer((json_int_t) st.poll_failures));
+                json_object_set_new(o, "last_poll_error",
+                                    st.last_poll_error ? json_string(strerror(-st.last_poll_error)) : json_null());
                 json_object_set_new(o, "tracked", json_integer(st.tracked));
                 json_object_set_new(o, "tracked_by_state", per);
                 json_object_set_new(o, "alerts_sent", json_integer((json_int_t) st.alerts_sent));

@@ -304,7 +304,7 @@ class Daemon:
 
     count = 0
 
-    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None):
+    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None, prefix=()):
         Daemon.count += 1
         self.errpath = os.path.join(workdir, f"finwatchd-{Daemon.count}.err")
         self.err = open(self.errpath, "w")
@@ -317,7 +317,8 @@ class Daemon:
             cmd = ["unshare", "--mount", "--propagation", "private", *cmd[:1], cmd[1], "--", "sh", "-c",
                    'mount -t tmpfs tmpfs /run && exec "$@"', "sh"]
         # e.g. valgrind (meson test --setup valgrind): the daemon runs under it
-        wrapper = os.environ.get("FINWATCH_DAEMON_WRAPPER", "").split()
+        # prefix: words before it all, e.g. env LD_PRELOAD=... (test_faults)
+        wrapper = [*prefix, *os.environ.get("FINWATCH_DAEMON_WRAPPER", "").split()]
         cmd += ["--", *wrapper, binary, "--config", conf] if journal else [*wrapper, binary, "--config", conf]
         env = dict(os.environ, WATCHDOG_USEC="1000000")
         env.pop("NOTIFY_SOCKET", None)

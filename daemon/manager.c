@@ -90,7 +90,7 @@ static void save_state(struct manager *m, uint64_t now) {
 
         if (!m->config.state_file[0])
                 return;
-        r = statefile_save(m->config.state_file, m->boot_id, m->tracker);
+        r = statefile_save(m->config.state_file, &m->clock, m->tracker);
         if (r < 0) {
                 log_warning("cannot save state to %s: %s", m->config.state_file, strerror(-r));
                 return;
@@ -105,7 +105,7 @@ static void load_state(struct manager *m) {
 
         if (!m->config.state_file[0])
                 return;
-        r = statefile_load(m->config.state_file, m->boot_id, now_boottime(), m->tracker, err, sizeof(err));
+        r = statefile_load(m->config.state_file, &m->clock, now_boottime(), m->tracker, err, sizeof(err));
         if (r >= 0) {
                 log_info("restored %d tracked socket%s from %s", r, r == 1 ? "" : "s", m->config.state_file);
                 return;
@@ -751,7 +751,6 @@ static void make_parent_dir(const char *path) {
 
 int manager_new(struct manager **ret, const struct config *config, const char *config_path) {
         _cleanup_(manager_freep) struct manager *m = NULL;
-        sd_id128_t boot;
         sigset_t mask;
         int r;
 
@@ -761,12 +760,11 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
         m->config = *config;
         m->config_path = config_path;
 
-        r = sd_id128_get_boot(&boot);
+        r = statefile_clock_get(&m->clock);
         if (r < 0) {
-                log_error("cannot read the boot id: %s", strerror(-r));
+                log_error("cannot read the boot id or the time namespace's offsets: %s", strerror(-r));
                 return r;
         }
-        memcpy(m->boot_id, boot.bytes, sizeof(m->boot_id));
 
         r = tracker_new(&m->tracker);
         if (r < 0)

@@ -7,6 +7,8 @@
 
 #include <systemd/sd-event.h>
 
+#include "statefile.h"
+
 #include "alert.h"
 #include "config.h"
 #include "control.h"
@@ -31,7 +33,7 @@ struct manager {
         struct alerter alerter;
         struct config config;
         const char *config_path;      /* borrowed from argv */
-        uint8_t boot_id[16];
+        struct statefile_clock clock; /* boot id and time namespace offset, for the state file */
 
         struct control *control;
         uint64_t started;             /* usec, CLOCK_BOOTTIME */

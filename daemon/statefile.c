@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-id128.h>
 
 #include "statefile.h"
 #include "util.h"
@@ -34,7 +35,7 @@ enum {
 
 struct state_record {
         uint64_t cookie;
-        uint64_t first_seen;     /* usec, CLOCK_BOOTTIME */
+        uint64_t first_seen;     /* usec, the host's CLOCK_BOOTTIME; 0 stays 0 */
         uint64_t state_since;
         uint64_t last_seen;
         uint64_t last_alert;
@@ -62,7 +63,47 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t len) {
         return h;
 }
 
-static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) {
+int statefile_clock_get(struct statefile_clock *ret) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        sd_id128_t boot;
+        char line[128];
+        int r;
+
+        r = sd_id128_get_boot(&boot);
+        if (r < 0)
+                return r;
+        *ret = (struct statefile_clock) {};
+        memcpy(ret->boot_id, boot.bytes, sizeof(ret->boot_id));
+
+        /* "boottime <sec> <nsec>"; no file: a kernel without time namespaces */
+        f = fopen("/proc/self/timens_offsets", "re");
+        if (!f)
+                return errno == ENOENT ? 0 : -errno;
+        while (fgets(line, sizeof(line), f)) {
+                long long sec;
+                long nsec;
+
+                if (sscanf(line, "boottime %lld %ld", &sec, &nsec) == 2) {
+                        if (sec < -(INT64_MAX / 2000000) || sec > INT64_MAX / 2000000 || nsec < 0 ||
+                            nsec >= 1000000000)
+                                return -EBADMSG;
+                        ret->timens_offset = (int64_t) sec * 1000000 + nsec / 1000;
+                }
+        }
+        return 0;
+}
+
+/* Between our clock and the file's (the host's): 0 means "never" and stays
+ * 0; a time before the other clock's start becomes its earliest time. */
+static uint64_t shift_time(uint64_t t, int64_t by) {
+        if (t == 0)
+                return 0;
+        if (by < 0)
+                return t > (uint64_t) -by ? t - (uint64_t) -by : 1;
+        return t <= UINT64_MAX - (uint64_t) by ? t + (uint64_t) by : UINT64_MAX;
+}
+
+static int save_to(FILE *f, const struct statefile_clock *clock, const struct tracker *t) {
         struct state_header h = {
                 .magic = STATE_MAGIC,
                 .version = STATE_VERSION,
@@ -73,7 +114,7 @@ static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) 
         uint64_t sum = FNV1A_INIT;
         size_t iter = 0;
 
-        memcpy(h.boot_id, boot_id, sizeof(h.boot_id));
+        memcpy(h.boot_id, clock->boot_id, sizeof(h.boot_id));
 
         if (fwrite(&h, sizeof(h), 1, f) != 1)
                 return -EIO;
@@ -81,10 +122,10 @@ static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) 
         while ((e = tracker_next(t, &iter))) {
                 struct state_record r = {
                         .cookie = e->cookie,
-                        .first_seen = e->first_seen,
-                        .state_since = e->state_since,
-                        .last_seen = e->last_seen,
-                        .last_alert = e->last_alert,
+                        .first_seen = shift_time(e->first_seen, -clock->timens_offset),
+                        .state_since = shift_time(e->state_since, -clock->timens_offset),
+                        .last_seen = shift_time(e->last_seen, -clock->timens_offset),
+                        .last_alert = shift_time(e->last_alert, -clock->timens_offset),
                         .cgroup_id = e->cgroup_id,
                         .sport = e->sport,
                         .dport = e->dport,
@@ -108,18 +149,18 @@ static int save_to(FILE *f, const uint8_t boot_id[16], const struct tracker *t) 
 }
 
 struct save_args {
-        const uint8_t *boot_id;
+        const struct statefile_clock *clock;
         const struct tracker *tracker;
 };
 
 static int save_cb(FILE *f, const void *userdata) {
         const struct save_args *a = userdata;
 
-        return save_to(f, a->boot_id, a->tracker);
+        return save_to(f, a->clock, a->tracker);
 }
 
-int statefile_save(const char *path, const uint8_t boot_id[16], const struct tracker *t) {
-        struct save_args a = { .boot_id = boot_id, .tracker = t };
+int statefile_save(const char *path, const struct statefile_clock *clock, const struct tracker *t) {
+        struct save_args a = { .clock = clock, .tracker = t };
 
         return write_file_atomic(path, 0600, save_cb, &a);
 }
@@ -152,8 +193,9 @@ static bool record_valid(const struct state_record *r, uint64_t now) {
         return true;
 }
 
-int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint64_t now,
+int statefile_parse(const void *buf, size_t len, const struct statefile_clock *clock, uint64_t now,
                     struct tracker *t, char *errbuf, size_t errsize) {
+        uint64_t host_now = shift_time(now, -clock->timens_offset);
         const uint8_t *p = buf;
         struct state_header h;
         uint64_t sum;
@@ -177,7 +219,7 @@ int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint
         memcpy(&sum, p + body, sizeof(sum));
         if (sum != fnv1a(FNV1A_INIT, p, body))
                 return fail(-EBADMSG, errbuf, errsize, "checksum mismatch");
-        if (memcmp(h.boot_id, boot_id, sizeof(h.boot_id)) != 0)
+        if (memcmp(h.boot_id, clock->boot_id, sizeof(h.boot_id)) != 0)
                 return fail(-ESTALE, errbuf, errsize, "written during another boot");
 
         /* Check every record before restoring any. */
@@ -185,7 +227,7 @@ int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint
                 struct state_record r;
 
                 memcpy(&r, p + sizeof(h) + (size_t) i * sizeof(r), sizeof(r));
-                if (!record_valid(&r, now))
+                if (!record_valid(&r, host_now))
                         return fail(-EBADMSG, errbuf, errsize, "entry %u is invalid", i);
         }
         for (uint32_t i = 0; i < h.count; i++) {
@@ -196,10 +238,10 @@ int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint
                 memcpy(&r, p + sizeof(h) + (size_t) i * sizeof(r), sizeof(r));
                 e = (struct tracked) {
                         .cookie = r.cookie,
-                        .first_seen = r.first_seen,
-                        .state_since = r.state_since,
-                        .last_seen = r.last_seen,
-                        .last_alert = r.last_alert,
+                        .first_seen = shift_time(r.first_seen, clock->timens_offset),
+                        .state_since = shift_time(r.state_since, clock->timens_offset),
+                        .last_seen = shift_time(r.last_seen, clock->timens_offset),
+                        .last_alert = shift_time(r.last_alert, clock->timens_offset),
                         .cgroup_id = r.cgroup_id,
                         .sport = r.sport,
                         .dport = r.dport,
@@ -223,7 +265,7 @@ int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint
         return (int) h.count;
 }
 
-int statefile_load(const char *path, const uint8_t boot_id[16], uint64_t now, struct tracker *t,
+int statefile_load(const char *path, const struct statefile_clock *clock, uint64_t now, struct tracker *t,
                    char *errbuf, size_t errsize) {
         _cleanup_(freep) uint8_t *buf = NULL;
         struct stat st;
@@ -248,6 +290,6 @@ int statefile_load(const char *path, const uint8_t boot_id[16], uint64_t now, st
                 return fail(-EIO, errbuf, errsize, "read error");
         }
         fclose(f);
-        r = statefile_parse(buf, (size_t) st.st_size, boot_id, now, t, errbuf, errsize);
+        r = statefile_parse(buf, (size_t) st.st_size, clock, now, t, errbuf, errsize);
         return r;
 }

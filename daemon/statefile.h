@@ -11,17 +11,29 @@
 
 #include "tracker.h"
 
+/* Which clock the tracker's times are on. They are CLOCK_BOOTTIME as the
+ * daemon reads it, which a time namespace shifts by a fixed offset; the file
+ * holds the host's CLOCK_BOOTTIME (ours minus the offset), so a daemon
+ * restarted into another time namespace reads the same ages. */
+struct statefile_clock {
+        uint8_t boot_id[16];
+        int64_t timens_offset;   /* usec: our CLOCK_BOOTTIME minus the host's */
+};
+
+/* Fill in the boot id and this process's time namespace offset. */
+int statefile_clock_get(struct statefile_clock *ret);
+
 /* Write atomically (temporary file in the same directory, then rename). */
-int statefile_save(const char *path, const uint8_t boot_id[16], const struct tracker *t);
+int statefile_save(const char *path, const struct statefile_clock *clock, const struct tracker *t);
 
 /* Validate the bytes of a state file and restore its entries into t (which
- * must be empty). now bounds the timestamps. Returns the number of entries
+ * must be empty). now (our clock) bounds the timestamps. Returns the number of entries
  * restored, or -errno with a reason in errbuf: -ESTALE another boot,
  * -EBADMSG corrupt. On failure t may hold part of the file: the caller
  * discards it. */
-int statefile_parse(const void *buf, size_t len, const uint8_t boot_id[16], uint64_t now,
+int statefile_parse(const void *buf, size_t len, const struct statefile_clock *clock, uint64_t now,
                     struct tracker *t, char *errbuf, size_t errsize);
 
 /* Read path and statefile_parse() it. -ENOENT when there is no file. */
-int statefile_load(const char *path, const uint8_t boot_id[16], uint64_t now, struct tracker *t,
+int statefile_load(const char *path, const struct statefile_clock *clock, uint64_t now, struct tracker *t,
                    char *errbuf, size_t errsize);

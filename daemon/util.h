@@ -33,6 +33,11 @@ static inline void closep(int *fd) {
                 (void) close(*fd);
 }
 
+static inline void fclosep(FILE **f) {
+        if (*f)
+                (void) fclose(*f);
+}
+
 /* Parse "500ms", "30s", "5min", "2h", "1d" (and sums such as "1min 30s") into
  * microseconds. A bare number is seconds. Returns 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, uint64_t *ret_usec);

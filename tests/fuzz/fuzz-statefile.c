@@ -8,15 +8,15 @@
 #include "statefile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        uint8_t boot[16] = {};
+        struct statefile_clock clock = {};
         struct tracker *t;
         char err[256];
 
         if (size >= 32)
-                memcpy(boot, data + 16, sizeof(boot)); /* where the header keeps it */
+                memcpy(clock.boot_id, data + 16, sizeof(clock.boot_id)); /* where the header keeps it */
         if (tracker_new(&t) < 0)
                 return 0;
-        (void) statefile_parse(data, size, boot, UINT64_MAX / 2, t, err, sizeof(err));
+        (void) statefile_parse(data, size, &clock, UINT64_MAX / 2, t, err, sizeof(err));
         tracker_free(t);
         return 0;
 }

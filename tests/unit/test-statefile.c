@@ -7,8 +7,12 @@
 #include "test.h"
 #include "util.h"
 
-static const uint8_t boot[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-static const uint8_t other_boot[16] = { 9 };
+static const struct statefile_clock clk = {
+        .boot_id = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
+};
+static const struct statefile_clock *const boot = &clk;
+static const struct statefile_clock other = { .boot_id = { 9 } };
+static const struct statefile_clock *const other_boot = &other;
 
 static struct tracked entry(uint64_t cookie, uint64_t since) {
         struct tracked e = {
@@ -69,6 +73,38 @@ int main(void) {
                 CHECK(memcmp(&x, b, sizeof(x)) == 0);
         }
         tracker_free(back);
+
+        /* A daemon in a time namespace whose CLOCK_BOOTTIME runs 10000 usec
+         * ahead reads the same ages, and writes the host's times back. */
+        {
+                struct statefile_clock ahead = clk, behind = clk;
+                struct tracker *again;
+
+                ahead.timens_offset = 10000;
+                CHECK_INT(tracker_new(&back), 0);
+                CHECK_INT(statefile_load(path, &ahead, 11000, back, err, sizeof(err)), 3);
+                e = tracker_get(back, 2000);
+                CHECK(e && e->first_seen == 10200 && e->state_since == 10201 && e->last_seen == 10205 &&
+                      e->last_alert == 10203);
+                CHECK_INT(statefile_save(path, &ahead, back), 0);
+                CHECK_INT(tracker_new(&again), 0);
+                CHECK_INT(statefile_load(path, boot, 1000, again, err, sizeof(err)), 3);
+                e = tracker_get(again, 2000);
+                CHECK(e && e->first_seen == 200 && e->last_alert == 203);
+                tracker_free(again);
+                tracker_free(back);
+
+                /* one started 150 usec later: what came before its start is at its start */
+                behind.timens_offset = -150;
+                CHECK_INT(tracker_new(&back), 0);
+                CHECK_INT(statefile_load(path, &behind, 1000, back, err, sizeof(err)), 3);
+                e = tracker_get(back, 1000);
+                CHECK(e && e->first_seen == 1 && e->state_since == 1 && e->last_seen == 1);
+                e = tracker_get(back, 2000);
+                CHECK(e && e->first_seen == 50 && e->last_alert == 53);
+                tracker_free(back);
+                iter = 0;
+        }
 
         /* another boot: ignored whole */
         CHECK_INT(tracker_new(&back), 0);

@@ -304,7 +304,7 @@ class Daemon:
 
     count = 0
 
-    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None, prefix=()):
+    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None, prefix=(), watchdog_usec=1000000):
         Daemon.count += 1
         self.errpath = os.path.join(workdir, f"finwatchd-{Daemon.count}.err")
         self.err = open(self.errpath, "w")
@@ -320,7 +320,7 @@ class Daemon:
         # prefix: words before it all, e.g. env LD_PRELOAD=... (test_faults)
         wrapper = [*prefix, *os.environ.get("FINWATCH_DAEMON_WRAPPER", "").split()]
         cmd += ["--", *wrapper, binary, "--config", conf] if journal else [*wrapper, binary, "--config", conf]
-        env = dict(os.environ, WATCHDOG_USEC="1000000")
+        env = dict(os.environ, WATCHDOG_USEC=str(watchdog_usec))
         env.pop("NOTIFY_SOCKET", None)
         if notify:
             env["NOTIFY_SOCKET"] = notify.path

@@ -372,9 +372,9 @@ static int take_rows(struct diag *d, int family, uint32_t states, const struct n
                 *row = (struct row) { .sock = snap.socks[i] };
                 row->sock.netns_ino = ns && ns->ino != home_ino ? ns->ino : 0;
                 sock_annotate(&row->sock, &limits);
-                snprintf(row->netns, sizeof(row->netns), "%s", ns ? ns->name : "host");
+                copy_cut(row->netns, sizeof(row->netns), ns ? ns->name : "host");
                 if (ns)
-                        snprintf(row->netns_unit, sizeof(row->netns_unit), "%s", ns->unit);
+                        copy_cut(row->netns_unit, sizeof(row->netns_unit), ns->unit);
         }
         diag_snapshot_done(&snap);
         return 0;

@@ -70,8 +70,8 @@ struct cells_text {
 static void row_fill(struct cells_text *row, const struct row *r) {
         const struct fw_sock *s = &r->sock;
 
-        snprintf(row->recv_q, sizeof(row->recv_q), "%" PRIu32, s->recv_q);
-        snprintf(row->send_q, sizeof(row->send_q), "%" PRIu32, s->send_q);
+        *put_u64(row->recv_q, s->recv_q) = '\0';
+        *put_u64(row->send_q, s->send_q) = '\0';
         format_endpoint(row->local, sizeof(row->local), s->family, s->src, s->sport);
         format_endpoint(row->peer, sizeof(row->peer), s->family, s->dst, s->dport);
         format_timer(row->timer, sizeof(row->timer), s);
@@ -84,7 +84,7 @@ static void row_fill(struct cells_text *row, const struct row *r) {
                 snprintf(row->process, sizeof(row->process), "%d/%s", r->pid, r->process);
         else
                 strcpy(row->process, "-");
-        snprintf(row->cookie, sizeof(row->cookie), "%" PRIu64, s->cookie);
+        *put_u64(row->cookie, s->cookie) = '\0';
 }
 
 enum {
@@ -119,36 +119,40 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_COOKIE] = row->cookie;
 }
 
-static void pad(FILE *f, size_t n) {
-        static const char spaces[] = "                                                                ";
-
-        while (n > 0) {
-                size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-
-                fwrite(spaces, 1, k, f);
-                n -= k;
-        }
-}
-
+/* One line, built in memory and written at once. */
 static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX], unsigned flags) {
+        char line[4096], *p = line;
+
         for (int c = 0; c < _COL_MAX; c++) {
                 bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
-                size_t len = strlen(cells[c]);
+                size_t len = strlen(cells[c]), w = width[c] > len ? width[c] : len;
 
                 if (c == COL_NETNS && !(flags & OUTPUT_NETNS))
                         continue;
-                if (c == _COL_MAX - 1) {
-                        fputs(cells[c], f);
-                        fputc('\n', f);
-                        break;
+                if (c == _COL_MAX - 1)
+                        w = len; /* the last column is not padded */
+                if ((size_t) (line + sizeof(line) - p) < w + 2) {
+                        fwrite(line, 1, (size_t) (p - line), f);
+                        p = line;
+                        if (w + 2 > sizeof(line)) { /* a cell longer than a line: not from us */
+                                fputs(cells[c], f);
+                                fputc(c == _COL_MAX - 1 ? '\n' : ' ', f);
+                                continue;
+                        }
                 }
-                if (right)
-                        pad(f, width[c] > len ? width[c] - len : 0);
-                fputs(cells[c], f);
-                if (!right)
-                        pad(f, width[c] > len ? width[c] - len : 0);
-                fputc(' ', f);
+                if (right) {
+                        memset(p, ' ', w - len);
+                        p += w - len;
+                }
+                memcpy(p, cells[c], len);
+                p += len;
+                if (!right) {
+                        memset(p, ' ', w - len);
+                        p += w - len;
+                }
+                *p++ = c == _COL_MAX - 1 ? '\n' : ' ';
         }
+        fwrite(line, 1, (size_t) (p - line), f);
 }
 
 int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {

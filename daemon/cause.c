@@ -139,13 +139,12 @@ void sock_annotate(struct fw_sock *s, const struct tcp_limits *l) {
 }
 
 char *format_fate(char *buf, size_t size, int64_t fate_msec) {
-        char d[DURATION_STRLEN];
+        char d[DURATION_STRLEN + 1] = "~";
 
         if (fate_msec == FATE_NEVER)
-                snprintf(buf, size, "never");
-        else if (fate_msec < 0)
-                snprintf(buf, size, "-");
-        else
-                snprintf(buf, size, "~%s", format_duration(d, sizeof(d), (uint64_t) fate_msec * USEC_PER_MSEC));
-        return buf;
+                return copy_cut(buf, size, "never");
+        if (fate_msec < 0)
+                return copy_cut(buf, size, "-");
+        format_duration(d + 1, sizeof(d) - 1, (uint64_t) fate_msec * USEC_PER_MSEC);
+        return copy_cut(buf, size, d);
 }

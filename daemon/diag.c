@@ -625,22 +625,59 @@ int diag_snapshot_add(const struct fw_sock *s, void *userdata) {
         return 0;
 }
 
-static int cmp_cookie(const void *a, const void *b) {
-        const struct fw_sock *x = a, *y = b;
+struct cookie_at {
+        uint64_t cookie;
+        size_t at;
+};
 
-        return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+static int cmp_cookie_at(const void *a, const void *b) {
+        const struct cookie_at *x = a, *y = b;
+
+        if (x->cookie != y->cookie)
+                return x->cookie < y->cookie ? -1 : 1;
+        return x->at < y->at ? -1 : x->at > y->at;
 }
 
 void diag_snapshot_dedupe(struct diag_snapshot *snap) {
-        size_t w = 0;
+        _cleanup_(freep) struct cookie_at *keys = NULL;
+        _cleanup_(freep) bool *drop = NULL;
+        size_t w = 0, dups = 0;
 
-        if (snap->n == 0)
+        if (snap->n < 2)
                 return;
-        qsort(snap->socks, snap->n, sizeof(*snap->socks), cmp_cookie);
+        /* Sort small keys, not the sockets: a repeat is rare (a socket that
+         * moved in the hash while the dump ran), so usually nothing moves. */
+        keys = malloc(snap->n * sizeof(*keys));
+        if (!keys) {
+                /* quadratic, but correct */
+                for (size_t i = 0; i < snap->n; i++) {
+                        bool seen = false;
+
+                        for (size_t j = 0; j < w && !seen; j++)
+                                seen = snap->socks[j].cookie == snap->socks[i].cookie;
+                        if (!seen)
+                                snap->socks[w++] = snap->socks[i];
+                }
+                snap->n = w;
+                return;
+        }
+        for (size_t i = 0; i < snap->n; i++)
+                keys[i] = (struct cookie_at) { .cookie = snap->socks[i].cookie, .at = i };
+        qsort(keys, snap->n, sizeof(*keys), cmp_cookie_at);
         for (size_t i = 1; i < snap->n; i++)
-                if (snap->socks[i].cookie != snap->socks[w].cookie)
-                        snap->socks[++w] = snap->socks[i];
-        snap->n = w + 1;
+                dups += keys[i].cookie == keys[i - 1].cookie;
+        if (dups == 0)
+                return;
+        drop = calloc(snap->n, sizeof(*drop));
+        if (!drop)
+                return; /* shown twice rather than lost */
+        for (size_t i = 1; i < snap->n; i++)
+                if (keys[i].cookie == keys[i - 1].cookie)
+                        drop[keys[i].at] = true; /* the first seen stays */
+        for (size_t i = 0; i < snap->n; i++)
+                if (!drop[i])
+                        snap->socks[w++] = snap->socks[i];
+        snap->n = w;
 }
 
 int diag_snapshot_take(struct diag *d, int family, uint32_t states, struct diag_snapshot *snap) {

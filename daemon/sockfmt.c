@@ -123,31 +123,104 @@ const char *diag_timer_to_string(uint8_t timer) {
         }
 }
 
-char *format_address(char *buf, size_t size, uint8_t family, const uint8_t addr[16]) {
-        char tmp[INET6_ADDRSTRLEN];
-        struct in6_addr a6;
-
-        memcpy(&a6, addr, sizeof(a6));
-        if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6))
-                inet_ntop(AF_INET, addr + 12, tmp, sizeof(tmp));
-        else if (family == AF_INET6)
-                inet_ntop(AF_INET6, addr, tmp, sizeof(tmp));
-        else
-                inet_ntop(AF_INET, addr, tmp, sizeof(tmp));
-        snprintf(buf, size, "%s", tmp);
-        return buf;
+static char *put_ipv4(char *p, const uint8_t a[4]) {
+        for (int i = 0; i < 4; i++) {
+                if (i)
+                        *p++ = '.';
+                p = put_u64(p, a[i]);
+        }
+        return p;
 }
 
-char *format_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
-        char a[INET6_ADDRSTRLEN];
-        struct in6_addr a6;
+/* As glibc's inet_ntop (and so ss) writes it: RFC 5952 (lowercase, the
+ * longest run of two or more zero groups as "::", the first of equals), and
+ * ::a.b.c.d for an address with only its last 32 bits set. */
+static char *put_ipv6(char *p, const uint8_t a[16]) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned w[8];
+        int best = -1, best_len = 0;
+
+        for (int i = 0; i < 8; i++)
+                w[i] = (unsigned) a[2 * i] << 8 | a[2 * i + 1];
+        for (int i = 0; i < 8;) {
+                int j = i;
+
+                while (j < 8 && w[j] == 0)
+                        j++;
+                if (j - i > best_len) {
+                        best = i;
+                        best_len = j - i;
+                }
+                i = j > i ? j : i + 1;
+        }
+        if (best_len < 2)
+                best = -1;
+
+        for (int i = 0; i < 8; i++) {
+                if (i == best) {
+                        *p++ = ':';
+                        if (i == 0)
+                                *p++ = ':';
+                        i += best_len - 1;
+                        continue;
+                }
+                if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+                        return put_ipv4(p, a + 12);
+                {
+                        bool lead = true;
+
+                        for (int shift = 12; shift >= 0; shift -= 4) {
+                                unsigned d = (w[i] >> shift) & 0xf;
+
+                                if (d == 0 && lead && shift > 0)
+                                        continue;
+                                lead = false;
+                                *p++ = hex[d];
+                        }
+                }
+                if (i < 7)
+                        *p++ = ':';
+        }
+        return p;
+}
+
+/* The address as shown: v4-mapped IPv6 as IPv4. No NUL; returns the end
+ * (room for INET6_ADDRSTRLEN). */
+static char *put_address(char *p, uint8_t family, const uint8_t addr[16], bool *bracket) {
+        static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+        *bracket = false;
+        if (family != AF_INET6)
+                return put_ipv4(p, addr);
+        if (memcmp(addr, mapped, sizeof(mapped)) == 0)
+                return put_ipv4(p, addr + 12);
+        *bracket = true;
+        return put_ipv6(p, addr);
+}
+
+char *format_address(char *buf, size_t size, uint8_t family, const uint8_t addr[16]) {
+        char tmp[INET6_ADDRSTRLEN + 8], *p;
         bool bracket;
 
-        memcpy(&a6, addr, sizeof(a6));
-        bracket = family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&a6);
-        format_address(a, sizeof(a), family, addr);
-        snprintf(buf, size, bracket ? "[%s]:%u" : "%s:%u", a, (unsigned) port);
-        return buf;
+        p = put_address(tmp, family, addr, &bracket);
+        *p = '\0';
+        return copy_cut(buf, size, tmp);
+}
+
+/* Hot in finwatch list: no printf. */
+char *format_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
+        char tmp[ENDPOINT_STRLEN + 8], *p = tmp + 1;
+        bool bracket;
+
+        p = put_address(p, family, addr, &bracket);
+        if (bracket) {
+                tmp[0] = '[';
+                *p++ = ']';
+        }
+        *p++ = ':';
+        p = put_u64(p, port);
+        *p = '\0';
+        return copy_cut(buf, size, bracket ? tmp : tmp + 1);
 }
 
 const char *fw_sock_proto(const struct fw_sock *s) {
@@ -155,9 +228,19 @@ const char *fw_sock_proto(const struct fw_sock *s) {
 }
 
 char *format_timer(char *buf, size_t size, const struct fw_sock *s) {
+        char tmp[TIMER_STRLEN + 8], *p = tmp;
+        const char *name;
+        size_t l;
+
         if (s->timer == DIAG_TIMER_OFF)
-                snprintf(buf, size, "off");
-        else
-                snprintf(buf, size, "%s(%u)", diag_timer_to_string(s->timer), (unsigned) s->timer_count);
-        return buf;
+                return copy_cut(buf, size, "off");
+        name = diag_timer_to_string(s->timer);
+        l = strnlen(name, TIMER_STRLEN - 8);
+        memcpy(p, name, l);
+        p += l;
+        *p++ = '(';
+        p = put_u64(p, s->timer_count);
+        *p++ = ')';
+        *p = '\0';
+        return copy_cut(buf, size, tmp);
 }

@@ -95,6 +95,31 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         return 0;
 }
 
+char *put_u64(char *p, uint64_t v) {
+        char tmp[20];
+        size_t n = 0;
+
+        do {
+                tmp[n++] = (char) ('0' + v % 10);
+                v /= 10;
+        } while (v);
+        while (n)
+                *p++ = tmp[--n];
+        return p;
+}
+
+char *copy_cut(char *buf, size_t size, const char *src) {
+        size_t n;
+
+        if (size == 0)
+                return buf;
+        n = strnlen(src, size - 1);
+        memcpy(buf, src, n);
+        buf[n] = '\0';
+        return buf;
+}
+
+/* Hot in finwatch list: no printf. */
 char *format_duration(char *buf, size_t size, uint64_t usec) {
         static const struct {
                 const char *suffix;
@@ -105,22 +130,19 @@ char *format_duration(char *buf, size_t size, uint64_t usec) {
                 { "min", USEC_PER_MIN },
                 { "s",   USEC_PER_SEC },
         };
-        size_t off = 0;
+        char tmp[DURATION_STRLEN], *p = tmp;
         int shown = 0;
 
-        if (size == 0)
-                return buf;
-        buf[0] = '\0';
-
         if (usec < USEC_PER_SEC) {
-                snprintf(buf, size, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
-                return buf;
+                p = put_u64(p, usec / USEC_PER_MSEC);
+                memcpy(p, "ms", 3);
+                return copy_cut(buf, size, tmp);
         }
 
         /* Show the two most significant non-zero units: "2min 3s", "1h 5min". */
         for (size_t i = 0; i < ELEMENTSOF(parts) && shown < 2; i++) {
                 uint64_t n = usec / parts[i].usec;
-                int r;
+                size_t l = strlen(parts[i].suffix);
 
                 if (n == 0) {
                         if (shown > 0)
@@ -128,14 +150,15 @@ char *format_duration(char *buf, size_t size, uint64_t usec) {
                         continue;
                 }
                 usec -= n * parts[i].usec;
-                r = snprintf(buf + off, size - off, "%s%" PRIu64 "%s",
-                             shown > 0 ? " " : "", n, parts[i].suffix);
-                if (r < 0 || (size_t) r >= size - off)
-                        break;
-                off += (size_t) r;
+                if (shown > 0)
+                        *p++ = ' ';
+                p = put_u64(p, n);
+                memcpy(p, parts[i].suffix, l);
+                p += l;
                 shown++;
         }
-        return buf;
+        *p = '\0';
+        return copy_cut(buf, size, tmp);
 }
 
 uint64_t now_usec(clockid_t clock) {

@@ -42,6 +42,12 @@ static inline void fclosep(FILE **f) {
  * microseconds. A bare number is seconds. Returns 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, uint64_t *ret_usec);
 
+/* Decimal digits of v at p, no NUL; returns the end. Needs room for 20. */
+char *put_u64(char *p, uint64_t v);
+
+/* Copy the NUL-terminated src into buf of size, cut to fit; returns buf. */
+char *copy_cut(char *buf, size_t size, const char *src);
+
 /* Format microseconds the way finwatch shows ages: "2min 3s", "450ms", "1h 5min".
  * Always NUL-terminates; returns buf. */
 char *format_duration(char *buf, size_t size, uint64_t usec);

@@ -656,7 +656,37 @@ static void test_requests(void) {
         CHECK_INT(r->id.idiag_cookie[1], 0x11223344);
 }
 
+/* Repeated cookies go, the first of each stays, the order is kept. */
+static void test_snapshot_dedupe(void) {
+        static const uint64_t in[] = { 7, 3, 9, 3, 1, 7, 7, 5 }, want[] = { 7, 3, 9, 1, 5 };
+        struct diag_snapshot snap = {};
+
+        for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+                struct fw_sock s = { .cookie = in[i], .sport = (uint16_t) i };
+
+                CHECK_INT(diag_snapshot_add(&s, &snap), 0);
+        }
+        diag_snapshot_dedupe(&snap);
+        CHECK_INT(snap.n, sizeof(want) / sizeof(want[0]));
+        for (size_t i = 0; i < snap.n && i < sizeof(want) / sizeof(want[0]); i++)
+                CHECK_INT(snap.socks[i].cookie, want[i]);
+        CHECK_INT(snap.socks[1].sport, 1); /* the first 3, not the one at 3 */
+        diag_snapshot_done(&snap);
+
+        /* no repeats: untouched */
+        for (uint64_t c = 100; c > 0; c--) {
+                struct fw_sock s = { .cookie = c };
+
+                CHECK_INT(diag_snapshot_add(&s, &snap), 0);
+        }
+        diag_snapshot_dedupe(&snap);
+        CHECK_INT(snap.n, 100);
+        CHECK_INT(snap.socks[0].cookie, 100);
+        diag_snapshot_done(&snap);
+}
+
 int main(int argc, char **argv) {
+        test_snapshot_dedupe();
         if (argc < 2) {
                 fprintf(stderr, "usage: test-diag REPLIES-DIR\n");
                 return 2;

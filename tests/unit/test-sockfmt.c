@@ -79,7 +79,68 @@ static void test_timer(void) {
         CHECK_STR(fw_sock_proto(&s), "tcp");
 }
 
+/* The hand-written formatting against glibc's inet_ntop, which ss uses:
+ * random addresses with random runs of zero groups, and the odd cases. */
+static void test_addresses_like_inet_ntop(void) {
+        static const char *const odd[] = {
+                "::", "::1", "1::", "::2:3", "::ffff:0:1", "0:0:0:0:0:1:0:0", "1:0:0:1:0:0:0:1", "1:0:1:0:1:0:1:0",
+                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::1.2.3.4", "2001:db8::", "0:1::", "fe80::1:0:0:0",
+                "::fffe:1.2.3.4", "::ffff:0:0", "1:2:3:4:5:6:7:8",
+        };
+        uint64_t x = 88172645463325252ull;
+        unsigned mismatches = 0;
+
+        for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]) + 200000; i++) {
+                char want[INET6_ADDRSTRLEN], got[ENDPOINT_STRLEN], ep[ENDPOINT_STRLEN], ep_want[ENDPOINT_STRLEN + 8];
+                uint8_t a[16];
+                bool mapped;
+
+                if (i < sizeof(odd) / sizeof(odd[0]))
+                        CHECK(inet_pton(AF_INET6, odd[i], a) == 1);
+                else
+                        for (int g = 0; g < 8; g++) {
+                                x ^= x << 13;
+                                x ^= x >> 7;
+                                x ^= x << 17;
+                                /* mostly zero groups, so that runs of every length come up */
+                                a[2 * g] = (x & 3) ? 0 : (uint8_t) (x >> 8);
+                                a[2 * g + 1] = (x & 12) ? 0 : (uint8_t) (x >> 16);
+                        }
+                mapped = memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
+                inet_ntop(mapped ? AF_INET : AF_INET6, mapped ? a + 12 : a, want, sizeof(want));
+                format_address(got, sizeof(got), AF_INET6, a);
+                snprintf(ep_want, sizeof(ep_want), mapped ? "%s:%u" : "[%s]:%u", want, (unsigned) (i % 65536));
+                format_endpoint(ep, sizeof(ep), AF_INET6, a, (uint16_t) (i % 65536));
+                if (strcmp(got, want) != 0 || strcmp(ep, ep_want) != 0) {
+                        if (mismatches++ < 5)
+                                fprintf(stderr, "address: got %s / %s, want %s / %s\n", got, ep, want, ep_want);
+                }
+                {
+                        uint8_t v4[16] = {};
+
+                        memcpy(v4, a + 4, 4);
+                        inet_ntop(AF_INET, v4, want, sizeof(want));
+                        format_address(got, sizeof(got), AF_INET, v4);
+                }
+                if (strcmp(got, want) != 0 && mismatches++ < 5)
+                        fprintf(stderr, "IPv4: got %s, want %s\n", got, want);
+        }
+        CHECK_INT(mismatches, 0);
+}
+
+static void test_durations_cut(void) {
+        static const uint8_t lo[16] = { 127, 0, 0, 1 };
+        char b[8];
+
+        CHECK_STR(format_duration(b, sizeof(b), 3 * USEC_PER_DAY + 5 * USEC_PER_HOUR), "3d 5h");
+        CHECK_STR(format_duration(b, 4, 3 * USEC_PER_DAY + 5 * USEC_PER_HOUR), "3d ");
+        CHECK_STR(format_duration(b, sizeof(b), 999), "0ms");
+        CHECK_STR(format_endpoint(b, sizeof(b), AF_INET, lo, 9000), "127.0.0");
+}
+
 int main(void) {
+        test_addresses_like_inet_ntop();
+        test_durations_cut();
         test_endpoints();
         test_states();
         test_timer();

@@ -126,13 +126,14 @@ def main_scenario(t, a, jd, work):
                                                  if r.get("FINWATCH_REPEAT") == "yes"]) >= 4, 10),
                     "good reload: repeated alerts start")
             t.check(len(records(jd, d, STUCK)) > before, "more records after the good reload")
-            t.check("RELOADING=1" in notify.seen("RELOADING=1"), "RELOADING=1 sent")
+            t.check(fwtest.wait_for(lambda: notify.seen("RELOADING=1"), 5), "RELOADING=1 sent")
 
             # restart: ages survive
             time.sleep(max(0.0, 5 - (time.monotonic() - started)))
             uptime = time.monotonic() - started
             t.eq(d.stop(), 0, "SIGTERM: exit 0")
-            t.check(notify.seen("STOPPING=1"), "STOPPING=1 sent")
+            # the listener thread reads datagrams on its own: give it a moment
+            t.check(fwtest.wait_for(lambda: notify.seen("STOPPING=1"), 5), "STOPPING=1 sent")
             t.check(os.path.exists(state), "state file written")
 
             d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd, notify=notify)

@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "fw-config.h"
 #include "output.h"
+#include "strpool.h"
 #include "netns.h"
 #include "owner.h"
 #include "protocol.h"
@@ -257,11 +258,13 @@ struct gathered {
         size_t n;
         bool have_daemon;
         struct netns_set *netns;   /* the namespaces looked at, when not just ours */
+        struct strpool strings;    /* the rows' units, cgroups and process names */
 };
 
 static void gathered_done(struct gathered *g) {
         free(g->rows);
         netns_set_free(g->netns);
+        strpool_done(&g->strings);
         *g = (struct gathered) {};
 }
 
@@ -300,8 +303,11 @@ static void annotate_rows(struct gathered *g) {
                 if (cc && row->sock.has_cgroup_id) {
                         r = cgroup_cache_lookup(cc, row->sock.cgroup_id, &path);
                         if (r > 0) {
-                                snprintf(row->cgroup, sizeof(row->cgroup), "%s", path);
-                                cgroup_path_unit(path, row->unit, sizeof(row->unit));
+                                char unit[256];
+
+                                cgroup_path_unit(path, unit, sizeof(unit));
+                                row->cgroup = strpool_add(&g->strings, path);
+                                row->unit = strpool_add(&g->strings, unit);
                         } else if (r == 0)
                                 row->cgroup_deleted = true;
                 }
@@ -329,54 +335,45 @@ static void annotate_rows(struct gathered *g) {
                         w = bsearch(&key, wanted, n_wanted, sizeof(*wanted), cmp_inode);
                         if (w && w->pid) {
                                 g->rows[i].pid = w->pid;
-                                snprintf(g->rows[i].process, sizeof(g->rows[i].process), "%s", w->comm);
+                                g->rows[i].process = strpool_add(&g->strings, w->comm);
                         }
                 }
         }
         cgroup_cache_free(cc);
 }
 
-/* Take the kernel's snapshot of one namespace into rows (appending). */
+/* Take the kernel's snapshot of one namespace into rows (appending: the
+ * snapshot is taken into the rows themselves). */
 static int take_rows(struct diag *d, int family, uint32_t states, const struct netns *ns, uint64_t home_ino,
                      struct gathered *g, size_t *allocated) {
-        struct diag_snapshot snap = {};
+        struct diag_snapshot snap = DIAG_SNAPSHOT_OF(struct row, sock);
         struct tcp_limits limits;
+        size_t first = g->n;
         int r;
 
+        snap.v = g->rows;
+        snap.n = g->n;
+        snap.allocated = *allocated;
         r = diag_snapshot_take(d, family, states, &snap);
-        if (r < 0) {
-                diag_snapshot_done(&snap);
+        g->rows = snap.v;
+        g->n = snap.n;
+        *allocated = snap.allocated;
+        if (r < 0)
                 return r;
-        }
         if (ns)
                 limits = ns->limits;
         else
                 tcp_limits_read(&limits);
-        if (g->n + snap.n > *allocated) {
-                size_t a = *allocated ? *allocated : 64;
-                struct row *p;
+        for (size_t i = first; i < g->n; i++) {
+                struct row *row = &g->rows[i];
 
-                while (a < g->n + snap.n)
-                        a *= 2;
-                p = realloc(g->rows, a * sizeof(*p));
-                if (!p) {
-                        diag_snapshot_done(&snap);
-                        return -ENOMEM;
-                }
-                g->rows = p;
-                *allocated = a;
-        }
-        for (size_t i = 0; i < snap.n; i++) {
-                struct row *row = &g->rows[g->n++];
-
-                *row = (struct row) { .sock = snap.socks[i] };
                 row->sock.netns_ino = ns && ns->ino != home_ino ? ns->ino : 0;
                 sock_annotate(&row->sock, &limits);
-                copy_cut(row->netns, sizeof(row->netns), ns ? ns->name : "host");
-                if (ns)
-                        copy_cut(row->netns_unit, sizeof(row->netns_unit), ns->unit);
+                if (ns) {
+                        row->netns = ns->name;
+                        row->netns_unit = ns->unit;
+                }
         }
-        diag_snapshot_done(&snap);
         return 0;
 }
 
@@ -509,7 +506,7 @@ static int verb_list(int argc, char **argv) {
         }
         for (size_t i = 0; i < g.n; i++)
                 if ((!sel.have_older || (g.rows[i].known && g.rows[i].age_usec >= sel.older_than)) &&
-                    (!sel.unit || strcmp(g.rows[i].unit, sel.unit) == 0))
+                    (!sel.unit || (g.rows[i].unit && strcmp(g.rows[i].unit, sel.unit) == 0)))
                         g.rows[kept++] = g.rows[i];
 
         r = json ? output_json(stdout, g.rows, kept, now_usec(CLOCK_REALTIME))
@@ -731,7 +728,7 @@ static int verb_kill(int argc, char **argv) {
                         continue;
                 if (have_cookie && s->cookie != cookie)
                         continue;
-                if (sel.unit && strcmp(row->unit, sel.unit) != 0)
+                if (sel.unit && (!row->unit || strcmp(row->unit, sel.unit) != 0))
                         continue;
                 if (!endpoint_matches(&local, s->family, s->src, s->sport) ||
                     !endpoint_matches(&peer, s->family, s->dst, s->dport))

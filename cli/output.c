@@ -10,6 +10,11 @@
 #include "sockfmt.h"
 #include "util.h"
 
+/* s when set, else dflt (NULL and "" both mean unknown). */
+static const char *or_else(const char *s, const char *dflt) {
+        return s && *s ? s : dflt;
+}
+
 static int cmp_socks(const struct fw_sock *x, const struct fw_sock *y) {
         int r;
 
@@ -33,27 +38,39 @@ static int cmp_row_ptr(const void *a, const void *b) {
 }
 
 void output_sort(struct row *rows, size_t n) {
-        const struct row **order;
-        struct row *sorted;
+        _cleanup_(freep) size_t *order = NULL;
+        _cleanup_(freep) const struct row **ptrs = NULL;
 
         if (n < 2)
                 return;
-        /* Rows are large: sort pointers, then move each row once. */
+        /* Rows are large: sort pointers, then put each row in place by
+         * following the cycles of the permutation (one row of scratch). */
+        ptrs = malloc(n * sizeof(*ptrs));
         order = malloc(n * sizeof(*order));
-        sorted = malloc(n * sizeof(*sorted));
-        if (!order || !sorted) {
-                free(order);
-                free(sorted);
+        if (!ptrs || !order)
                 return; /* unsorted is still right, only less tidy */
+        for (size_t i = 0; i < n; i++)
+                ptrs[i] = &rows[i];
+        qsort(ptrs, n, sizeof(*ptrs), cmp_row_ptr);
+        for (size_t i = 0; i < n; i++)
+                order[i] = (size_t) (ptrs[i] - rows); /* position i takes row order[i] */
+        for (size_t i = 0; i < n; i++) {
+                struct row held;
+                size_t j = i;
+
+                if (order[i] == i)
+                        continue;
+                held = rows[i];
+                while (order[j] != i) {
+                        size_t next = order[j];
+
+                        rows[j] = rows[next];
+                        order[j] = j;
+                        j = next;
+                }
+                rows[j] = held;
+                order[j] = j;
         }
-        for (size_t i = 0; i < n; i++)
-                order[i] = &rows[i];
-        qsort(order, n, sizeof(*order), cmp_row_ptr);
-        for (size_t i = 0; i < n; i++)
-                sorted[i] = *order[i];
-        memcpy(rows, sorted, n * sizeof(*rows));
-        free(order);
-        free(sorted);
 }
 
 /* The text of every cell of one row. */
@@ -80,9 +97,12 @@ static void row_fill(struct cells_text *row, const struct row *r) {
         else
                 strcpy(row->age, "-");
         format_fate(row->fate, sizeof(row->fate), s->fate_msec);
-        if (r->pid > 0)
-                snprintf(row->process, sizeof(row->process), "%d/%s", r->pid, r->process);
-        else
+        if (r->pid > 0) {
+                char *p = put_u64(row->process, (uint64_t) r->pid);
+
+                *p++ = '/';
+                copy_cut(p, sizeof(row->process) - (size_t) (p - row->process), or_else(r->process, "?"));
+        } else
                 strcpy(row->process, "-");
         *put_u64(row->cookie, s->cookie) = '\0';
 }
@@ -113,9 +133,9 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
         cells[COL_CAUSE] = sock_cause_to_string(s->cause);
         cells[COL_FATE] = row->fate;
-        cells[COL_UNIT] = r->cgroup_deleted ? "(deleted)" : r->unit[0] ? r->unit : "-";
+        cells[COL_UNIT] = r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-");
         cells[COL_PROCESS] = row->process;
-        cells[COL_NETNS] = r->netns[0] ? r->netns : "host";
+        cells[COL_NETNS] = or_else(r->netns, "host");
         cells[COL_COOKIE] = row->cookie;
 }
 
@@ -251,14 +271,15 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "cause", json_string(sock_cause_to_string(s->cause)));
         r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
         r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
-        r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)") : row->unit[0] ? json_string(row->unit) : json_null());
-        r |= set_new(o, "cgroup", row->cgroup[0] ? json_string(row->cgroup) : json_null());
+        r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)")
+                                : or_else(row->unit, NULL) ? json_string(row->unit) : json_null());
+        r |= set_new(o, "cgroup", or_else(row->cgroup, NULL) ? json_string(row->cgroup) : json_null());
         r |= set_new(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
-        r |= set_new(o, "netns", json_string(row->netns[0] ? row->netns : "host"));
+        r |= set_new(o, "netns", json_string(or_else(row->netns, "host")));
         r |= set_new(o, "netns_inode", s->netns_ino ? json_integer((json_int_t) s->netns_ino) : json_null());
-        r |= set_new(o, "netns_unit", row->netns_unit[0] ? json_string(row->netns_unit) : json_null());
+        r |= set_new(o, "netns_unit", or_else(row->netns_unit, NULL) ? json_string(row->netns_unit) : json_null());
         r |= set_new(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
-        r |= set_new(o, "process", row->pid > 0 ? json_string(row->process) : json_null());
+        r |= set_new(o, "process", row->pid > 0 && or_else(row->process, NULL) ? json_string(row->process) : json_null());
         r |= set_new(o, "uid", json_integer(s->uid));
         r |= set_new(o, "inode", json_integer(s->inode));
         /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */

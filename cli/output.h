@@ -16,14 +16,15 @@ struct row {
         uint64_t age_usec;              /* in its current state */
         uint64_t first_seen_ago_usec;   /* since the daemon first saw it */
         bool alerted;
-        /* whose it is (owner.h); "" and 0 when unknown */
-        char unit[64];
-        char cgroup[192];               /* path below the cgroup root, "" unknown */
+        /* Whose it is (owner.h): NULL (or "") and 0 when unknown. The strings
+         * belong to whoever made the row and outlive it (finwatch: a strpool). */
+        const char *unit;
+        const char *cgroup;             /* path below the cgroup root */
         bool cgroup_deleted;
         int pid;
-        char process[16];
-        char netns[64];                 /* "host", a /run/netns name, or "net:[INODE]" */
-        char netns_unit[64];            /* for an unnamed namespace: a unit running in it */
+        const char *process;            /* the command name */
+        const char *netns;              /* a /run/netns name or "net:[INODE]"; NULL: "host" */
+        const char *netns_unit;         /* for an unnamed namespace: a unit running in it */
 };
 
 /* output_table() flags */

@@ -608,20 +608,24 @@ int diag_destroy_supported(struct diag *d) {
 
 int diag_snapshot_add(const struct fw_sock *s, void *userdata) {
         struct diag_snapshot *snap = userdata;
+        char *e;
 
+        assert(snap->size >= sizeof(struct fw_sock) && snap->sock_offset <= snap->size - sizeof(struct fw_sock));
         if (snap->n >= snap->allocated) {
                 size_t a = snap->allocated ? snap->allocated * 2 : 256;
-                struct fw_sock *p;
+                void *p;
 
-                if (a > SIZE_MAX / sizeof(*p))
+                if (a > SIZE_MAX / snap->size)
                         return -ENOMEM;
-                p = realloc(snap->socks, a * sizeof(*p));
+                p = realloc(snap->v, a * snap->size);
                 if (!p)
                         return -ENOMEM;
-                snap->socks = p;
+                snap->v = p;
                 snap->allocated = a;
         }
-        snap->socks[snap->n++] = *s;
+        e = (char *) snap->v + snap->n++ * snap->size;
+        memset(e, 0, snap->size);
+        memcpy(e + snap->sock_offset, s, sizeof(*s));
         return 0;
 }
 
@@ -645,38 +649,37 @@ void diag_snapshot_dedupe(struct diag_snapshot *snap) {
 
         if (snap->n < 2)
                 return;
-        /* Sort small keys, not the sockets: a repeat is rare (a socket that
+        /* Sort small keys, not the elements: a repeat is rare (a socket that
          * moved in the hash while the dump ran), so usually nothing moves. */
         keys = malloc(snap->n * sizeof(*keys));
-        if (!keys) {
+        drop = calloc(snap->n, sizeof(*drop));
+        if (!keys || !drop) {
                 /* quadratic, but correct */
                 for (size_t i = 0; i < snap->n; i++) {
                         bool seen = false;
 
                         for (size_t j = 0; j < w && !seen; j++)
-                                seen = snap->socks[j].cookie == snap->socks[i].cookie;
-                        if (!seen)
-                                snap->socks[w++] = snap->socks[i];
+                                seen = diag_snapshot_sock(snap, j)->cookie == diag_snapshot_sock(snap, i)->cookie;
+                        if (!seen && w++ != i)
+                                memcpy((char *) snap->v + (w - 1) * snap->size, (char *) snap->v + i * snap->size,
+                                       snap->size);
                 }
                 snap->n = w;
                 return;
         }
         for (size_t i = 0; i < snap->n; i++)
-                keys[i] = (struct cookie_at) { .cookie = snap->socks[i].cookie, .at = i };
+                keys[i] = (struct cookie_at) { .cookie = diag_snapshot_sock(snap, i)->cookie, .at = i };
         qsort(keys, snap->n, sizeof(*keys), cmp_cookie_at);
         for (size_t i = 1; i < snap->n; i++)
-                dups += keys[i].cookie == keys[i - 1].cookie;
+                if (keys[i].cookie == keys[i - 1].cookie) {
+                        drop[keys[i].at] = true; /* the first seen stays */
+                        dups++;
+                }
         if (dups == 0)
                 return;
-        drop = calloc(snap->n, sizeof(*drop));
-        if (!drop)
-                return; /* shown twice rather than lost */
-        for (size_t i = 1; i < snap->n; i++)
-                if (keys[i].cookie == keys[i - 1].cookie)
-                        drop[keys[i].at] = true; /* the first seen stays */
         for (size_t i = 0; i < snap->n; i++)
-                if (!drop[i])
-                        snap->socks[w++] = snap->socks[i];
+                if (!drop[i] && w++ != i)
+                        memcpy((char *) snap->v + (w - 1) * snap->size, (char *) snap->v + i * snap->size, snap->size);
         snap->n = w;
 }
 
@@ -696,6 +699,7 @@ int diag_snapshot_take(struct diag *d, int family, uint32_t states, struct diag_
 }
 
 void diag_snapshot_done(struct diag_snapshot *snap) {
-        free(snap->socks);
-        *snap = (struct diag_snapshot) {};
+        free(snap->v);
+        snap->v = NULL;
+        snap->n = snap->allocated = 0;
 }

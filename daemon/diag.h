@@ -162,12 +162,18 @@ const char *diag_kill_strerror(int r);
  * Asks the kernel to destroy a socket that cannot exist. */
 int diag_destroy_supported(struct diag *d);
 
-/* A snapshot: both families (or one), deduplicated by cookie. */
+/* A snapshot: both families (or one), deduplicated by cookie, appended to
+ * an array of the caller's elements (size bytes each, a struct fw_sock at
+ * sock_offset, the rest zeroed), so that it needs no copy of its own. */
 struct diag_snapshot {
-        struct fw_sock *socks;
-        size_t n;
-        size_t allocated;
+        void *v;
+        size_t size, sock_offset;
+        size_t n, allocated;
 };
+#define DIAG_SNAPSHOT_OF(type, member) \
+        ((struct diag_snapshot) { .size = sizeof(type), .sock_offset = offsetof(type, member) })
+#define diag_snapshot_sock(snap, i) \
+        ((struct fw_sock *) ((char *) (snap)->v + (i) * (snap)->size + (snap)->sock_offset))
 int diag_snapshot_take(struct diag *d, int family, uint32_t states, struct diag_snapshot *snap);
 void diag_snapshot_done(struct diag_snapshot *snap);
 /* Append one socket (the diag_sock_fn a snapshot uses). */

@@ -659,8 +659,7 @@ static void test_requests(void) {
 /* Repeated cookies go, the first of each stays, the order is kept. */
 static void test_snapshot_dedupe(void) {
         static const uint64_t in[] = { 7, 3, 9, 3, 1, 7, 7, 5 }, want[] = { 7, 3, 9, 1, 5 };
-        struct diag_snapshot snap = {};
-
+        struct diag_snapshot snap = { .size = sizeof(struct fw_sock) }; /* the socket is the element */
         for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
                 struct fw_sock s = { .cookie = in[i], .sport = (uint16_t) i };
 
@@ -669,8 +668,8 @@ static void test_snapshot_dedupe(void) {
         diag_snapshot_dedupe(&snap);
         CHECK_INT(snap.n, sizeof(want) / sizeof(want[0]));
         for (size_t i = 0; i < snap.n && i < sizeof(want) / sizeof(want[0]); i++)
-                CHECK_INT(snap.socks[i].cookie, want[i]);
-        CHECK_INT(snap.socks[1].sport, 1); /* the first 3, not the one at 3 */
+                CHECK_INT(diag_snapshot_sock(&snap, i)->cookie, want[i]);
+        CHECK_INT(diag_snapshot_sock(&snap, 1)->sport, 1); /* the first 3, not the one at 3 */
         diag_snapshot_done(&snap);
 
         /* no repeats: untouched */
@@ -681,8 +680,29 @@ static void test_snapshot_dedupe(void) {
         }
         diag_snapshot_dedupe(&snap);
         CHECK_INT(snap.n, 100);
-        CHECK_INT(snap.socks[0].cookie, 100);
+        CHECK_INT(diag_snapshot_sock(&snap, 0)->cookie, 100);
         diag_snapshot_done(&snap);
+
+        /* elements of the caller's own, the socket inside them */
+        {
+                struct item {
+                        uint64_t before;
+                        struct fw_sock sock;
+                        char after[5];
+                };
+                struct diag_snapshot items = DIAG_SNAPSHOT_OF(struct item, sock);
+
+                for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+                        struct fw_sock s = { .cookie = in[i], .sport = (uint16_t) i };
+
+                        CHECK_INT(diag_snapshot_add(&s, &items), 0);
+                }
+                diag_snapshot_dedupe(&items);
+                CHECK_INT(items.n, 5);
+                CHECK_INT(((struct item *) items.v)[4].sock.cookie, 5);
+                CHECK_INT(((struct item *) items.v)[4].before, 0);
+                diag_snapshot_done(&items);
+        }
 }
 
 int main(int argc, char **argv) {

@@ -59,9 +59,9 @@ static void test_table(void) {
         s[0].alerted = true;
         s[0].sock.cause = SOCK_CAUSE_LOST_FIN;
         s[0].sock.fate_msec = 95 * 1000;
-        strcpy(s[0].unit, "nginx.service");
+        s[0].unit = "nginx.service";
         s[0].pid = 812;
-        strcpy(s[0].process, "nginx");
+        s[0].process = "nginx";
         s[1].sock = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_FIN_WAIT1, 5);
         s[1].sock.timer = DIAG_TIMER_PERSIST;
         s[1].sock.timer_count = 2;

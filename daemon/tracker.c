@@ -83,9 +83,11 @@ static int grow(struct tracker *t) {
         return 0;
 }
 
-/* Make room for one more entry: keep the load at or below one half. */
+/* Make room for one more entry: keep the load at or below three quarters
+ * (linear probing stays short there: ~2.5 probes to find an entry, ~8.5 to
+ * miss one), which keeps the table near 160-320 bytes a socket. */
 static int reserve_one(struct tracker *t) {
-        if ((t->size + 1) * 2 > t->capacity)
+        if ((t->size + 1) * 4 > t->capacity * 3)
                 return grow(t);
         return 0;
 }

@@ -43,12 +43,18 @@ def records(jd, d, message_id):
     return jd.records(f"_PID={d.pid}", f"MESSAGE_ID={message_id}")
 
 
-def wall_clock(t, a, jd, work):
-    sock = os.path.join(work, "control-wall")
-    conf = os.path.join(work, "wall.conf")
+def write_conf(work, name, alert_after, kill_after):
+    """A config that alerts and auto-kills after the given times; returns
+    (control socket, config file)."""
+    sock, conf = os.path.join(work, f"control-{name}"), os.path.join(work, f"{name}.conf")
     with open(conf, "w") as f:
-        f.write(f"[monitor]\ninterval = 200ms\n[alert]\nafter = 4s\n[kill]\nauto = yes\nafter = 6s\n"
-                f"[daemon]\nstate_file = {work}/wall.state\ncontrol_socket = {sock}\n")
+        f.write(f"[monitor]\ninterval = 200ms\n[alert]\nafter = {alert_after}\n[kill]\nauto = yes\n"
+                f"after = {kill_after}\n[daemon]\nstate_file = {work}/{name}.state\ncontrol_socket = {sock}\n")
+    return sock, conf
+
+
+def wall_clock(t, a, jd, work):
+    sock, conf = write_conf(work, "wall", "4s", "6s")
     stamp = os.path.join(work, "walljump")
 
     def set_clock(offset):
@@ -95,11 +101,7 @@ def wall_clock(t, a, jd, work):
 
 
 def time_namespace(t, a, jd, work):
-    sock = os.path.join(work, "control-timens")
-    conf = os.path.join(work, "timens.conf")
-    with open(conf, "w") as f:
-        f.write(f"[monitor]\ninterval = 200ms\n[alert]\nafter = 1min\n[kill]\nauto = yes\nafter = 2min\n"
-                f"[daemon]\nstate_file = {work}/timens.state\ncontrol_socket = {sock}\n")
+    sock, conf = write_conf(work, "timens", "1min", "2min")
     # holds a time namespace a year ahead; the daemon enters it (nsenter -T)
     holder = subprocess.Popen(["unshare", "--time", "--boottime", str(YEAR), "sleep", "600"])
     ahead = ["nsenter", f"--time=/proc/{holder.pid}/ns/time_for_children", "--"]

@@ -217,7 +217,47 @@ static void test_restore(void) {
         tracker_free(t);
 }
 
+/* Random inserts and removals against a plain array: the table must hold
+ * exactly what the array holds through every growth, wrap-around at the
+ * table's end and backward shift. */
+static void test_random_against_reference(void) {
+        enum { UNIVERSE = 5000, OPS = 400000 };
+        static bool in[UNIVERSE];
+        struct tracker *t;
+        uint64_t x = 0x9e3779b97f4a7c15ull;
+        size_t n = 0, wrong = 0;
+
+        CHECK_INT(tracker_new(&t), 0);
+        for (size_t op = 0; op < OPS; op++) {
+                uint64_t c;
+
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                /* the live share drifts up and down, so the table grows a lot */
+                c = 1 + x % (op < OPS / 2 ? UNIVERSE : UNIVERSE / 3);
+                if ((x >> 40) % 3 != 0) {
+                        struct fw_sock s = sock(c, FW_TCP_LAST_ACK);
+
+                        CHECK(tracker_observe(t, &s, op) >= 0);
+                        n += !in[c - 1];
+                        in[c - 1] = true;
+                } else {
+                        wrong += tracker_forget(t, c) != in[c - 1];
+                        n -= in[c - 1];
+                        in[c - 1] = false;
+                }
+                if (op % 9973 == 0)
+                        for (uint64_t k = 1; k <= UNIVERSE; k++)
+                                wrong += (tracker_get(t, k) != NULL) != in[k - 1];
+        }
+        CHECK_INT(wrong, 0);
+        CHECK_INT(tracker_size(t), n);
+        tracker_free(t);
+}
+
 int main(void) {
+        test_random_against_reference();
         test_lifecycle();
         test_repeat_and_state_change();
         test_no_cookie_and_partial_dump();

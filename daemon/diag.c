@@ -642,23 +642,24 @@ static int cmp_cookie_at(const void *a, const void *b) {
         return x->at < y->at ? -1 : x->at > y->at;
 }
 
-void diag_snapshot_dedupe(struct diag_snapshot *snap) {
+void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from) {
         _cleanup_(freep) struct cookie_at *keys = NULL;
         _cleanup_(freep) bool *drop = NULL;
-        size_t w = 0, dups = 0;
+        size_t w = from, dups = 0, m;
 
-        if (snap->n < 2)
+        if (from > snap->n || snap->n - from < 2)
                 return;
+        m = snap->n - from;
         /* Sort small keys, not the elements: a repeat is rare (a socket that
          * moved in the hash while the dump ran), so usually nothing moves. */
-        keys = malloc(snap->n * sizeof(*keys));
-        drop = calloc(snap->n, sizeof(*drop));
+        keys = malloc(m * sizeof(*keys));
+        drop = calloc(m, sizeof(*drop));
         if (!keys || !drop) {
                 /* quadratic, but correct */
-                for (size_t i = 0; i < snap->n; i++) {
+                for (size_t i = from; i < snap->n; i++) {
                         bool seen = false;
 
-                        for (size_t j = 0; j < w && !seen; j++)
+                        for (size_t j = from; j < w && !seen; j++)
                                 seen = diag_snapshot_sock(snap, j)->cookie == diag_snapshot_sock(snap, i)->cookie;
                         if (!seen && w++ != i)
                                 memcpy((char *) snap->v + (w - 1) * snap->size, (char *) snap->v + i * snap->size,
@@ -667,24 +668,26 @@ void diag_snapshot_dedupe(struct diag_snapshot *snap) {
                 snap->n = w;
                 return;
         }
-        for (size_t i = 0; i < snap->n; i++)
-                keys[i] = (struct cookie_at) { .cookie = diag_snapshot_sock(snap, i)->cookie, .at = i };
-        qsort(keys, snap->n, sizeof(*keys), cmp_cookie_at);
-        for (size_t i = 1; i < snap->n; i++)
+        for (size_t i = 0; i < m; i++)
+                keys[i] = (struct cookie_at) { .cookie = diag_snapshot_sock(snap, from + i)->cookie, .at = i };
+        qsort(keys, m, sizeof(*keys), cmp_cookie_at);
+        for (size_t i = 1; i < m; i++)
                 if (keys[i].cookie == keys[i - 1].cookie) {
                         drop[keys[i].at] = true; /* the first seen stays */
                         dups++;
                 }
         if (dups == 0)
                 return;
-        for (size_t i = 0; i < snap->n; i++)
-                if (!drop[i] && w++ != i)
-                        memcpy((char *) snap->v + (w - 1) * snap->size, (char *) snap->v + i * snap->size, snap->size);
+        for (size_t i = 0; i < m; i++)
+                if (!drop[i] && w++ != from + i)
+                        memcpy((char *) snap->v + (w - 1) * snap->size, (char *) snap->v + (from + i) * snap->size,
+                               snap->size);
         snap->n = w;
 }
 
 int diag_snapshot_take(struct diag *d, int family, uint32_t states, struct diag_snapshot *snap) {
         static const int families[] = { AF_INET, AF_INET6 };
+        size_t from = snap->n; /* cookies are unique across namespaces: only the new part */
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(families); i++) {
@@ -694,7 +697,7 @@ int diag_snapshot_take(struct diag *d, int family, uint32_t states, struct diag_
                 if (r < 0)
                         return r;
         }
-        diag_snapshot_dedupe(snap);
+        diag_snapshot_dedupe(snap, from);
         return 0;
 }
 

@@ -178,5 +178,6 @@ int diag_snapshot_take(struct diag *d, int family, uint32_t states, struct diag_
 void diag_snapshot_done(struct diag_snapshot *snap);
 /* Append one socket (the diag_sock_fn a snapshot uses). */
 int diag_snapshot_add(const struct fw_sock *s, void *userdata);
-/* Drop repeated cookies (the first seen stays); the order is kept. */
-void diag_snapshot_dedupe(struct diag_snapshot *snap);
+/* Drop repeated cookies among the elements from index from on (the first
+ * seen stays); the order is kept. */
+void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from);

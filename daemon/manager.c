@@ -762,9 +762,13 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
 
         r = statefile_clock_get(&m->clock);
         if (r < 0) {
-                log_error("cannot read the boot id or the time namespace's offsets: %s", strerror(-r));
+                log_error("cannot read the boot id: %s", strerror(-r));
                 return r;
         }
+        r = timens_boottime_offset(&m->clock.timens_offset);
+        if (r < 0)
+                log_warning("cannot read /proc/self/timens_offsets (%s): taking CLOCK_BOOTTIME for the host's; "
+                            "ages from a state file written in another time namespace would be off", strerror(-r));
 
         r = tracker_new(&m->tracker);
         if (r < 0)

@@ -64,9 +64,7 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t len) {
 }
 
 int statefile_clock_get(struct statefile_clock *ret) {
-        _cleanup_(fclosep) FILE *f = NULL;
         sd_id128_t boot;
-        char line[128];
         int r;
 
         r = sd_id128_get_boot(&boot);
@@ -74,7 +72,14 @@ int statefile_clock_get(struct statefile_clock *ret) {
                 return r;
         *ret = (struct statefile_clock) {};
         memcpy(ret->boot_id, boot.bytes, sizeof(ret->boot_id));
+        return 0;
+}
 
+int timens_boottime_offset(int64_t *ret_usec) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        char line[128];
+
+        *ret_usec = 0;
         /* "boottime <sec> <nsec>"; no file: a kernel without time namespaces */
         f = fopen("/proc/self/timens_offsets", "re");
         if (!f)
@@ -87,7 +92,7 @@ int statefile_clock_get(struct statefile_clock *ret) {
                         if (sec < -(INT64_MAX / 2000000) || sec > INT64_MAX / 2000000 || nsec < 0 ||
                             nsec >= 1000000000)
                                 return -EBADMSG;
-                        ret->timens_offset = (int64_t) sec * 1000000 + nsec / 1000;
+                        *ret_usec = (int64_t) sec * 1000000 + nsec / 1000;
                 }
         }
         return 0;

@@ -665,7 +665,7 @@ static void test_snapshot_dedupe(void) {
 
                 CHECK_INT(diag_snapshot_add(&s, &snap), 0);
         }
-        diag_snapshot_dedupe(&snap);
+        diag_snapshot_dedupe(&snap, 0);
         CHECK_INT(snap.n, sizeof(want) / sizeof(want[0]));
         for (size_t i = 0; i < snap.n && i < sizeof(want) / sizeof(want[0]); i++)
                 CHECK_INT(diag_snapshot_sock(&snap, i)->cookie, want[i]);
@@ -678,7 +678,7 @@ static void test_snapshot_dedupe(void) {
 
                 CHECK_INT(diag_snapshot_add(&s, &snap), 0);
         }
-        diag_snapshot_dedupe(&snap);
+        diag_snapshot_dedupe(&snap, 0);
         CHECK_INT(snap.n, 100);
         CHECK_INT(diag_snapshot_sock(&snap, 0)->cookie, 100);
         diag_snapshot_done(&snap);
@@ -697,8 +697,19 @@ static void test_snapshot_dedupe(void) {
 
                         CHECK_INT(diag_snapshot_add(&s, &items), 0);
                 }
-                diag_snapshot_dedupe(&items);
+                diag_snapshot_dedupe(&items, 0);
                 CHECK_INT(items.n, 5);
+                /* from an index on: what came before is left alone */
+                {
+                        struct fw_sock s = { .cookie = 7 };
+
+                        CHECK_INT(diag_snapshot_add(&s, &items), 0);
+                        CHECK_INT(diag_snapshot_add(&s, &items), 0);
+                        diag_snapshot_dedupe(&items, 5);
+                        CHECK_INT(items.n, 6);
+                        CHECK_INT(((struct item *) items.v)[0].sock.cookie, 7);
+                        CHECK_INT(((struct item *) items.v)[5].sock.cookie, 7);
+                }
                 CHECK_INT(((struct item *) items.v)[4].sock.cookie, 5);
                 CHECK_INT(((struct item *) items.v)[4].before, 0);
                 diag_snapshot_done(&items);

@@ -4,6 +4,7 @@
 private network namespace, by both causes, both families, orphan and owned;
 ss as the oracle; SOCK_DESTROY by cookie, and with a stale cookie."""
 import json
+import os
 
 import fwtest
 
@@ -161,7 +162,32 @@ def main():
         t.eq((r.returncode, r.stdout.strip()), (1, "ENOENT"), "destroy with a stale cookie")
         t.eq(fwtest.ss_sockets(fx), after, "stale cookie removed nothing")
 
+    # More sockets than one process may hold files: the fixture splits the
+    # work over workers (as the benchmark's 50k does), and every socket is
+    # still made, listed, and gone with the fixture.
+    split = ["lost-fin:fin-wait-1:orphan:4:150", "zero-window:last-ack:orphan:6:150",
+             "lost-fin:last-ack:owned:mapped:100"]
+    with fwtest.Fixture(a.fixture, split, established=50, extra=["--quiet", "--files-per-process", "300"]) as fx:
+        workers = children(fx.pid)
+        t.check(len(workers) > 1, f"the fixture split its work ({len(workers)} workers)")
+        t.eq(len(fwtest.ss_sockets(fx)), 400, "every stuck socket of every worker is there (ss)")
+        got = fwtest.wait_for(lambda: (lambda g: g if len(g) == 400 else None)(list_json(fx, a.finwatch)))
+        t.eq(len(got or []), 400, "finwatch list finds them all")
+        t.eq(sorted((o["state"], o["family"], o["orphan"]) for o in got or []) ==
+             sorted([("FIN_WAIT_1", "ipv4", True)] * 150 + [("LAST_ACK", "ipv6", True)] * 150 +
+                    [("LAST_ACK", "ipv6", False)] * 100), True, "states, families and owners as asked")
+    t.check(fwtest.wait_for(lambda: not any(os.path.exists(f"/proc/{w}") for w in workers), 10),
+            "the workers are gone with the fixture")
+
     t.done()
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
 
 
 if __name__ == "__main__":

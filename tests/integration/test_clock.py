@@ -106,7 +106,17 @@ def time_namespace(t, a, jd, work):
     holder = subprocess.Popen(["unshare", "--time", "--boottime", str(YEAR), "sleep", "600"])
     ahead = ["nsenter", f"--time=/proc/{holder.pid}/ns/time_for_children", "--"]
     try:
-        fwtest.wait_for(lambda: os.path.exists(f"/proc/{holder.pid}/ns/time_for_children"), 5)
+        # ns/time_for_children exists from the start (as the host's); the
+        # holder is in its own namespace, offsets written, once it has
+        # exec'd sleep in it
+        ours = os.readlink("/proc/self/ns/time")
+
+        def moved():
+            try:
+                return os.readlink(f"/proc/{holder.pid}/ns/time") != ours
+            except OSError:
+                return False
+        t.check(fwtest.wait_for(moved, 5), "time namespace: the holder is in a time namespace of its own")
         r = subprocess.run([*ahead, "cat", "/proc/uptime"], capture_output=True, text=True)
         up = float(r.stdout.split()[0]) if r.returncode == 0 else 0
         t.check(up > YEAR, f"time namespace: CLOCK_BOOTTIME a year ahead in it ({up:.0f} s)")

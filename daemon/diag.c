@@ -629,59 +629,56 @@ int diag_snapshot_add(const struct fw_sock *s, void *userdata) {
         return 0;
 }
 
-struct cookie_at {
-        uint64_t cookie;
-        size_t at;
-};
-
-static int cmp_cookie_at(const void *a, const void *b) {
-        const struct cookie_at *x = a, *y = b;
-
-        if (x->cookie != y->cookie)
-                return x->cookie < y->cookie ? -1 : 1;
-        return x->at < y->at ? -1 : x->at > y->at;
+/* Copy element i to position w (w <= i) unless it is there already. */
+static void snapshot_move(struct diag_snapshot *snap, size_t w, size_t i) {
+        if (w != i)
+                memcpy((char *) snap->v + w * snap->size, (char *) snap->v + i * snap->size, snap->size);
 }
 
 void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from) {
-        _cleanup_(freep) struct cookie_at *keys = NULL;
-        _cleanup_(freep) bool *drop = NULL;
-        size_t w = from, dups = 0, m;
+        _cleanup_(freep) uint64_t *set = NULL;
+        size_t w = from, m, mask;
+        bool zero_seen = false;
 
         if (from > snap->n || snap->n - from < 2)
                 return;
         m = snap->n - from;
-        /* Sort small keys, not the elements: a repeat is rare (a socket that
-         * moved in the hash while the dump ran), so usually nothing moves. */
-        keys = malloc(m * sizeof(*keys));
-        drop = calloc(m, sizeof(*drop));
-        if (!keys || !drop) {
+        /* The cookies seen so far, in an open-addressing set at most half
+         * full (0 marks a free slot; a cookie of 0 is tracked on its own). */
+        for (mask = 15; mask < SIZE_MAX / 4 && mask / 2 < m; mask = mask * 2 + 1)
+                ;
+        set = mask < SIZE_MAX / 4 ? calloc(mask + 1, sizeof(*set)) : NULL;
+        if (!set) {
                 /* quadratic, but correct */
                 for (size_t i = from; i < snap->n; i++) {
                         bool seen = false;
 
                         for (size_t j = from; j < w && !seen; j++)
                                 seen = diag_snapshot_sock(snap, j)->cookie == diag_snapshot_sock(snap, i)->cookie;
-                        if (!seen && w++ != i)
-                                memcpy((char *) snap->v + (w - 1) * snap->size, (char *) snap->v + i * snap->size,
-                                       snap->size);
+                        if (!seen)
+                                snapshot_move(snap, w++, i);
                 }
                 snap->n = w;
                 return;
         }
-        for (size_t i = 0; i < m; i++)
-                keys[i] = (struct cookie_at) { .cookie = diag_snapshot_sock(snap, from + i)->cookie, .at = i };
-        qsort(keys, m, sizeof(*keys), cmp_cookie_at);
-        for (size_t i = 1; i < m; i++)
-                if (keys[i].cookie == keys[i - 1].cookie) {
-                        drop[keys[i].at] = true; /* the first seen stays */
-                        dups++;
+        for (size_t i = from; i < snap->n; i++) {
+                uint64_t cookie = diag_snapshot_sock(snap, i)->cookie;
+                bool seen;
+
+                if (cookie == 0) {
+                        seen = zero_seen;
+                        zero_seen = true;
+                } else {
+                        size_t h = (size_t) mix64(cookie) & mask;
+
+                        while (set[h] != 0 && set[h] != cookie)
+                                h = (h + 1) & mask;
+                        seen = set[h] == cookie;
+                        set[h] = cookie;
                 }
-        if (dups == 0)
-                return;
-        for (size_t i = 0; i < m; i++)
-                if (!drop[i] && w++ != from + i)
-                        memcpy((char *) snap->v + (w - 1) * snap->size, (char *) snap->v + (from + i) * snap->size,
-                               snap->size);
+                if (!seen) /* the first seen stays, in its order */
+                        snapshot_move(snap, w++, i);
+        }
         snap->n = w;
 }
 

@@ -16,18 +16,10 @@ struct tracker {
         size_t doomed_allocated;
 };
 
-/* Cookies are sequential: mix them so that neighbours spread over the table
- * (the splitmix64 finaliser), then map onto the slots by multiplication, so
- * the table needs no power-of-two size and can grow by half. */
+/* Mixed cookies map onto the slots by multiplication, so the table needs no
+ * power-of-two size and can grow by half. */
 static size_t slot_of(const struct tracker *t, uint64_t cookie) {
-        uint64_t x = cookie;
-
-        x ^= x >> 30;
-        x *= UINT64_C(0xbf58476d1ce4e5b9);
-        x ^= x >> 27;
-        x *= UINT64_C(0x94d049bb133111eb);
-        x ^= x >> 31;
-        return (size_t) (((unsigned __int128) x * t->capacity) >> 64);
+        return (size_t) (((unsigned __int128) mix64(cookie) * t->capacity) >> 64);
 }
 
 static size_t next_slot(const struct tracker *t, size_t i) {

@@ -38,6 +38,16 @@ static inline void fclosep(FILE **f) {
                 (void) fclose(*f);
 }
 
+/* Spread a 64-bit key over all 64 bits (the splitmix64 finaliser): socket
+ * cookies are sequential, and neighbours must not share hash slots. */
+static inline uint64_t mix64(uint64_t x) {
+        x ^= x >> 30;
+        x *= UINT64_C(0xbf58476d1ce4e5b9);
+        x ^= x >> 27;
+        x *= UINT64_C(0x94d049bb133111eb);
+        return x ^ (x >> 31);
+}
+
 /* Parse "500ms", "30s", "5min", "2h", "1d" (and sums such as "1min 30s") into
  * microseconds. A bare number is seconds. Returns 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, uint64_t *ret_usec);

@@ -57,6 +57,7 @@ void output_sort(struct row *rows, size_t n) {
         keys = malloc(n * sizeof(*keys));
         if (!keys)
                 return; /* unsorted is still right, only less tidy */
+        memory_prefault(keys, n * sizeof(*keys));
         for (size_t i = 0; i < n; i++)
                 sort_key_of(&keys[i], &rows[i].sock, i);
         qsort(keys, n, sizeof(*keys), cmp_sort_key);

@@ -621,6 +621,7 @@ int diag_snapshot_add(const struct fw_sock *s, void *userdata) {
                 if (!p)
                         return -ENOMEM;
                 snap->v = p;
+                memory_prefault((char *) p + snap->allocated * snap->size, (a - snap->allocated) * snap->size);
                 snap->allocated = a;
         }
         e = (char *) snap->v + snap->n++ * snap->size;
@@ -648,6 +649,8 @@ void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from) {
         for (mask = 15; mask < SIZE_MAX / 4 && mask / 2 < m; mask = mask * 2 + 1)
                 ;
         set = mask < SIZE_MAX / 4 ? calloc(mask + 1, sizeof(*set)) : NULL;
+        if (set)
+                memory_prefault(set, (mask + 1) * sizeof(*set));
         if (!set) {
                 /* quadratic, but correct */
                 for (size_t i = from; i < snap->n; i++) {

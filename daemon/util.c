@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -106,6 +107,14 @@ char *put_u64(char *p, uint64_t v) {
         while (n)
                 *p++ = tmp[--n];
         return p;
+}
+
+void memory_prefault(void *p, size_t len) {
+        uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+        uintptr_t from = ((uintptr_t) p + page - 1) & ~(page - 1), to = ((uintptr_t) p + len) & ~(page - 1);
+
+        if (to > from && to - from >= (1u << 20))
+                (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
 }
 
 char *copy_cut(char *buf, size_t size, const char *src) {

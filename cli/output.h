@@ -12,19 +12,19 @@
  * how long it has been stuck. */
 struct row {
         struct fw_sock sock;
-        bool known;                     /* the daemon tracks it: the rest is valid */
-        uint64_t age_usec;              /* in its current state */
-        uint64_t first_seen_ago_usec;   /* since the daemon first saw it */
-        bool alerted;
+        uint64_t age_usec;              /* in its current state, valid if known */
+        uint64_t first_seen_ago_usec;   /* since the daemon first saw it, valid if known */
         /* Whose it is (owner.h): NULL (or "") and 0 when unknown. The strings
          * belong to whoever made the row and outlive it (finwatch: a strpool). */
         const char *unit;
         const char *cgroup;             /* path below the cgroup root */
-        bool cgroup_deleted;
-        int pid;
         const char *process;            /* the command name */
         const char *netns;              /* a /run/netns name or "net:[INODE]"; NULL: "host" */
         const char *netns_unit;         /* for an unnamed namespace: a unit running in it */
+        int pid;
+        bool known;                     /* the daemon tracks it: age, first seen and alerted are valid */
+        bool alerted;
+        bool cgroup_deleted;
 };
 
 /* output_table() flags */

@@ -56,6 +56,7 @@ struct fw_tcp_info {
         uint8_t retransmits;       /* unrecovered RTO timeouts */
         uint8_t probes;            /* unanswered zero window probes */
         uint8_t backoff;           /* RTO exponential backoff */
+        bool has_snd_wnd;          /* the kernel's tcp_info was long enough for it */
         uint32_t rto;              /* usec */
         uint32_t unacked;          /* segments */
         uint32_t total_retrans;    /* segments */
@@ -63,7 +64,6 @@ struct fw_tcp_info {
         uint32_t last_ack_recv;    /* msec ago */
         uint32_t notsent_bytes;    /* bytes queued but never sent */
         uint32_t snd_wnd;          /* bytes, the peer's advertised window */
-        bool has_snd_wnd;          /* the kernel's tcp_info was long enough for it */
 };
 
 /* One socket of a dump, validated. Addresses stay in network byte order as
@@ -88,12 +88,15 @@ struct fw_sock {
         uint8_t shutdown;          /* sk_shutdown bits (1 RCV, 2 SEND), valid if has_shutdown */
         bool has_shutdown;
         bool has_cgroup_id;
+        uint8_t cause;             /* derived: enum sock_cause, by sock_annotate() (cause.h) */
         struct fw_tcp_info info;
         uint64_t netns_ino;        /* the namespace it was dumped in (netns.h), 0 = ours */
-        /* Derived, not parsed: filled by sock_annotate() (cause.h). */
-        uint8_t cause;             /* enum sock_cause */
-        int64_t fate_msec;         /* until the kernel aborts it; FATE_NEVER, FATE_UNKNOWN */
+        int64_t fate_msec;         /* derived (sock_annotate()): until the kernel aborts it;
+                                    * FATE_NEVER, FATE_UNKNOWN */
 };
+/* finwatch list holds one (in a row) per stuck socket: keep it small, the
+ * fields ordered so that nothing is padded. */
+_Static_assert(sizeof(struct fw_sock) == 136, "struct fw_sock grew");
 
 static inline bool fw_sock_is_orphan(const struct fw_sock *s) {
         return s->inode == 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <endian.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -23,23 +24,17 @@ struct sort_key {
         size_t at; /* the row's index before sorting */
 };
 
-static uint8_t *put_be(uint8_t *p, uint64_t v, size_t bytes) {
-        for (size_t i = bytes; i > 0; i--) {
-                p[i - 1] = (uint8_t) v;
-                v >>= 8;
-        }
-        return p + bytes;
-}
-
 static void sort_key_of(struct sort_key *key, const struct fw_sock *s, size_t at) {
+        uint16_t sport = htobe16(s->sport), dport = htobe16(s->dport);
+        uint64_t cookie = htobe64(s->cookie);
         uint8_t *p = key->k;
 
         *p++ = s->family;
-        memcpy(p, s->src, sizeof(s->src));
-        p = put_be(p + sizeof(s->src), s->sport, 2);
-        memcpy(p, s->dst, sizeof(s->dst));
-        p = put_be(p + sizeof(s->dst), s->dport, 2);
-        put_be(p, s->cookie, 8);
+        p = mempcpy(p, s->src, sizeof(s->src));
+        p = mempcpy(p, &sport, sizeof(sport));
+        p = mempcpy(p, s->dst, sizeof(s->dst));
+        p = mempcpy(p, &dport, sizeof(dport));
+        memcpy(p, &cookie, sizeof(cookie));
         key->at = at;
 }
 
@@ -305,48 +300,33 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
 }
 
 /* Write a dumped object indented one level more, as an array element. */
-static void put_indented(FILE *f, const char *text, size_t len) {
+static void put_indented(FILE *f, const char *text) {
         fputs("  ", f);
-        for (const char *p = text, *end = text + len; p < end;) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                size_t l = nl ? (size_t) (nl - p) + 1 : (size_t) (end - p);
+        for (const char *p = text; *p;) {
+                size_t l = strcspn(p, "\n");
 
                 fwrite(p, 1, l, f);
-                if (nl)
-                        fputs("  ", f);
                 p += l;
+                if (*p == '\n') {
+                        fputs("\n  ", f);
+                        p++;
+                }
         }
 }
 
 int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec) {
-        _cleanup_(freep) char *buf = NULL;
-        size_t allocated = 0;
-
         /* One object at a time: the whole array as jansson values would take
          * about 6 KiB a socket (300 MB at 50k sockets). */
         fputs(n ? "[\n" : "[", f);
         for (size_t i = 0; i < n; i++) {
                 json_t *o = output_row_json(&rows[i], now_realtime_usec);
-                size_t len;
+                char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
-                if (!o)
-                        return -ENOMEM;
-                len = json_dumpb(o, buf, allocated, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                if (len > allocated) {
-                        char *bigger = realloc(buf, len);
-
-                        if (!bigger) {
-                                json_decref(o);
-                                return -ENOMEM;
-                        }
-                        buf = bigger;
-                        allocated = len;
-                        len = json_dumpb(o, buf, allocated, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                }
                 json_decref(o);
-                if (len == 0 || len > allocated)
+                if (!text)
                         return -ENOMEM;
-                put_indented(f, buf, len);
+                put_indented(f, text);
+                free(text);
                 fputs(i + 1 < n ? ",\n" : "\n", f);
         }
         if (fputs("]\n", f) == EOF || fflush(f) != 0 || ferror(f))

@@ -649,8 +649,6 @@ void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from) {
         for (mask = 15; mask < SIZE_MAX / 4 && mask / 2 < m; mask = mask * 2 + 1)
                 ;
         set = mask < SIZE_MAX / 4 ? calloc(mask + 1, sizeof(*set)) : NULL;
-        if (set)
-                memory_prefault(set, (mask + 1) * sizeof(*set));
         if (!set) {
                 /* quadratic, but correct */
                 for (size_t i = from; i < snap->n; i++) {
@@ -664,6 +662,7 @@ void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from) {
                 snap->n = w;
                 return;
         }
+        memory_prefault(set, (mask + 1) * sizeof(*set));
         for (size_t i = from; i < snap->n; i++) {
                 uint64_t cookie = diag_snapshot_sock(snap, i)->cookie;
                 bool seen;

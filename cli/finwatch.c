@@ -363,7 +363,7 @@ static int take_rows(struct diag *d, int family, uint32_t states, const struct n
         if (ns)
                 limits = ns->limits;
         else
-                tcp_limits_read(&limits);
+                (void) tcp_limits_read(&limits);
         for (size_t i = first; i < g->n; i++) {
                 struct row *row = &g->rows[i];
 

@@ -42,21 +42,25 @@ enum sock_cause sock_cause_of(const struct fw_sock *s) {
         }
 }
 
-static unsigned read_sysctl(const char *path, unsigned fallback) {
-        FILE *f = fopen(path, "re");
-        unsigned v;
+/* *ret = the value, or fallback when it cannot be read (then -errno). */
+static int read_sysctl(const char *path, unsigned fallback, unsigned *ret) {
+        _cleanup_(fclosep) FILE *f = fopen(path, "re");
 
+        *ret = fallback;
         if (!f)
-                return fallback;
-        if (fscanf(f, "%u", &v) != 1)
-                v = fallback;
-        fclose(f);
-        return v;
+                return -errno;
+        if (fscanf(f, "%u", ret) != 1) {
+                *ret = fallback;
+                return -EBADMSG;
+        }
+        return 0;
 }
 
-void tcp_limits_read(struct tcp_limits *ret) {
-        ret->orphan_retries = read_sysctl("/proc/sys/net/ipv4/tcp_orphan_retries", 0);
-        ret->retries2 = read_sysctl("/proc/sys/net/ipv4/tcp_retries2", 15);
+int tcp_limits_read(struct tcp_limits *ret) {
+        int r1 = read_sysctl("/proc/sys/net/ipv4/tcp_orphan_retries", 0, &ret->orphan_retries);
+        int r2 = read_sysctl("/proc/sys/net/ipv4/tcp_retries2", 15, &ret->retries2);
+
+        return r1 < 0 ? r1 : r2;
 }
 
 /* The sum of n timer intervals after `first`, each double the one before,

@@ -29,8 +29,8 @@ struct tcp_limits {
 };
 
 /* Read them in the caller's network namespace; defaults (0, 15) for what
- * cannot be read. */
-void tcp_limits_read(struct tcp_limits *ret);
+ * cannot be read, and then -errno (a sandbox without /proc/sys). */
+int tcp_limits_read(struct tcp_limits *ret);
 
 
 /* Milliseconds until the kernel aborts the socket by its own timers, from

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-id128.h>
 
@@ -384,7 +385,9 @@ void manager_handle_request(const struct proto_msg *req, const struct ucred *pee
                 handle_kill(m, req, peer, reply);
                 break;
         case PROTO_REQ_RELOAD:
-                if (peer->uid != 0)
+                /* finwatchd's own user too: the unit's ExecReload= runs
+                 * `finwatch reload` as User=finwatch. */
+                if (peer->uid != 0 && peer->uid != geteuid())
                         reply_error(reply, -EPERM, "permission denied: only root may reload finwatchd");
                 else if (manager_reload(m, err, sizeof(err)) < 0)
                         reply_error(reply, -EINVAL, "reload failed, running config kept: %s", err);
@@ -463,7 +466,14 @@ static void check_orphans(struct manager *m) {
         struct orphan_count c = {};
         char top[200];
 
-        if (orphan_count_read(&c) < 0) {
+        int r;
+
+        r = orphan_count_read(&c);
+        if (r < 0 && r != m->orphans_error)
+                log_warning("cannot read the orphan count (/proc/net/sockstat, net.ipv4.tcp_max_orphans): %s: "
+                            "no orphan budget alerts until it can", strerror(-r));
+        m->orphans_error = r < 0 ? r : 0;
+        if (r < 0) {
                 m->metrics.max_orphans = 0; /* not visible here: no budget */
                 return;
         }
@@ -579,7 +589,12 @@ int manager_poll(struct manager *m, uint64_t now) {
         int r = 0;
 
         m->polls++;
-        tcp_limits_read(&m->limits);
+        r = tcp_limits_read(&m->limits);
+        if (r < 0 && r != m->limits_error)
+                log_warning("cannot read net.ipv4.tcp_orphan_retries and tcp_retries2: %s: "
+                            "the fates assume the kernel's defaults", strerror(-r));
+        m->limits_error = r < 0 ? r : 0;
+        r = 0;
         if (m->cgroups)
                 cgroup_cache_refresh_allowed(m->cgroups);
         if (m->config.netns_mode != NETNS_HOST) {

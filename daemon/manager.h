@@ -38,6 +38,8 @@ struct manager {
         struct control *control;
         uint64_t started;             /* usec, CLOCK_BOOTTIME */
         struct tcp_limits limits;     /* the sysctls, read each poll */
+        int limits_error;             /* -errno while they cannot be read (said once), else 0 */
+        int orphans_error;            /* the same for the orphan count */
         struct cgroup_cache *cgroups; /* cgroup id -> path, NULL without cgroup v2 */
         char unit_buf[256];
         struct metrics metrics;       /* counters, and what the textfile shows */

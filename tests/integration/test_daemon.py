@@ -204,6 +204,26 @@ def no_journal_scenario(t, a, work):
             d.stop()
 
 
+def hidden_sysctls_scenario(t, a, work):
+    """A sandbox that hides /proc/sys/net/ipv4 (ProcSubset=pid did, in the
+    unit once): finwatchd says so once, instead of taking defaults in silence."""
+    conf = os.path.join(work, "hidden.conf")
+    write_conf(conf, monitor={"interval": "200ms"}, alert={"after": "0"}, daemon={"state_file": ""})
+    hide = ("sh", "-c", 'mount -t tmpfs tmpfs /proc/sys/net/ipv4 && exec "$@"', "sh")
+    with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:1"]) as fx:
+        d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=None, prefix=hide)
+        try:
+            ok = fwtest.wait_for(lambda: d.stderr().count("FINWATCH_STATE=LAST_ACK") >= 1, 10)
+            t.check(ok, f"the daemon runs and alerts: {d.stderr()!r}")
+            time.sleep(1)  # a few more polls
+            err = d.stderr()
+            t.eq(err.count("cannot read net.ipv4.tcp_orphan_retries and tcp_retries2"), 1,
+                 "the unreadable fate sysctls are said once")
+            t.eq(err.count("cannot read the orphan count"), 1, "the unreadable orphan count is said once")
+        finally:
+            d.stop()
+
+
 def main():
     a = fwtest.parse_args("diag_tool")
     fwtest.require_root_netns()
@@ -217,6 +237,7 @@ def main():
             main_scenario(t, a, jd, work)
             summary_scenario(t, a, jd, work)
         no_journal_scenario(t, a, work)
+        hidden_sysctls_scenario(t, a, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     t.done()

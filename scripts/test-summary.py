@@ -28,7 +28,7 @@ def main(paths):
             elif res in FAIL:
                 failed += 1
             elif res == "SKIP":
-                if ci and any(k in s for k in ("integration", "soak", "bench") for s in e.get("suite") or []):
+                if ci and any(k in s for k in ("integration", "soak", "bench", "vm") for s in e.get("suite") or []):
                     print(f"CI=true but integration test {e.get('name')} was skipped ({path})")
                     failed += 1
                 else:

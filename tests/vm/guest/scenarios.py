@@ -1,0 +1,365 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The VM suite's scenarios: finwatch as a user installs it, under the
+guest's real systemd 252 and the unit as shipped, on Debian 12's own 6.1
+kernel. They run in this order in one boot; each starts from the service
+running with the FAST config (install leaves it so) and leaves it so."""
+import os
+import re
+import shutil
+import signal
+import time
+
+from vmtest import (CONF, FAST, MSG_KILL, MSG_ORPHANS, MSG_STUCK, PAYLOAD, UNIT, Fixture, cursor,
+                    finwatch_json, is_active, journal_has, main_pid, messages, read_sysctl, records, row_endpoints, rows_by_cookie,
+                    run, ss_stuck, status, stuck_records, systemd_messages, unit_props, wait_for, write_conf,
+                    write_sysctl)
+
+TEST_USER = "alice"
+DROPIN_DIR = "/etc/systemd/system/finwatchd.service.d"
+
+
+def tracked_with_ages(fx, want_alerted=False, args=()):
+    """finwatch list (through the daemon): the fixture's sockets, once all
+    of them have a daemon age (and were alerted, if asked)."""
+    want = fx.endpoints()
+
+    def ready():
+        rows = [r for r in finwatch_json("list", *args)
+                if r["age_seconds"] is not None and (r["alerted"] or not want_alerted)]
+        return rows if want <= row_endpoints(rows) else None
+
+    rows = wait_for(ready, timeout=60) or []
+    return [r for r in rows if row_endpoints([r]) <= want]
+
+
+def install(t):
+    """The build, installed as the README says: files in place, then
+    systemd-sysusers, journalctl --update-catalog, systemctl enable --now."""
+    t.cmd("cp", "-a", os.path.join(PAYLOAD, "root") + "/.", "/")
+    for f in ("/usr/bin/finwatch", "/usr/sbin/finwatchd", CONF, "/usr/lib/systemd/system/finwatchd.service",
+              "/usr/lib/systemd/system/finwatchd.socket", "/usr/lib/sysusers.d/finwatch.conf",
+              "/usr/lib/systemd/catalog/finwatch.catalog"):
+        t.check(os.path.exists(f), f"installed {f}")
+    t.cmd("systemd-sysusers")
+    t.check(run("getent", "passwd", "finwatch").returncode == 0, "systemd-sysusers made the finwatch user")
+    t.cmd("journalctl", "--update-catalog")
+    t.cmd("systemctl", "daemon-reload")
+    t.cmd("systemctl", "enable", "--now", "finwatchd.socket", "finwatchd.service")
+    for unit in ("finwatchd.socket", UNIT):
+        t.eq(is_active(unit), "active", f"{unit} after enable --now")
+        t.eq(run("systemctl", "is-enabled", unit).stdout.strip(), "enabled", f"{unit} enabled")
+    st = status()
+    t.check(st["polls"] >= 1 and st["poll_failures"] == 0, f"finwatch status: polls {st['polls']}, "
+            f"failed {st['poll_failures']}")
+    t.eq(st["destroy_supported"], True, "SOCK_DESTROY supported on the guest's kernel")
+    # a normal user for the privileges scenario
+    t.cmd("systemd-sysusers", "--inline", f'u {TEST_USER} 1000 "finwatch VM test user" /')
+    write_conf(**FAST)
+    t.cmd("systemctl", "reload", UNIT)
+
+
+def seed(t):
+    """The seed's picture: nft drops the server's FIN on the guest's
+    loopback; finwatch list shows the sockets with ages, the alert is in the
+    journal and journalctl -x explains it, finwatch kill removes them."""
+    c = cursor()
+    with Fixture(["lost-fin:fin-wait-1:owned:4:2", "lost-fin:last-ack:orphan:4:2",
+                  "lost-fin:fin-wait-1:orphan:6:1"]) as fx:
+        t.require(fx.endpoints() <= ss_stuck(), "ss sees the fixture's stuck sockets")
+        rows = tracked_with_ages(fx, want_alerted=True)
+        t.eq(row_endpoints(rows), fx.endpoints(), "finwatch list shows every stuck socket, alerted, with an age")
+        t.check(all(r["age_seconds"] >= 3 for r in rows), "ages past [alert] after (3s)")
+        table = run("finwatch", "list").stdout
+        t.check(all(r["state"] in table for r in rows) and re.search(r"\b\d+s\b", table),
+                f"the table shows states and ages:\n{table}")
+
+        got = stuck_records(c, [r["cookie"] for r in rows])
+        t.eq(len(got), len(rows), "one journal alert per stuck socket")
+        for rec in got.values():
+            t.eq(rec.get("_SYSTEMD_UNIT"), UNIT, "the alert comes from the service")
+            t.eq(rec.get("FINWATCH_CAUSE"), "lost-fin", "the alert's cause")
+        x = run("journalctl", "--no-pager", "-x", "-u", UNIT, f"--since=@{c:.6f}").stdout
+        t.check("It sent its FIN and is still waiting for the peer" in x,
+                "journalctl -x -u finwatchd shows the catalog's explanation")
+
+        r = t.cmd("finwatch", "kill", "--state", "fin-wait-1,last-ack", "--yes")
+        t.check(r.stdout.count("killed") == len(rows), f"a result line per socket: {r.stdout.strip()}")
+        t.check(not (fx.endpoints() & ss_stuck()), "ss: the killed sockets are gone")
+        def killed():
+            return [k for k in records(c, f"MESSAGE_ID={MSG_KILL}") if k.get("FINWATCH_KILL_RESULT") == "killed"]
+
+        kills = journal_has(lambda: (lambda k: k if len(k) >= len(rows) else None)(killed())) or killed()
+        t.eq(len(kills), len(rows), "a journal record per kill")
+        t.check(all(k.get("FINWATCH_REQUESTER_UID") == "0" for k in kills), "the records name root as requester")
+
+
+def privileges(t):
+    """A normal user lists and asks for status, and is refused kill and
+    reload in words; nothing is killed."""
+    with Fixture(["lost-fin:last-ack:owned:4:2"]) as fx:
+        tracked_with_ages(fx)
+        r = t.cmd("runuser", "-u", TEST_USER, "--", "finwatch", "list")
+        t.check(all(local in r.stdout for _, local, _ in fx.endpoints()), f"{TEST_USER} sees the sockets")
+        t.cmd("runuser", "-u", TEST_USER, "--", "finwatch", "status")
+        rows = finwatch_json("list", user=TEST_USER)
+        t.check(rows and all(r["age_seconds"] is not None for r in rows), f"{TEST_USER} gets the daemon's ages")
+        r = t.cmd("runuser", "-u", TEST_USER, "--", "finwatch", "kill", "--state", "last-ack", "--yes", want=1)
+        t.check("root" in r.stderr or "permission denied" in r.stderr, f"kill refused in words: {r.stderr.strip()}")
+        t.check(fx.endpoints() <= ss_stuck(), "nothing was killed")
+        r = t.cmd("runuser", "-u", TEST_USER, "--", "finwatch", "reload", want=1)
+        t.check("only root" in r.stderr, f"reload refused in words: {r.stderr.strip()}")
+
+
+def socket_activation(t):
+    """With only finwatchd.socket left, the first finwatch status starts the
+    service."""
+    t.cmd("systemctl", "stop", UNIT)
+    t.eq(is_active(UNIT), "inactive", "service stopped")
+    t.eq(is_active("finwatchd.socket"), "active", "socket still listening")
+    r = t.cmd("finwatch", "status")
+    t.check("polls:" in r.stdout, f"finwatch status answered: {r.stdout.strip()[:300]}")
+    t.eq(is_active(UNIT), "active", "the connection started the service")
+
+
+def notify(t):
+    """Type=notify: the service is active only once its first poll is done
+    (READY=1 comes after it, with the first STATUS=)."""
+    t.cmd("systemctl", "stop", UNIT)
+    t.cmd("systemctl", "start", "--no-block", UNIT)
+    samples = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        p = unit_props("ActiveState", "StatusText")
+        samples.append((p["ActiveState"], p["StatusText"]))
+        if p["ActiveState"] == "active":
+            break
+    t.note(f"samples: {samples[:3]} ... {samples[-1:]} ({len(samples)})")
+    t.eq(samples[-1][0], "active", "the service became active")
+    early = [s for s in samples if s[0] == "active" and not s[1].startswith("tracking")]
+    t.check(not early, f"never active before the first poll's STATUS= (active without it: {early[:1]})")
+    t.eq(unit_props("Type")["Type"], "notify", "the unit is Type=notify")
+
+
+def reload(t):
+    """systemctl reload with a good file applies it; with a bad one it says
+    it failed, and the service keeps running with the old config."""
+    pid = main_pid()
+    write_conf(monitor={"interval": "2s"}, alert={"after": "3s"})
+    c = cursor()
+    t.cmd("systemctl", "reload", UNIT)
+    t.eq(status()["interval_seconds"], 2.0, "the good file's interval is in effect")
+    t.check(journal_has(lambda: any("reloaded" in m for m in messages(c))), "the journal says it reloaded")
+
+    write_conf(monitor={"interval": "banana"}, alert={"after": "3s"})
+    c = cursor()
+    r = t.cmd("systemctl", "reload", UNIT, want=None)
+    t.check(r.returncode != 0, f"systemctl reload reports the bad file as a failure (exit {r.returncode})")
+    t.eq(is_active(UNIT), "active", "still running")
+    t.eq(main_pid(), pid, "the same process")
+    t.eq(status()["interval_seconds"], 2.0, "the old config stays")
+    t.check(journal_has(lambda: any(m.startswith("reload failed") and "banana" in m for m in messages(c))),
+            f"finwatchd's journal says why: {messages(c)[-3:]}")
+
+    write_conf(**FAST)
+    t.cmd("systemctl", "reload", UNIT)
+    t.eq(status()["interval_seconds"], 1.0, "back to the FAST config")
+
+
+def watchdog(t):
+    """A finwatchd that stops answering (SIGSTOP) is killed by systemd after
+    WatchdogSec and restarted; the new one has the same ages (state file)."""
+    with Fixture(["lost-fin:fin-wait-1:owned:4:2", "lost-fin:last-ack:owned:6:1"]) as fx:
+        before = {r["cookie"]: r for r in tracked_with_ages(fx, want_alerted=True)}
+        t.require(len(before) == 3, "the daemon tracks the fixture's sockets")
+        alerted_at = time.time()
+        # the state file is written at most every 30 s while something changed
+        saved = wait_for(lambda: os.path.exists("/run/finwatch/state")
+                         and os.stat("/run/finwatch/state").st_mtime > alerted_at, timeout=45)
+        t.require(saved, "the state file was saved after the alerts")
+        pid, restarts = main_pid(), int(unit_props("NRestarts")["NRestarts"])
+        c = cursor()
+        os.kill(pid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        new = wait_for(lambda: (lambda p: p if p not in (0, pid) and is_active(UNIT) == "active" else None)(
+            main_pid()), timeout=75, interval=1)
+        waited = time.monotonic() - stopped_at
+        t.require(new, f"systemd restarted the stopped daemon (waited {waited:.0f} s)")
+        t.check(waited >= 29, f"not before WatchdogSec=30s ({waited:.0f} s)")
+        t.eq(int(unit_props("NRestarts")["NRestarts"]), restarts + 1, "NRestarts")
+        t.check(journal_has(lambda: any("Watchdog timeout" in m for m in systemd_messages(c))),
+                f"systemd says why: {systemd_messages(c)[:4]}")
+        after = rows_by_cookie()
+        for cookie, old in before.items():
+            now = after.get(cookie)
+            if not t.check(now is not None and now["age_seconds"] is not None, f"cookie {cookie} tracked again"):
+                continue
+            t.eq(now["first_seen"], old["first_seen"], f"cookie {cookie}: first_seen from the state file")
+            t.eq(now["alerted"], True, f"cookie {cookie}: still alerted")
+        t.check(not stuck_records(c, before, wait=0), "no new alert for sockets alerted before the restart")
+
+
+def fates_match(t, what, rows, recs):
+    """The daemon's estimate (journal FINWATCH_REAPED_IN_SEC, sandboxed) and
+    the CLI's (root, unsandboxed /proc/sys) name the same moment."""
+    for r in rows:
+        rec = recs.get(str(r["cookie"]))
+        if not t.check(rec is not None and "FINWATCH_REAPED_IN_SEC" in rec, f"{what}: alert with a fate"):
+            continue
+        daemon_at = int(rec["__REALTIME_TIMESTAMP"]) / 1e6 + int(rec["FINWATCH_REAPED_IN_SEC"])
+        cli_at = r["listed_at"] + r["reaped_in_seconds"]
+        t.check(abs(daemon_at - cli_at) <= 3, f"{what}: the daemon's fate ({rec['FINWATCH_REAPED_IN_SEC']} s at "
+                f"the alert) is the CLI's ({r['reaped_in_seconds']} s when listed): {daemon_at - cli_at:+.1f} s")
+
+
+def sandbox_sysctls(t):
+    """Under the unit's sandbox the fate still reads the guest's
+    tcp_orphan_retries and tcp_retries2: other values, other estimates."""
+    defaults = {k: read_sysctl(k) for k in ("tcp_orphan_retries", "tcp_retries2")}
+    t.note(f"defaults: {defaults}")
+    fates = {}
+    try:
+        for label, values in (("defaults", defaults), ("changed", {"tcp_orphan_retries": 10, "tcp_retries2": 6})):
+            for k, v in values.items():
+                write_sysctl(k, v)
+            c = cursor()
+            with Fixture(["lost-fin:fin-wait-1:owned:4:1", "lost-fin:fin-wait-1:orphan:4:1"]) as fx:
+                rows = tracked_with_ages(fx, want_alerted=True)
+                listed_at = time.time()
+                for r in rows:
+                    r["listed_at"] = listed_at
+                recs = stuck_records(c, [r["cookie"] for r in rows])
+                fates_match(t, label, rows, recs)
+                fates[label] = {("orphan" if r["orphan"] else "owned"): r["reaped_in_seconds"] for r in rows}
+                t.cmd("finwatch", "kill", "--state", "fin-wait-1", "--yes")
+    finally:
+        for k, v in defaults.items():
+            write_sysctl(k, v)
+    t.note(f"fates: {fates}")
+    d, ch = fates.get("defaults", {}), fates.get("changed", {})
+    # owned: 15 -> 6 retries of a doubling 0.2 s RTO (minutes -> seconds);
+    # orphan: 8 (0 means 8) -> 10 retries (about 100 s -> about 400 s)
+    t.check(d.get("owned", 0) > 300 and 0 < ch.get("owned", 0) < 60, "tcp_retries2 15 -> 6 shortens the owned fate")
+    t.check(0 < d.get("orphan", 0) < 150 and ch.get("orphan", 0) > 200,
+            "tcp_orphan_retries 0 -> 10 lengthens the orphan fate")
+
+
+def orphan_budget(t):
+    """The orphan budget alert fires under the sandbox: /proc/net/sockstat
+    and tcp_max_orphans are readable."""
+    old = read_sysctl("tcp_max_orphans")
+    c = cursor()
+    try:
+        write_sysctl("tcp_max_orphans", 48)
+        with Fixture(["lost-fin:fin-wait-1:orphan:4:30"]):
+            recs = journal_has(lambda: records(c, f"MESSAGE_ID={MSG_ORPHANS}"), wait=30)
+            if t.check(recs, "the orphan budget alert (30 orphans, tcp_max_orphans 48, budget 50%)"):
+                t.eq(recs[0].get("FINWATCH_MAX_ORPHANS"), "48", "FINWATCH_MAX_ORPHANS")
+                t.check(int(recs[0].get("FINWATCH_ORPHANS", "0")) >= 24, f"FINWATCH_ORPHANS {recs[0].get('FINWATCH_ORPHANS')}")
+                t.eq(recs[0].get("_SYSTEMD_UNIT"), UNIT, "from the service")
+            t.cmd("finwatch", "kill", "--state", "fin-wait-1", "--yes")
+    finally:
+        write_sysctl("tcp_max_orphans", old)
+
+
+def unit_attribution(t):
+    """Sockets made by another service are attributed to it."""
+    holder = "fw-holder.service"
+    out = "/run/fw-holder.out"
+    c = cursor()
+    t.cmd("systemd-run", "--unit", holder, f"--property=StandardOutput=file:{out}", "--property=StandardError=journal",
+          os.path.join(PAYLOAD, "tools", "fw-stuck"), "--i-am-in-a-private-netns",
+          "--make", "lost-fin:last-ack:owned:4:2", "--make", "lost-fin:fin-wait-1:orphan:4:1")
+    try:
+        t.require(wait_for(lambda: os.path.exists(out) and "READY" in open(out).read(), timeout=60),
+                  f"{holder} made its sockets")
+        rows = wait_for(lambda: [r for r in finwatch_json("list") if r["alerted"]] if len(
+            [r for r in finwatch_json("list") if r["alerted"]]) >= 3 else None, timeout=60) or []
+        t.eq(len(rows), 3, "the holder's sockets are tracked and alerted")
+        for r in rows:
+            t.eq(r["unit"], holder, f"finwatch list: unit of {r['state']} {r['local_port']}->{r['peer_port']}")
+        recs = stuck_records(c, [r["cookie"] for r in rows])
+        t.eq(len(recs), 3, "an alert per socket")
+        for rec in recs.values():
+            t.eq(rec.get("FINWATCH_UNIT"), holder, "the daemon's FINWATCH_UNIT")
+        t.cmd("finwatch", "kill", "--unit", holder, "--yes")
+    finally:
+        run("systemctl", "stop", holder)
+
+
+def netns_all(t):
+    """netns = all with the shipped drop-in: the daemon sees a namespace
+    made in the guest (one held by a process, one named under /run/netns)."""
+    os.makedirs(DROPIN_DIR, exist_ok=True)
+    shutil.copy(os.path.join(PAYLOAD, "contrib", "netns.conf"), DROPIN_DIR)
+    conf = {**FAST, "monitor": {**FAST["monitor"], "netns": "all"}}
+    try:
+        write_conf(**conf)
+        t.cmd("systemctl", "daemon-reload")
+        t.cmd("systemctl", "restart", UNIT)
+        t.cmd("ip", "netns", "add", "fwvm")
+        t.cmd("ip", "-n", "fwvm", "link", "set", "lo", "up")
+        c = cursor()
+        with Fixture(["lost-fin:fin-wait-1:owned:4:2"], unshare=True) as unnamed, \
+                Fixture(["lost-fin:last-ack:owned:4:1"], prefix=("ip", "netns", "exec", "fwvm")) as named:
+            want = {str(unnamed.netns_inode()): 2, "fwvm": 1}
+
+            def seen():
+                by = {}
+                for rec in records(c, f"MESSAGE_ID={MSG_STUCK}"):
+                    ns = rec.get("FINWATCH_NETNS", "host")
+                    ns = ns[5:-1] if ns.startswith("net:[") else ns
+                    by[ns] = by.get(ns, 0) + 1
+                return by if all(by.get(k, 0) >= n for k, n in want.items()) else None
+
+            by = journal_has(seen, wait=60)
+            t.check(by, f"alerts carry each namespace (want {want}, got {by})")
+            rows = finwatch_json("list", "--netns", "all")
+            known = [r for r in rows if r["age_seconds"] is not None and r["netns"] != "host"]
+            t.eq(len(known), 3, "finwatch list --netns all: the daemon's ages for the other namespaces")
+            t.cmd("finwatch", "kill", "--netns", "all", "--state", "fin-wait-1,last-ack", "--yes")
+            t.check(not ss_stuck(unnamed.proc.pid), "the unnamed namespace's sockets are killed")
+            st = status()
+            t.eq(st["poll_failures"], 0, "no failed poll")
+    finally:
+        run("ip", "netns", "del", "fwvm")
+        os.remove(os.path.join(DROPIN_DIR, "netns.conf"))
+        write_conf(**FAST)
+        run("systemctl", "daemon-reload")
+        run("systemctl", "restart", UNIT)
+
+
+def security(t):
+    """systemd-analyze security, online (the running guest) and offline."""
+    def score(*args):
+        r = run("systemd-analyze", "security", *args)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+        return float(m.group(1)) if m else None
+
+    online = score(UNIT)
+    offline = score("--offline=true", "/usr/lib/systemd/system/finwatchd.service")
+    t.note(f"SECURITY online={online} offline={offline}")
+    t.check(online is not None and online <= 1.5, f"exposure in the running guest {online} <= 1.5")
+    t.check(offline is not None and offline <= 1.5, f"exposure offline {offline} <= 1.5")
+    with open("/run/fw-results/security.txt", "w") as f:
+        f.write(f"online {online}\noffline {offline}\n")
+        f.write(run("systemd-analyze", "security", UNIT).stdout)
+
+
+def kernel(t):
+    """This is Debian 12's own kernel, with the shorter tcp_info."""
+    release = os.uname().release
+    t.check(release.startswith("6.1."), f"the guest runs Debian 12's 6.1 kernel ({release})")
+
+
+def service_healthy(t):
+    """After everything: no failed unit, only the one restart the watchdog
+    scenario caused."""
+    t.eq(is_active(UNIT), "active", "finwatchd active")
+    t.check(run("systemctl", "is-failed", "--quiet", UNIT).returncode != 0, "finwatchd not failed")
+    st = status()
+    t.eq(st["poll_failures"], 0, "no failed poll since the last start")
+
+
+SCENARIOS = [install, kernel, notify, reload, seed, privileges, socket_activation, watchdog, sandbox_sysctls,
+             orphan_budget, unit_attribution, security, netns_all, service_healthy]
+

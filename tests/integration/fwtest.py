@@ -106,10 +106,12 @@ def stop_process(proc, timeout=10):
 
 
 class Fixture:
-    """fw-stuck in its own network namespace; use as a context manager."""
+    """fw-stuck in its own network namespace; use as a context manager.
+    unshare=False: in the caller's, which must be private already (the VM
+    suite's guest); prefix: words before it (ip netns exec NAME)."""
 
-    def __init__(self, binary, makes, established=0, extra=(), timeout=60):
-        args = [binary, "--unshare"]
+    def __init__(self, binary, makes, established=0, extra=(), timeout=60, unshare=True, prefix=()):
+        args = [*prefix, binary, "--unshare" if unshare else "--i-am-in-a-private-netns"]
         for m in makes:
             args += ["--make", m]
         if established:

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Helpers for the scenarios that run inside the VM suite's guest, as root,
 under the guest's real systemd: commands, checks, the stuck-socket fixture
-on the guest's own loopback, the journal read back by cursor, ss as the
-oracle. The guest has no network device: nothing here leaves it."""
+on the guest's own loopback (fwtest's Fixture), the journal read back from
+a mark, ss as the oracle. The guest has no network device: nothing here leaves it."""
 import json
 import os
-import select
 import subprocess
 import time
+
+import fwtest  # tests/integration/fwtest.py, beside this file on the payload disk
+from fwtest import wait_for  # noqa: F401 (the scenarios' too)
 
 PAYLOAD = "/run/fw-payload"
 FIXTURE = os.path.join(PAYLOAD, "tools", "fw-stuck")
@@ -21,16 +23,6 @@ MSG_ORPHANS = "f055b0afc3b14d7fab38c936e5f223d3"
 
 def run(*cmd, timeout=120, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def wait_for(fn, timeout=30.0, interval=0.25):
-    """Call fn until it returns a true value or the time is up; the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
 
 
 class ScenarioFailed(Exception):
@@ -170,65 +162,13 @@ def journal_has(fn, wait=15):
 
 # ---- stuck sockets on the guest's loopback ----
 
-class Fixture:
-    """fw-stuck in the guest's own network namespace (the VM is private:
-    --i-am-in-a-private-netns), or one of its own with unshare=True; its
-    nft rule drops the server's FIN on the guest's loopback."""
+class Fixture(fwtest.Fixture):
+    """fw-stuck in the guest's own network namespace (the VM is private), or
+    in one of its own with unshare=True; its nft rule drops the server's FIN
+    on the guest's loopback."""
 
     def __init__(self, makes, unshare=False, prefix=(), timeout=120):
-        args = [*prefix, FIXTURE, "--unshare" if unshare else "--i-am-in-a-private-netns"]
-        for m in makes:
-            args += ["--make", m]
-        self.args = args
-        self.timeout = timeout
-        self.proc = None
-        self.manifest = []
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    def _wait_ready(self):
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + self.timeout
-        pending = b""
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ScenarioFailed("fixture not ready in time")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                err = self.proc.stderr.read().decode().strip()
-                raise ScenarioFailed(f"fixture exited early ({self.proc.wait()}): {err}")
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                line = line.decode().strip()
-                if line.startswith("READY"):
-                    return
-                if line:
-                    self.manifest.append(json.loads(line))
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__(FIXTURE, makes, timeout=timeout, unshare=unshare, prefix=prefix)
 
     def netns_inode(self):
         return os.stat(f"/proc/{self.proc.pid}/ns/net").st_ino

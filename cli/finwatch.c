@@ -913,7 +913,7 @@ static int verb_reload(int argc, char **argv) {
         int r, fd;
 
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                printf("Usage: %s reload\n\nMake finwatchd re-read its configuration file (root only).\n", program);
+                printf("Usage: %s reload\n\nMake finwatchd re-read its configuration file (root, or finwatchd's own\nuser, as the unit's ExecReload= does). Exit status 1 when the file is\nrefused: the running configuration stays.\n", program);
                 return EXIT_OK;
         }
         if (argc > 1)

@@ -19,6 +19,15 @@ static uint64_t now_boottime(void) {
         return now_usec(CLOCK_BOOTTIME);
 }
 
+/* Keep *last as the error of what keeps failing (0 once it works): true
+ * when r is a new failure, to be said once. */
+static bool newly_failing(int *last, int r) {
+        bool news = r < 0 && r != *last;
+
+        *last = r < 0 ? r : 0;
+        return news;
+}
+
 /* ---- tracker callbacks ---- */
 
 static void on_stuck(const struct tracked *e, uint64_t age, bool repeat, void *userdata) {
@@ -388,7 +397,7 @@ void manager_handle_request(const struct proto_msg *req, const struct ucred *pee
                 /* finwatchd's own user too: the unit's ExecReload= runs
                  * `finwatch reload` as User=finwatch. */
                 if (peer->uid != 0 && peer->uid != geteuid())
-                        reply_error(reply, -EPERM, "permission denied: only root may reload finwatchd");
+                        reply_error(reply, -EPERM, "permission denied: only root (or finwatchd's own user) may reload finwatchd");
                 else if (manager_reload(m, err, sizeof(err)) < 0)
                         reply_error(reply, -EINVAL, "reload failed, running config kept: %s", err);
                 else
@@ -469,10 +478,9 @@ static void check_orphans(struct manager *m) {
         int r;
 
         r = orphan_count_read(&c);
-        if (r < 0 && r != m->orphans_error)
+        if (newly_failing(&m->orphans_error, r))
                 log_warning("cannot read the orphan count (/proc/net/sockstat, net.ipv4.tcp_max_orphans): %s: "
                             "no orphan budget alerts until it can", strerror(-r));
-        m->orphans_error = r < 0 ? r : 0;
         if (r < 0) {
                 m->metrics.max_orphans = 0; /* not visible here: no budget */
                 return;
@@ -586,15 +594,15 @@ static int dump_families(struct manager *m, struct diag *d, struct observe_ctx *
 int manager_poll(struct manager *m, uint64_t now) {
         struct observe_ctx ctx = { .m = m, .now = now };
         uint64_t start = now_usec(CLOCK_MONOTONIC);
-        int r = 0;
+        int r = 0, limits_r;
 
         m->polls++;
-        r = tcp_limits_read(&m->limits);
-        if (r < 0 && r != m->limits_error)
+        /* Other namespaces' limits are read through the same /proc/sys
+         * (netns.c): this says it for them too. */
+        limits_r = tcp_limits_read(&m->limits);
+        if (newly_failing(&m->limits_error, limits_r))
                 log_warning("cannot read net.ipv4.tcp_orphan_retries and tcp_retries2: %s: "
-                            "the fates assume the kernel's defaults", strerror(-r));
-        m->limits_error = r < 0 ? r : 0;
-        r = 0;
+                            "the fates assume the kernel's defaults", strerror(-limits_r));
         if (m->cgroups)
                 cgroup_cache_refresh_allowed(m->cgroups);
         if (m->config.netns_mode != NETNS_HOST) {

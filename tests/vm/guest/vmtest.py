@@ -178,11 +178,14 @@ class Fixture(fwtest.Fixture):
         return {(m["state"], m["local"], m["peer"]) for m in self.manifest}
 
 
-def ss_stuck(netns_pid=None):
-    """(STATE, local, peer) for each FIN_WAIT_1 and LAST_ACK socket ss sees."""
+def ss_stuck(netns_pid=None, netns_name=None):
+    """(STATE, local, peer) for each FIN_WAIT_1 and LAST_ACK socket ss sees,
+    here or in the namespace of a process or of a name."""
     cmd = ["ss", "-tanH", "state", "fin-wait-1", "state", "last-ack"]
     if netns_pid:
         cmd = ["nsenter", "-t", str(netns_pid), "-n", *cmd]
+    elif netns_name:
+        cmd = ["ip", "netns", "exec", netns_name, *cmd]
     r = run(*cmd)
     names = {"FIN-WAIT-1": "FIN_WAIT_1", "LAST-ACK": "LAST_ACK"}
     out = set()

@@ -149,7 +149,7 @@ fail:
         return r;
 }
 
-const struct daemon_entry *daemon_table_find(const struct daemon_table *t, uint64_t cookie) {
+const struct daemon_entry *client_table_find(const struct daemon_table *t, uint64_t cookie) {
         struct daemon_entry key = { .cookie = cookie };
 
         if (!t || t->n == 0)
@@ -157,7 +157,7 @@ const struct daemon_entry *daemon_table_find(const struct daemon_table *t, uint6
         return bsearch(&key, t->entries, t->n, sizeof(key), cmp_entry);
 }
 
-void daemon_table_done(struct daemon_table *t) {
+void client_table_done(struct daemon_table *t) {
         free(t->entries);
         *t = (struct daemon_table) {};
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* The CLI's side of the control protocol (daemon/protocol.h). */
+/* The CLI's side of the control protocol (lib/proto.h). */
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "protocol.h"
+#include "proto.h"
 
 /* What the daemon knows of one socket. */
 struct daemon_entry {
@@ -28,8 +28,8 @@ int client_connect(const char *path);
 
 /* Ask for the daemon's table. 0 or -errno; errbuf says what the daemon said. */
 int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize);
-const struct daemon_entry *daemon_table_find(const struct daemon_table *t, uint64_t cookie);
-void daemon_table_done(struct daemon_table *t);
+const struct daemon_entry *client_table_find(const struct daemon_table *t, uint64_t cookie);
+void client_table_done(struct daemon_table *t);
 
 int client_status(int fd, struct proto_status *ret, char *errbuf, size_t errsize);
 int client_reload(int fd, char *errbuf, size_t errsize);

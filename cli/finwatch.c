@@ -15,8 +15,9 @@
 #include "output.h"
 #include "strpool.h"
 #include "netns.h"
+#include "cgroup.h"
 #include "owner.h"
-#include "protocol.h"
+#include "proto.h"
 #include "sockfmt.h"
 #include "util.h"
 
@@ -170,7 +171,7 @@ static int parse_states_arg(const char *verb, const char *arg, uint32_t *states)
         const char *bad;
         size_t bad_len;
 
-        if (tcp_states_parse(arg, states, &bad, &bad_len) >= 0)
+        if (sockfmt_states_parse(arg, states, &bad, &bad_len) >= 0)
                 return 0;
         if (bad_len == 0)
                 return fail(EXIT_USAGE, "%s: --state needs a comma separated list of states "
@@ -363,12 +364,12 @@ static int take_rows(struct diag *d, int family, uint32_t states, const struct n
         if (ns)
                 limits = ns->limits;
         else
-                (void) tcp_limits_read(&limits);
+                (void) cause_limits_read(&limits);
         for (size_t i = first; i < g->n; i++) {
                 struct row *row = &g->rows[i];
 
                 row->sock.netns_ino = ns && ns->ino != home_ino ? ns->ino : 0;
-                sock_annotate(&row->sock, &limits);
+                cause_annotate(&row->sock, &limits);
                 if (ns) {
                         row->netns = ns->name;
                         row->netns_unit = ns->unit;
@@ -436,7 +437,7 @@ static int gather(const char *verb, const struct selection *sel, bool ask_daemon
         }
         /* cookies are unique for the boot, across namespaces: the join is safe */
         for (size_t i = 0; i < ret->n; i++) {
-                const struct daemon_entry *e = daemon_table_find(&table, ret->rows[i].sock.cookie);
+                const struct daemon_entry *e = client_table_find(&table, ret->rows[i].sock.cookie);
                 struct row *row = &ret->rows[i];
 
                 /* an age belongs to a state: the daemon's must be this one */
@@ -447,7 +448,7 @@ static int gather(const char *verb, const struct selection *sel, bool ask_daemon
                         row->alerted = e->alerted;
                 }
         }
-        daemon_table_done(&table);
+        client_table_done(&table);
         annotate_rows(ret);
         output_sort(ret->rows, ret->n);
         return EXIT_OK;
@@ -598,11 +599,11 @@ static void print_result(const struct row *row, int r, bool dry_run) {
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
         const struct fw_sock *s = &row->sock;
 
-        format_endpoint(local, sizeof(local), s->family, s->src, s->sport);
-        format_endpoint(peer, sizeof(peer), s->family, s->dst, s->dport);
+        sockfmt_endpoint(local, sizeof(local), s->family, s->src, s->sport);
+        sockfmt_endpoint(peer, sizeof(peer), s->family, s->dst, s->dport);
         printf("%s %s %s -> %s cookie %" PRIu64 "%s%s\n",
                dry_run ? "would kill" : r == 0 ? "killed" : r == -ENOENT ? "already gone" : "failed",
-               tcp_state_name(s->state), local, peer, s->cookie,
+               sockfmt_state_name(s->state), local, peer, s->cookie,
                r < 0 && r != -ENOENT ? ": " : "", r < 0 && r != -ENOENT ? diag_kill_strerror(r) : "");
 }
 
@@ -861,8 +862,8 @@ static int verb_status(int argc, char **argv) {
                 int jr;
 
                 for (unsigned s = 0; s < ELEMENTSOF(st.per_state); s++)
-                        if (st.per_state[s] && tcp_state_name((uint8_t) s))
-                                json_object_set_new(per, tcp_state_name((uint8_t) s), json_integer(st.per_state[s]));
+                        if (st.per_state[s] && sockfmt_state_name((uint8_t) s))
+                                json_object_set_new(per, sockfmt_state_name((uint8_t) s), json_integer(st.per_state[s]));
                 json_object_set_new(o, "version", json_string(st.version));
                 json_object_set_new(o, "uptime_seconds", json_real((double) st.uptime_usec / 1e6));
                 json_object_set_new(o, "config", json_string(st.config_path));
@@ -895,8 +896,8 @@ static int verb_status(int argc, char **argv) {
                st.last_poll_error ? strerror(-st.last_poll_error) : "");
         printf("tracked:     %u stuck socket%s", st.tracked, st.tracked == 1 ? "" : "s");
         for (unsigned s = 0, first = 1; s < ELEMENTSOF(st.per_state); s++)
-                if (st.per_state[s] && tcp_state_name((uint8_t) s)) {
-                        printf("%s%u %s", first ? ": " : ", ", st.per_state[s], tcp_state_name((uint8_t) s));
+                if (st.per_state[s] && sockfmt_state_name((uint8_t) s)) {
+                        printf("%s%u %s", first ? ": " : ", ", st.per_state[s], sockfmt_state_name((uint8_t) s));
                         first = 0;
                 }
         printf("\nalerts:      %" PRIu64 " sent, %" PRIu64 " held back by the rate limit\n", st.alerts_sent,

@@ -94,14 +94,14 @@ static void row_fill(struct cells_text *row, const struct row *r) {
 
         *put_u64(row->recv_q, s->recv_q) = '\0';
         *put_u64(row->send_q, s->send_q) = '\0';
-        format_endpoint(row->local, sizeof(row->local), s->family, s->src, s->sport);
-        format_endpoint(row->peer, sizeof(row->peer), s->family, s->dst, s->dport);
-        format_timer(row->timer, sizeof(row->timer), s);
+        sockfmt_endpoint(row->local, sizeof(row->local), s->family, s->src, s->sport);
+        sockfmt_endpoint(row->peer, sizeof(row->peer), s->family, s->dst, s->dport);
+        sockfmt_timer(row->timer, sizeof(row->timer), s);
         if (r->known)
                 format_duration(row->age, sizeof(row->age), r->age_usec);
         else
                 strcpy(row->age, "-");
-        format_fate(row->fate, sizeof(row->fate), s->fate_msec);
+        cause_format_fate(row->fate, sizeof(row->fate), s->fate_msec);
         if (r->pid > 0) {
                 char *p = put_u64(row->process, (uint64_t) r->pid);
 
@@ -124,9 +124,9 @@ static const char *const col_titles[_COL_MAX] = {
 
 static void row_cells(const struct cells_text *row, const struct row *r, const char *cells[_COL_MAX]) {
         const struct fw_sock *s = &r->sock;
-        const char *state = tcp_state_to_string(s->state);
+        const char *state = sockfmt_state_or_null(s->state);
 
-        cells[COL_PROTO] = fw_sock_proto(s);
+        cells[COL_PROTO] = sockfmt_proto(s);
         cells[COL_RECVQ] = row->recv_q;
         cells[COL_SENDQ] = row->send_q;
         cells[COL_LOCAL] = row->local;
@@ -136,7 +136,7 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_AGE] = row->age;
         cells[COL_ALERTED] = r->known ? (r->alerted ? "yes" : "no") : "-";
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
-        cells[COL_CAUSE] = sock_cause_to_string(s->cause);
+        cells[COL_CAUSE] = cause_to_string(s->cause);
         cells[COL_FATE] = row->fate;
         cells[COL_UNIT] = r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-");
         cells[COL_PROCESS] = row->process;
@@ -233,7 +233,7 @@ static json_t *json_time(uint64_t realtime_usec) {
 json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         const struct fw_sock *s = &row->sock;
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
-        const char *state = tcp_state_to_string(s->state);
+        const char *state = sockfmt_state_or_null(s->state);
         bool info = s->info.len > 0;
         json_t *o;
         int r = 0;
@@ -242,11 +242,11 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         if (!o)
                 return NULL;
 
-        format_address(local, sizeof(local), s->family, s->src);
-        format_address(peer, sizeof(peer), s->family, s->dst);
+        sockfmt_address(local, sizeof(local), s->family, s->src);
+        sockfmt_address(peer, sizeof(peer), s->family, s->dst);
 
         r |= set_new(o, "family", json_string(s->family == AF_INET6 ? "ipv6" : "ipv4"));
-        r |= set_new(o, "proto", json_string(fw_sock_proto(s)));
+        r |= set_new(o, "proto", json_string(sockfmt_proto(s)));
         r |= set_new(o, "local_address", json_string(local));
         r |= set_new(o, "local_port", json_integer(s->sport));
         r |= set_new(o, "peer_address", json_string(peer));
@@ -254,7 +254,7 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "state", state ? json_string(state) : json_null());
         r |= set_new(o, "recv_q", json_integer(s->recv_q));
         r |= set_new(o, "send_q", json_integer(s->send_q));
-        r |= set_new(o, "timer", json_string(diag_timer_to_string(s->timer)));
+        r |= set_new(o, "timer", json_string(sockfmt_timer_name(s->timer)));
         r |= set_new(o, "timer_count", json_integer(s->timer_count));
         r |= set_new(o, "timer_expires_ms", json_integer(s->timer_expires));
         r |= set_new(o, "retransmits", info ? json_integer(s->info.retransmits) : json_null());
@@ -272,7 +272,7 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
                                               : json_null());
         r |= set_new(o, "alerted", row->known ? json_boolean(row->alerted) : json_null());
         r |= set_new(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
-        r |= set_new(o, "cause", json_string(sock_cause_to_string(s->cause)));
+        r |= set_new(o, "cause", json_string(cause_to_string(s->cause)));
         r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
         r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
         r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)")

@@ -102,8 +102,8 @@ struct endpoints {
 };
 
 static const struct endpoints *endpoints_of(struct endpoints *ep, const struct tracked *e) {
-        format_endpoint(ep->local, sizeof(ep->local), e->family, e->src, e->sport);
-        format_endpoint(ep->peer, sizeof(ep->peer), e->family, e->dst, e->dport);
+        sockfmt_endpoint(ep->local, sizeof(ep->local), e->family, e->src, e->sport);
+        sockfmt_endpoint(ep->peer, sizeof(ep->peer), e->family, e->dst, e->dport);
         return ep;
 }
 
@@ -112,14 +112,14 @@ static void socket_fields(struct alerter *a, struct record *r, const struct trac
         const char *local = ep->local, *peer = ep->peer;
 
         field(r, "SYSLOG_IDENTIFIER=finwatchd");
-        field(r, "FINWATCH_STATE=%s", tcp_state_name(e->state));
+        field(r, "FINWATCH_STATE=%s", sockfmt_state_name(e->state));
         field(r, "FINWATCH_LOCAL=%s", local);
         field(r, "FINWATCH_PEER=%s", peer);
         field(r, "FINWATCH_COOKIE=%" PRIu64, e->cookie);
         field(r, "FINWATCH_ORPHAN=%s", e->orphan ? "yes" : "no");
-        field(r, "FINWATCH_TIMER=%s", diag_timer_to_string(e->timer));
+        field(r, "FINWATCH_TIMER=%s", sockfmt_timer_name(e->timer));
         field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
-        field(r, "FINWATCH_CAUSE=%s", sock_cause_to_string(e->cause));
+        field(r, "FINWATCH_CAUSE=%s", cause_to_string(e->cause));
         if (a->netns_of) {
                 const char *ns = a->netns_of(e->netns_ino, a->unit_userdata);
 
@@ -154,7 +154,7 @@ void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool 
                 return;
         }
         endpoints_of(&ep, e);
-        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", tcp_state_name(e->state), ep.local, ep.peer,
+        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", sockfmt_state_name(e->state), ep.local, ep.peer,
               format_duration(age_s, sizeof(age_s), age), e->orphan ? "orphan" : "owned by a process");
         field(&r, "PRIORITY=%d", LOG_WARNING);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
@@ -176,7 +176,7 @@ void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
                 return;
         }
         endpoints_of(&ep, e);
-        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", tcp_state_name(e->state),
+        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", sockfmt_state_name(e->state),
               ep.local, ep.peer, format_duration(age_s, sizeof(age_s), stuck));
         field(&r, "PRIORITY=%d", LOG_NOTICE);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
@@ -247,7 +247,7 @@ void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64
                 verb = "killed";
         else
                 verb = "failed to kill";
-        field(&r, "MESSAGE=%s %s %s -> %s%s%s%s%s", verb, tcp_state_name(e->state), ep.local, ep.peer,
+        field(&r, "MESSAGE=%s %s %s -> %s%s%s%s%s", verb, sockfmt_state_name(e->state), ep.local, ep.peer,
               age_s[0] ? " stuck for " : "", age_s, result < 0 ? ": " : "",
               result < 0 ? diag_kill_strerror(result) : "");
         field(&r, "PRIORITY=%d", result < 0 && origin != KILL_AUTO_DRY_RUN ? LOG_ERR : LOG_NOTICE);

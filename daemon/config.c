@@ -145,7 +145,7 @@ static const char *v_netns(const char *value, struct config *c, size_t offset, s
 }
 
 static const char *v_states(const char *value, struct config *c, size_t offset, size_t size) {
-        if (tcp_states_parse(value, FIELD(c, offset, uint32_t), NULL, NULL) < 0)
+        if (sockfmt_states_parse(value, FIELD(c, offset, uint32_t), NULL, NULL) < 0)
                 return "not a list of states (fin-wait-1, last-ack, closing, fin-wait-2, close-wait)";
         return NULL;
 }
@@ -541,7 +541,7 @@ void config_print(FILE *f, const struct config *c) {
 
         fprintf(f, "[monitor]\n");
         fprintf(f, "interval = %s\n", format_duration_exact(buf, sizeof(buf), c->interval));
-        fprintf(f, "states = %s\n", tcp_states_format(buf, sizeof(buf), c->states));
+        fprintf(f, "states = %s\n", sockfmt_states_format(buf, sizeof(buf), c->states));
         fprintf(f, "families = %s%s%s\n",
                 c->families & CONFIG_FAMILY_IPV4 ? "ipv4" : "",
                 c->families == (CONFIG_FAMILY_IPV4 | CONFIG_FAMILY_IPV6) ? "," : "",

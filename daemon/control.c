@@ -34,7 +34,7 @@ struct control {
         uint8_t buf[PROTO_MAX_REQUEST + 1];
 };
 
-int reply_add(struct reply *r, uint16_t type, const void *payload, size_t payload_len) {
+int control_reply_add(struct reply *r, uint16_t type, const void *payload, size_t payload_len) {
         size_t need = sizeof(struct proto_header) + payload_len;
 
         if (r->error)
@@ -58,14 +58,14 @@ int reply_add(struct reply *r, uint16_t type, const void *payload, size_t payloa
         return 0;
 }
 
-int reply_error(struct reply *r, int error, const char *fmt, ...) {
+int control_reply_error(struct reply *r, int error, const char *fmt, ...) {
         struct proto_error e = { .error = error < 0 ? error : -EIO };
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(e.message, sizeof(e.message), fmt, ap);
         va_end(ap);
-        return reply_add(r, PROTO_REPLY_ERROR, &e, sizeof(e));
+        return control_reply_add(r, PROTO_REPLY_ERROR, &e, sizeof(e));
 }
 
 static void reply_reset(struct reply *r) {
@@ -137,26 +137,26 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
         int r;
 
         if (len > PROTO_MAX_REQUEST) {
-                reply_error(&cl->out, -EMSGSIZE, "request too large (at most %d bytes)", PROTO_MAX_REQUEST);
+                control_reply_error(&cl->out, -EMSGSIZE, "request too large (at most %d bytes)", PROTO_MAX_REQUEST);
                 cl->close_after = true;
                 return;
         }
         r = proto_decode(buf, len, &msg);
         if (r == -EPROTONOSUPPORT) {
-                reply_error(&cl->out, r, "unsupported protocol version (this finwatchd speaks version %d)",
+                control_reply_error(&cl->out, r, "unsupported protocol version (this finwatchd speaks version %d)",
                             PROTO_VERSION);
                 cl->close_after = true;
                 return;
         }
         if (r < 0 || msg.type >= PROTO_REPLY_ERROR) {
-                reply_error(&cl->out, -EBADMSG, "malformed request");
+                control_reply_error(&cl->out, -EBADMSG, "malformed request");
                 cl->close_after = true;
                 return;
         }
         c->handler(&msg, &cl->peer, &cl->out, c->userdata);
         if (cl->out.error) {
                 reply_reset(&cl->out);
-                reply_error(&cl->out, -ENOMEM, "out of memory");
+                control_reply_error(&cl->out, -ENOMEM, "out of memory");
         }
 }
 
@@ -196,7 +196,7 @@ static void refuse(int fd, const char *why) {
         struct reply r = {};
 
         /* best effort, never blocking: the client is told why, or not */
-        if (reply_error(&r, -EBUSY, "%s", why) == 0)
+        if (control_reply_error(&r, -EBUSY, "%s", why) == 0)
                 (void) send(fd, r.data, r.len, MSG_DONTWAIT | MSG_NOSIGNAL);
         reply_reset(&r);
         close(fd);

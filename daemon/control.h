@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
 
-#include "protocol.h"
+#include "proto.h"
 
 #define CONTROL_MAX_CLIENTS 64
 #define CONTROL_CLIENT_TIMEOUT_USEC (10 * UINT64_C(1000000))
@@ -25,9 +25,9 @@ struct reply {
 };
 
 /* Append one message; returns 0 or -ENOMEM (remembered in r->error). */
-int reply_add(struct reply *r, uint16_t type, const void *payload, size_t payload_len);
+int control_reply_add(struct reply *r, uint16_t type, const void *payload, size_t payload_len);
 /* Append an error message with a sentence for the user. */
-int reply_error(struct reply *r, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int control_reply_error(struct reply *r, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Called for each checked request. Fill *reply (at least one message).
  * peer: the client's credentials (SO_PEERCRED). */

@@ -64,7 +64,7 @@ static int observe(const struct fw_sock *s, void *userdata) {
         int r;
 
         annotated.netns_ino = ctx->netns_ino;
-        sock_annotate(&annotated, ctx->limits);
+        cause_annotate(&annotated, ctx->limits);
         r = tracker_observe(ctx->m->tracker, &annotated, ctx->now);
         if (r > 0)
                 ctx->m->state_dirty = true;
@@ -87,7 +87,7 @@ static void notify_status(struct manager *m) {
                 if (!per_state[s])
                         continue;
                 off += (size_t) snprintf(buf + off, sizeof(buf) - off, "%s%u %s", first ? ": " : ", ",
-                                         per_state[s], tcp_state_name((uint8_t) s));
+                                         per_state[s], sockfmt_state_name((uint8_t) s));
                 first = 0;
         }
         if (m->last_poll_error < 0 && off < sizeof(buf))
@@ -222,7 +222,7 @@ static void auto_kill(struct manager *m, uint64_t now) {
                 e = tracker_get(m->tracker, m->candidates[i]);
                 if (!e)
                         continue;
-                if (!kill_budget_take(&m->kill_budget, m->config.kill_max_per_minute, now)) {
+                if (!policy_budget_take(&m->kill_budget, m->config.kill_max_per_minute, now)) {
                         deferred++;
                         continue;
                 }
@@ -260,7 +260,7 @@ static void handle_list(struct manager *m, struct reply *reply) {
 
         buf = malloc(sizeof(head) + PROTO_TRACKED_PER_MSG * sizeof(struct proto_tracked));
         if (!buf) {
-                reply_error(reply, -ENOMEM, "out of memory");
+                control_reply_error(reply, -ENOMEM, "out of memory");
                 return;
         }
         for (;;) {
@@ -279,13 +279,13 @@ static void handle_list(struct manager *m, struct reply *reply) {
                 }
                 if ((!e && head.count > 0) || head.count == PROTO_TRACKED_PER_MSG) {
                         memcpy(buf, &head, sizeof(head));
-                        reply_add(reply, PROTO_REPLY_TRACKED, buf, sizeof(head) + head.count * sizeof(struct proto_tracked));
+                        control_reply_add(reply, PROTO_REPLY_TRACKED, buf, sizeof(head) + head.count * sizeof(struct proto_tracked));
                         head.count = 0;
                 }
                 if (!e)
                         break;
         }
-        reply_add(reply, PROTO_REPLY_END, &total, sizeof(total));
+        control_reply_add(reply, PROTO_REPLY_END, &total, sizeof(total));
 }
 
 static void handle_status(struct manager *m, struct reply *reply) {
@@ -311,7 +311,7 @@ static void handle_status(struct manager *m, struct reply *reply) {
         while ((e = tracker_next(m->tracker, &iter)))
                 if (e->state < ELEMENTSOF(st.per_state))
                         st.per_state[e->state]++;
-        reply_add(reply, PROTO_REPLY_STATUS, &st, sizeof(st));
+        control_reply_add(reply, PROTO_REPLY_STATUS, &st, sizeof(st));
 }
 
 static void handle_kill(struct manager *m, const struct proto_msg *req, const struct ucred *peer,
@@ -321,13 +321,13 @@ static void handle_kill(struct manager *m, const struct proto_msg *req, const st
         uint64_t now = now_boottime();
 
         if (peer->uid != 0) {
-                reply_error(reply, -EPERM, "permission denied: only root may kill sockets");
+                control_reply_error(reply, -EPERM, "permission denied: only root may kill sockets");
                 return;
         }
         memcpy(&head, req->payload, sizeof(head));
         out = malloc(sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
         if (!out) {
-                reply_error(reply, -ENOMEM, "out of memory");
+                control_reply_error(reply, -ENOMEM, "out of memory");
                 return;
         }
 
@@ -375,7 +375,7 @@ static void handle_kill(struct manager *m, const struct proto_msg *req, const st
         }
         head.flags = 0;
         memcpy(out, &head, sizeof(head));
-        reply_add(reply, PROTO_REPLY_KILLED, out, sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
+        control_reply_add(reply, PROTO_REPLY_KILLED, out, sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
 }
 
 void manager_handle_request(const struct proto_msg *req, const struct ucred *peer, struct reply *reply,
@@ -397,14 +397,14 @@ void manager_handle_request(const struct proto_msg *req, const struct ucred *pee
                 /* finwatchd's own user too: the unit's ExecReload= runs
                  * `finwatch reload` as User=finwatch. */
                 if (peer->uid != 0 && peer->uid != geteuid())
-                        reply_error(reply, -EPERM, "permission denied: only root (or finwatchd's own user) may reload finwatchd");
+                        control_reply_error(reply, -EPERM, "permission denied: only root (or finwatchd's own user) may reload finwatchd");
                 else if (manager_reload(m, err, sizeof(err)) < 0)
-                        reply_error(reply, -EINVAL, "reload failed, running config kept: %s", err);
+                        control_reply_error(reply, -EINVAL, "reload failed, running config kept: %s", err);
                 else
-                        reply_add(reply, PROTO_REPLY_OK, NULL, 0);
+                        control_reply_add(reply, PROTO_REPLY_OK, NULL, 0);
                 break;
         default:
-                reply_error(reply, -EOPNOTSUPP, "unknown request %u", (unsigned) req->type);
+                control_reply_error(reply, -EOPNOTSUPP, "unknown request %u", (unsigned) req->type);
         }
 }
 
@@ -477,7 +477,7 @@ static void check_orphans(struct manager *m) {
 
         int r;
 
-        r = orphan_count_read(&c);
+        r = orphans_count_read(&c);
         if (newly_failing(&m->orphans_error, r))
                 log_warning("cannot read the orphan count (/proc/net/sockstat, net.ipv4.tcp_max_orphans): %s: "
                             "no orphan budget alerts until it can", strerror(-r));
@@ -487,7 +487,7 @@ static void check_orphans(struct manager *m) {
         }
         m->metrics.orphans = c.orphans;
         m->metrics.max_orphans = c.max_orphans;
-        if (orphan_budget_check(&c, m->config.orphan_budget_bp, &m->orphan_budget_armed)) {
+        if (orphans_budget_check(&c, m->config.orphan_budget_bp, &m->orphan_budget_armed)) {
                 top_orphan_units(m, top, sizeof(top));
                 alert_orphan_budget(&m->alerter, c.orphans, c.max_orphans, m->config.orphan_budget_bp, top);
         }
@@ -599,7 +599,7 @@ int manager_poll(struct manager *m, uint64_t now) {
         m->polls++;
         /* Other namespaces' limits are read through the same /proc/sys
          * (netns.c): this says it for them too. */
-        limits_r = tcp_limits_read(&m->limits);
+        limits_r = cause_limits_read(&m->limits);
         if (newly_failing(&m->limits_error, limits_r))
                 log_warning("cannot read net.ipv4.tcp_orphan_retries and tcp_retries2: %s: "
                             "the fates assume the kernel's defaults", strerror(-limits_r));
@@ -788,7 +788,7 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
                 log_error("cannot read the boot id: %s", strerror(-r));
                 return r;
         }
-        r = timens_boottime_offset(&m->clock.timens_offset);
+        r = statefile_timens_offset(&m->clock.timens_offset);
         if (r < 0)
                 log_warning("cannot read /proc/self/timens_offsets (%s): taking CLOCK_BOOTTIME for the host's; "
                             "ages from a state file written in another time namespace would be off", strerror(-r));

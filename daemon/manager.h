@@ -16,7 +16,7 @@
 #include "metrics.h"
 #include "netns.h"
 #include "orphans.h"
-#include "owner.h"
+#include "cgroup.h"
 #include "cause.h"
 #include "policy.h"
 #include "tracker.h"

@@ -79,13 +79,13 @@ int metrics_format(FILE *f, const struct metrics *m) {
               "# TYPE finwatch_stuck_sockets gauge\n", f);
         for (unsigned s = 0; s < FW_TCP_MAX_STATES; s++)
                 if (m->watched_states & DIAG_STATE_BIT(s))
-                        fprintf(f, "finwatch_stuck_sockets{state=\"%s\"} %" PRIu32 "\n", tcp_state_name((uint8_t) s),
+                        fprintf(f, "finwatch_stuck_sockets{state=\"%s\"} %" PRIu32 "\n", sockfmt_state_name((uint8_t) s),
                                 m->stuck[s]);
         fputs("# HELP finwatch_stuck_sockets_by_cause TCP sockets stuck in a closing state, by cause.\n"
               "# TYPE finwatch_stuck_sockets_by_cause gauge\n", f);
         for (unsigned c = 0; c < _SOCK_CAUSE_MAX; c++)
                 fprintf(f, "finwatch_stuck_sockets_by_cause{cause=\"%s\"} %" PRIu32 "\n",
-                        sock_cause_to_string((enum sock_cause) c), m->stuck_by_cause[c]);
+                        cause_to_string((enum sock_cause) c), m->stuck_by_cause[c]);
         print_by(f, "finwatch_stuck_sockets_by_unit", "unit",
                  "TCP sockets stuck in a closing state, by systemd unit (the 10 largest, then other).", m->by_unit);
         print_by(f, "finwatch_stuck_sockets_by_netns", "netns",
@@ -94,7 +94,7 @@ int metrics_format(FILE *f, const struct metrics *m) {
               "# TYPE finwatch_oldest_stuck_seconds gauge\n", f);
         for (unsigned s = 0; s < FW_TCP_MAX_STATES; s++)
                 if (m->watched_states & DIAG_STATE_BIT(s))
-                        fprintf(f, "finwatch_oldest_stuck_seconds{state=\"%s\"} %.3f\n", tcp_state_name((uint8_t) s),
+                        fprintf(f, "finwatch_oldest_stuck_seconds{state=\"%s\"} %.3f\n", sockfmt_state_name((uint8_t) s),
                                 (double) m->oldest_usec[s] / 1e6);
         fprintf(f, "# HELP finwatch_alerts_total Alert records sent to the journal.\n"
                    "# TYPE finwatch_alerts_total counter\n"

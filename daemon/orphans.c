@@ -5,7 +5,7 @@
 #include "orphans.h"
 #include "util.h"
 
-int orphan_count_parse_sockstat(const char *text, uint64_t *ret) {
+int orphans_parse_sockstat(const char *text, uint64_t *ret) {
         const char *p = strstr(text, "\nTCP: ");
         const char *o;
         unsigned long long v;
@@ -23,7 +23,7 @@ int orphan_count_parse_sockstat(const char *text, uint64_t *ret) {
         return 0;
 }
 
-int orphan_count_read(struct orphan_count *ret) {
+int orphans_count_read(struct orphan_count *ret) {
         char text[1024];
         size_t n;
         FILE *f;
@@ -35,7 +35,7 @@ int orphan_count_read(struct orphan_count *ret) {
         n = fread(text, 1, sizeof(text) - 1, f);
         fclose(f);
         text[n] = '\0';
-        if (orphan_count_parse_sockstat(text, &ret->orphans) < 0)
+        if (orphans_parse_sockstat(text, &ret->orphans) < 0)
                 return -EBADMSG;
 
         f = fopen("/proc/sys/net/ipv4/tcp_max_orphans", "re");
@@ -50,7 +50,7 @@ int orphan_count_read(struct orphan_count *ret) {
         return 0;
 }
 
-bool orphan_budget_check(const struct orphan_count *c, unsigned budget_bp, bool *armed) {
+bool orphans_budget_check(const struct orphan_count *c, unsigned budget_bp, bool *armed) {
         /* compare orphans / max with budget / 10000 without division */
         uint64_t have = c->orphans * 10000;
         uint64_t limit = c->max_orphans * budget_bp;

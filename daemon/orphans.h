@@ -15,11 +15,11 @@ struct orphan_count {
 
 /* Read both; -errno when they cannot be read (tcp_max_orphans is only
  * visible in the initial network namespace on current kernels). */
-int orphan_count_read(struct orphan_count *ret);
+int orphans_count_read(struct orphan_count *ret);
 
 /* Parse /proc/net/sockstat's text for the TCP orphan count. */
-int orphan_count_parse_sockstat(const char *text, uint64_t *ret);
+int orphans_parse_sockstat(const char *text, uint64_t *ret);
 
 /* Above the budget (in 1/100 %)? Alerts rise once: *armed goes false on
  * the way up and back to true when the share falls below 90% of the budget. */
-bool orphan_budget_check(const struct orphan_count *c, unsigned budget_bp, bool *armed);
+bool orphans_budget_check(const struct orphan_count *c, unsigned budget_bp, bool *armed);

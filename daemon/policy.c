@@ -20,7 +20,7 @@ bool policy_wants_kill(const struct config *c, const struct tracked *e, uint64_t
         return true;
 }
 
-bool kill_budget_take(struct kill_budget *b, unsigned max_per_minute, uint64_t now) {
+bool policy_budget_take(struct kill_budget *b, unsigned max_per_minute, uint64_t now) {
         if (!b->window_open || now - b->window_start >= BUDGET_WINDOW_USEC) {
                 *b = (struct kill_budget) { .window_start = now, .window_open = true };
         }

@@ -22,4 +22,4 @@ struct kill_budget {
 };
 
 /* May one more automatic kill happen now? Counts it if so. */
-bool kill_budget_take(struct kill_budget *b, unsigned max_per_minute, uint64_t now);
+bool policy_budget_take(struct kill_budget *b, unsigned max_per_minute, uint64_t now);

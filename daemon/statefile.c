@@ -75,7 +75,7 @@ int statefile_clock_get(struct statefile_clock *ret) {
         return 0;
 }
 
-int timens_boottime_offset(int64_t *ret_usec) {
+int statefile_timens_offset(int64_t *ret_usec) {
         _cleanup_(fclosep) FILE *f = NULL;
         char line[128];
 

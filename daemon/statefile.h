@@ -20,13 +20,13 @@ struct statefile_clock {
         int64_t timens_offset;   /* usec: our CLOCK_BOOTTIME minus the host's */
 };
 
-/* Fill in the boot id; the offset is 0 (see timens_boottime_offset()). */
+/* Fill in the boot id; the offset is 0 (see statefile_timens_offset()). */
 int statefile_clock_get(struct statefile_clock *ret);
 
 /* This process's time namespace offset of CLOCK_BOOTTIME in usec, from
  * /proc/self/timens_offsets (0 without time namespaces). On -errno *ret_usec
  * is 0. */
-int timens_boottime_offset(int64_t *ret_usec);
+int statefile_timens_offset(int64_t *ret_usec);
 
 /* Write atomically (temporary file in the same directory, then rename). */
 int statefile_save(const char *path, const struct statefile_clock *clock, const struct tracker *t);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "protocol.h"
+#include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t *buf = malloc(size ? size : 1);

@@ -32,7 +32,7 @@ static int capture(const char *fam, const char *states_s, const char *path) {
         size_t len;
         int r = 1;
 
-        if (tcp_states_parse(states_s, &states, NULL, NULL) < 0) {
+        if (sockfmt_states_parse(states_s, &states, NULL, NULL) < 0) {
                 fprintf(stderr, "bad states\n");
                 return 2;
         }

@@ -183,8 +183,8 @@ static void test_good(void) {
         CHECK_INT(s->info.snd_wnd, 65483);
         CHECK(s->has_shutdown && s->shutdown == 2);
         CHECK(s->has_cgroup_id && s->cgroup_id == 777);
-        CHECK_STR(format_endpoint(text, sizeof(text), s->family, s->src, s->sport), "127.0.0.1:9000");
-        CHECK_STR(format_endpoint(text, sizeof(text), s->family, s->dst, s->dport), "127.0.0.2:40001");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->src, s->sport), "127.0.0.1:9000");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->dst, s->dport), "127.0.0.2:40001");
 
         s = &c->socks[1];
         CHECK_INT(s->family, AF_INET6);
@@ -195,8 +195,8 @@ static void test_good(void) {
         CHECK_INT(s->info.snd_wnd, 0);
         CHECK_INT(s->info.notsent_bytes, 3000);
         CHECK(!s->has_cgroup_id);
-        CHECK_STR(format_endpoint(text, sizeof(text), s->family, s->src, s->sport), "[::1]:9000");
-        CHECK_STR(format_endpoint(text, sizeof(text), s->family, s->dst, s->dport), "10.1.2.3:40001");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->src, s->sport), "[::1]:9000");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->dst, s->dport), "10.1.2.3:40001");
 
         /* Without NLMSG_DONE the dump is not complete: 0, sockets delivered. */
         CHECK_INT(parse(buf, off - NLMSG_HDRLEN - 4, c), 0);
@@ -507,8 +507,8 @@ struct expect_sock {
 static bool matches(const struct fw_sock *s, const struct expect_sock *e) {
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
 
-        format_endpoint(local, sizeof(local), s->family, s->src, s->sport);
-        format_endpoint(peer, sizeof(peer), s->family, s->dst, s->dport);
+        sockfmt_endpoint(local, sizeof(local), s->family, s->src, s->sport);
+        sockfmt_endpoint(peer, sizeof(peer), s->family, s->dst, s->dport);
         return strcmp(local, e->local) == 0 && strncmp(peer, e->peer_prefix, strlen(e->peer_prefix)) == 0 &&
                s->state == e->state && s->timer == e->timer && fw_sock_is_orphan(s) == e->orphan;
 }
@@ -552,7 +552,7 @@ static void check_expected(const char *name, struct collected *c, const struct e
                                 want++;
                 if (hits != want) {
                         fprintf(stderr, "%s: %s %s found %zu times, want %zu\n", name, e[i].local,
-                                tcp_state_to_string(e[i].state), hits, want);
+                                sockfmt_state_or_null(e[i].state), hits, want);
                         test_failures++;
                 }
         }

@@ -85,9 +85,9 @@ int main(void) {
 
         /* the budget: 3 a minute, then the next minute */
         for (int i = 0; i < 3; i++)
-                CHECK(kill_budget_take(&b, 3, 10 * S));
-        CHECK(!kill_budget_take(&b, 3, 30 * S));
-        CHECK(!kill_budget_take(&b, 3, 69 * S));
-        CHECK(kill_budget_take(&b, 3, 70 * S));
+                CHECK(policy_budget_take(&b, 3, 10 * S));
+        CHECK(!policy_budget_take(&b, 3, 30 * S));
+        CHECK(!policy_budget_take(&b, 3, 69 * S));
+        CHECK(policy_budget_take(&b, 3, 70 * S));
         return test_result("test-policy");
 }

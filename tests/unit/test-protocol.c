@@ -2,7 +2,7 @@
 /* The control protocol decoder: exact lengths, known types, reserved zero. */
 #include <stdlib.h>
 
-#include "protocol.h"
+#include "proto.h"
 #include "test.h"
 #include "util.h"
 

@@ -88,10 +88,10 @@ struct fw_sock {
         uint8_t shutdown;          /* sk_shutdown bits (1 RCV, 2 SEND), valid if has_shutdown */
         bool has_shutdown;
         bool has_cgroup_id;
-        uint8_t cause;             /* derived: enum sock_cause, by sock_annotate() (cause.h) */
+        uint8_t cause;             /* derived: enum sock_cause, by cause_annotate() (cause.h) */
         struct fw_tcp_info info;
         uint64_t netns_ino;        /* the namespace it was dumped in (netns.h), 0 = ours */
-        int64_t fate_msec;         /* derived (sock_annotate()): until the kernel aborts it;
+        int64_t fate_msec;         /* derived (cause_annotate()): until the kernel aborts it;
                                     * FATE_NEVER, FATE_UNKNOWN */
 };
 /* finwatch list holds one (in a row) per stuck socket: keep it small, the

@@ -23,12 +23,12 @@ static const char *const state_names[FW_TCP_MAX_STATES] = {
         [FW_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
 };
 
-const char *tcp_state_to_string(uint8_t state) {
+const char *sockfmt_state_or_null(uint8_t state) {
         return state < FW_TCP_MAX_STATES ? state_names[state] : NULL;
 }
 
-const char *tcp_state_name(uint8_t state) {
-        const char *s = tcp_state_to_string(state);
+const char *sockfmt_state_name(uint8_t state) {
+        const char *s = sockfmt_state_or_null(state);
 
         return s ? s : "?";
 }
@@ -59,7 +59,7 @@ static bool word_matches(const char *word, size_t len, const char *name) {
         return true;
 }
 
-int tcp_states_parse(const char *list, uint32_t *ret_mask, const char **ret_bad, size_t *ret_bad_len) {
+int sockfmt_states_parse(const char *list, uint32_t *ret_mask, const char **ret_bad, size_t *ret_bad_len) {
         uint32_t mask = 0;
         const char *p = list;
 
@@ -87,7 +87,7 @@ int tcp_states_parse(const char *list, uint32_t *ret_mask, const char **ret_bad,
         return 0;
 }
 
-char *tcp_states_format(char *buf, size_t size, uint32_t mask) {
+char *sockfmt_states_format(char *buf, size_t size, uint32_t mask) {
         size_t off = 0;
 
         if (size == 0)
@@ -106,7 +106,7 @@ char *tcp_states_format(char *buf, size_t size, uint32_t mask) {
         return buf;
 }
 
-const char *diag_timer_to_string(uint8_t timer) {
+const char *sockfmt_timer_name(uint8_t timer) {
         switch (timer) {
         case DIAG_TIMER_OFF:
                 return "off";
@@ -198,7 +198,7 @@ static char *put_address(char *p, uint8_t family, const uint8_t addr[16], bool *
         return put_ipv6(p, addr);
 }
 
-char *format_address(char *buf, size_t size, uint8_t family, const uint8_t addr[16]) {
+char *sockfmt_address(char *buf, size_t size, uint8_t family, const uint8_t addr[16]) {
         char tmp[INET6_ADDRSTRLEN + 8], *p;
         bool bracket;
 
@@ -208,7 +208,7 @@ char *format_address(char *buf, size_t size, uint8_t family, const uint8_t addr[
 }
 
 /* Hot in finwatch list: no printf. */
-char *format_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
+char *sockfmt_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
         char tmp[ENDPOINT_STRLEN + 8], *p = tmp + 1;
         bool bracket;
 
@@ -223,18 +223,18 @@ char *format_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr
         return copy_cut(buf, size, bracket ? tmp : tmp + 1);
 }
 
-const char *fw_sock_proto(const struct fw_sock *s) {
+const char *sockfmt_proto(const struct fw_sock *s) {
         return s->family == AF_INET6 ? "tcp6" : "tcp";
 }
 
-char *format_timer(char *buf, size_t size, const struct fw_sock *s) {
+char *sockfmt_timer(char *buf, size_t size, const struct fw_sock *s) {
         char tmp[TIMER_STRLEN + 8], *p = tmp;
         const char *name;
         size_t l;
 
         if (s->timer == DIAG_TIMER_OFF)
                 return copy_cut(buf, size, "off");
-        name = diag_timer_to_string(s->timer);
+        name = sockfmt_timer_name(s->timer);
         l = strnlen(name, TIMER_STRLEN - 8);
         memcpy(p, name, l);
         p += l;

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "protocol.h"
+#include "proto.h"
 #include "util.h"
 
 static bool zero(const uint8_t *p, size_t n) {

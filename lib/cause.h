@@ -18,9 +18,9 @@ enum sock_cause {
 };
 
 /* "lost-fin", "peer-zero-window", "blocked-locally", "unknown" */
-const char *sock_cause_to_string(enum sock_cause c);
+const char *cause_to_string(enum sock_cause c);
 
-enum sock_cause sock_cause_of(const struct fw_sock *s);
+enum sock_cause cause_of(const struct fw_sock *s);
 
 /* The per-namespace sysctls that decide when the kernel gives up. */
 struct tcp_limits {
@@ -30,17 +30,17 @@ struct tcp_limits {
 
 /* Read them in the caller's network namespace; defaults (0, 15) for what
  * cannot be read, and then -errno (a sandbox without /proc/sys). */
-int tcp_limits_read(struct tcp_limits *ret);
+int cause_limits_read(struct tcp_limits *ret);
 
 
 /* Milliseconds until the kernel aborts the socket by its own timers, from
  * the retries left, the backoff so far and the RTO; FATE_NEVER for an owned
  * socket whose peer answers window probes (only TCP_USER_TIMEOUT or a kill
  * ends it), FATE_UNKNOWN when the signature says too little. */
-int64_t sock_fate_msec(const struct fw_sock *s, enum sock_cause cause, const struct tcp_limits *l);
+int64_t cause_fate_msec(const struct fw_sock *s, enum sock_cause cause, const struct tcp_limits *l);
 
 /* Fill s->cause and s->fate_msec. */
-void sock_annotate(struct fw_sock *s, const struct tcp_limits *l);
+void cause_annotate(struct fw_sock *s, const struct tcp_limits *l);
 
 /* "never", "~3min 5s", or "-" when unknown. */
-char *format_fate(char *buf, size_t size, int64_t fate_msec);
+char *cause_format_fate(char *buf, size_t size, int64_t fate_msec);

@@ -172,7 +172,7 @@ static int dump_data_cb(const struct nlmsghdr *nlh, void *data) {
 
         s.family = m->idiag_family;
         s.state = m->idiag_state;
-        s.fate_msec = FATE_UNKNOWN; /* until sock_annotate() */
+        s.fate_msec = FATE_UNKNOWN; /* until cause_annotate() */
         s.timer = m->idiag_timer;
         s.timer_count = m->idiag_retrans;
         s.timer_expires = m->idiag_expires;

@@ -6,7 +6,7 @@
 
 #define TCP_RTO_MAX_MSEC 120000      /* include/net/tcp.h */
 
-const char *sock_cause_to_string(enum sock_cause c) {
+const char *cause_to_string(enum sock_cause c) {
         switch (c) {
         case SOCK_CAUSE_LOST_FIN:
                 return "lost-fin";
@@ -19,7 +19,7 @@ const char *sock_cause_to_string(enum sock_cause c) {
         }
 }
 
-enum sock_cause sock_cause_of(const struct fw_sock *s) {
+enum sock_cause cause_of(const struct fw_sock *s) {
         bool unsent;
 
         if (s->info.len == 0)
@@ -56,7 +56,7 @@ static int read_sysctl(const char *path, unsigned fallback, unsigned *ret) {
         return 0;
 }
 
-int tcp_limits_read(struct tcp_limits *ret) {
+int cause_limits_read(struct tcp_limits *ret) {
         int r1 = read_sysctl("/proc/sys/net/ipv4/tcp_orphan_retries", 0, &ret->orphan_retries);
         int r2 = read_sysctl("/proc/sys/net/ipv4/tcp_retries2", 15, &ret->retries2);
 
@@ -82,7 +82,7 @@ static uint64_t probe_interval(uint64_t rto_msec, unsigned backoff) {
         return iv > TCP_RTO_MAX_MSEC ? TCP_RTO_MAX_MSEC : iv;
 }
 
-int64_t sock_fate_msec(const struct fw_sock *s, enum sock_cause cause, const struct tcp_limits *l) {
+int64_t cause_fate_msec(const struct fw_sock *s, enum sock_cause cause, const struct tcp_limits *l) {
         bool orphan = fw_sock_is_orphan(s);
         /* net/ipv4/tcp_timer.c: tcp_orphan_retries() makes 0 mean 8 */
         unsigned orphan_retries = l->orphan_retries ? l->orphan_retries : 8;
@@ -135,14 +135,14 @@ int64_t sock_fate_msec(const struct fw_sock *s, enum sock_cause cause, const str
         }
 }
 
-void sock_annotate(struct fw_sock *s, const struct tcp_limits *l) {
-        enum sock_cause c = sock_cause_of(s);
+void cause_annotate(struct fw_sock *s, const struct tcp_limits *l) {
+        enum sock_cause c = cause_of(s);
 
         s->cause = (uint8_t) c;
-        s->fate_msec = sock_fate_msec(s, c, l);
+        s->fate_msec = cause_fate_msec(s, c, l);
 }
 
-char *format_fate(char *buf, size_t size, int64_t fate_msec) {
+char *cause_format_fate(char *buf, size_t size, int64_t fate_msec) {
         char d[DURATION_STRLEN + 1] = "~";
 
         if (fate_msec == FATE_NEVER)

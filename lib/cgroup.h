@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Whose is a socket: its cgroup (INET_DIAG_CGROUP_ID, the inode number of
- * the cgroup v2 directory; it survives close(), so orphans have it too),
- * the systemd unit that cgroup belongs to, and for sockets a process still
- * owns, the process - looked up only for the sockets asked about, and only
- * among the processes of their cgroup. */
+/* A socket's cgroup (INET_DIAG_CGROUP_ID: the inode number of the cgroup v2
+ * directory; it survives close(), so orphans have it too) and the systemd
+ * unit that cgroup belongs to. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 struct cgroup_cache;
 
@@ -31,14 +28,3 @@ const char *cgroup_cache_root(const struct cgroup_cache *c);
  * is a unit ("nginx.service", "docker-<id>.scope", "session-2.scope"), or
  * "" when none is (the root, a hand-made cgroup). */
 void cgroup_path_unit(const char *path, char *buf, size_t size);
-
-/* Find which processes hold the given socket inodes: scans /proc/PID/fd of
- * the processes in cgroup_dir (an absolute cgroup directory; NULL: every
- * process). pids[i] and comms[i] are set for inodes[i] found (0 and "" if
- * not). Returns the number found. */
-struct inode_owner {
-        uint32_t inode;
-        pid_t pid;
-        char comm[16];
-};
-int owner_find_pids(const char *cgroup_dir, struct inode_owner *wanted, size_t n);

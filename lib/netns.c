@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "netns.h"
-#include "owner.h"
+#include "cgroup.h"
 #include "util.h"
 
 #define NETNS_RUN_DIR "/run/netns"
@@ -37,7 +37,7 @@ int netns_set_new(struct netns_set **ret) {
 
         if (!s)
                 return -ENOMEM;
-        (void) tcp_limits_read(&limits);
+        (void) cause_limits_read(&limits);
         s->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         if (s->home_fd < 0 || fstat(s->home_fd, &st) < 0) {
                 r = -errno;
@@ -87,7 +87,7 @@ static int open_in(struct netns_set *s, int fd, struct diag **ret, struct tcp_li
         if (setns(fd, CLONE_NEWNET) < 0)
                 return -errno;
         r = diag_open(ret);
-        (void) tcp_limits_read(limits);
+        (void) cause_limits_read(limits);
         /* back home whatever happened; failing that, nothing we do is right */
         if (setns(s->home_fd, CLONE_NEWNET) < 0)
                 abort();

@@ -113,20 +113,9 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
                 if (r < 0)
                         goto fail;
                 memcpy(&head, msg.payload, sizeof(head));
-                if (t.n + head.count > allocated) {
-                        size_t a = allocated ? allocated * 2 : 1024;
-                        struct daemon_entry *p;
-
-                        while (a < t.n + head.count)
-                                a *= 2;
-                        p = realloc(t.entries, a * sizeof(*p));
-                        if (!p) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        t.entries = p;
-                        allocated = a;
-                }
+                r = GROW(t.entries, allocated, t.n + head.count, 1024);
+                if (r < 0)
+                        goto fail;
                 for (uint32_t i = 0; i < head.count; i++) {
                         struct proto_tracked e;
 

@@ -39,18 +39,8 @@ int control_reply_add(struct reply *r, uint16_t type, const void *payload, size_
 
         if (r->error)
                 return r->error;
-        if (r->len + need > r->allocated) {
-                size_t a = r->allocated ? r->allocated : 4096;
-                uint8_t *p;
-
-                while (a < r->len + need)
-                        a *= 2;
-                p = realloc(r->data, a);
-                if (!p)
-                        return r->error = -ENOMEM;
-                r->data = p;
-                r->allocated = a;
-        }
+        if (GROW(r->data, r->allocated, r->len + need, 4096) < 0)
+                return r->error = -ENOMEM;
         proto_put_header(r->data + r->len, type, payload_len);
         if (payload_len)
                 memcpy(r->data + r->len + sizeof(struct proto_header), payload, payload_len);
@@ -271,10 +261,9 @@ static int listen_on(struct control *c, const char *path) {
 
 int control_new(struct control **ret, sd_event *event, const char *path, control_handler_fn handler,
                 void *userdata) {
-        struct control *c;
+        _cleanup_(control_freep) struct control *c = calloc(1, sizeof(*c));
         int n, r;
 
-        c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
         c->event = event;
@@ -290,19 +279,15 @@ int control_new(struct control **ret, sd_event *event, const char *path, control
                 if (n > 0)
                         log_warning("ignoring %d file descriptor(s) passed by systemd: not one SOCK_SEQPACKET socket", n);
                 r = listen_on(c, path);
-                if (r < 0) {
-                        free(c);
+                if (r < 0)
                         return r;
-                }
                 c->listen_fd = r;
         }
 
         r = sd_event_add_io(event, &c->listen_io, c->listen_fd, EPOLLIN, on_accept, c);
-        if (r < 0) {
-                control_free(c);
+        if (r < 0)
                 return r;
-        }
-        *ret = c;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 

@@ -40,4 +40,8 @@ struct control;
 int control_new(struct control **ret, sd_event *event, const char *path, control_handler_fn handler,
                 void *userdata);
 struct control *control_free(struct control *c);
+static inline void control_freep(struct control **c) {
+        if (*c)
+                control_free(*c);
+}
 unsigned control_clients(const struct control *c);

@@ -165,15 +165,8 @@ static int kill_in(struct manager *m, uint64_t netns_ino, const struct fw_sock *
 /* Collect a cookie to act on after a pass over the table (acting may change
  * the table). The buffer is the manager's, reused from poll to poll. */
 static bool push_candidate(struct manager *m, size_t *n, uint64_t cookie) {
-        if (*n >= m->candidates_allocated) {
-                size_t a = m->candidates_allocated ? m->candidates_allocated * 2 : 64;
-                uint64_t *p = realloc(m->candidates, a * sizeof(*p));
-
-                if (!p)
-                        return false;
-                m->candidates = p;
-                m->candidates_allocated = a;
-        }
+        if (GROW(m->candidates, m->candidates_allocated, *n + 1, 64) < 0)
+                return false;
         m->candidates[(*n)++] = cookie;
         return true;
 }

@@ -32,18 +32,15 @@ static size_t distance(const struct tracker *t, size_t from, size_t to) {
 }
 
 int tracker_new(struct tracker **ret) {
-        struct tracker *t;
+        _cleanup_(tracker_freep) struct tracker *t = calloc(1, sizeof(*t));
 
-        t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
         t->slots = calloc(TRACKER_MIN_CAPACITY, sizeof(*t->slots));
-        if (!t->slots) {
-                free(t);
+        if (!t->slots)
                 return -ENOMEM;
-        }
         t->capacity = TRACKER_MIN_CAPACITY;
-        *ret = t;
+        *ret = TAKE_PTR(t);
         return 0;
 }
 
@@ -221,15 +218,8 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
 }
 
 static int doom(struct tracker *t, uint64_t cookie, size_t n) {
-        if (n >= t->doomed_allocated) {
-                size_t a = t->doomed_allocated ? t->doomed_allocated * 2 : 64;
-                uint64_t *p = realloc(t->doomed, a * sizeof(*p));
-
-                if (!p)
-                        return -ENOMEM;
-                t->doomed = p;
-                t->doomed_allocated = a;
-        }
+        if (GROW(t->doomed, t->doomed_allocated, n + 1, 64) < 0)
+                return -ENOMEM;
         t->doomed[n] = cookie;
         return 0;
 }

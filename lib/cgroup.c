@@ -76,15 +76,8 @@ struct cgroup_cache *cgroup_cache_free(struct cgroup_cache *c) {
 }
 
 static int add(struct cgroup_cache *c, uint64_t id, const char *path) {
-        if (c->n >= c->allocated) {
-                size_t a = c->allocated ? c->allocated * 2 : 128;
-                struct cgroup_entry *p = realloc(c->entries, a * sizeof(*p));
-
-                if (!p)
-                        return -ENOMEM;
-                c->entries = p;
-                c->allocated = a;
-        }
+        if (GROW(c->entries, c->allocated, c->n + 1, 128) < 0)
+                return -ENOMEM;
         c->entries[c->n].path = strdup(path);
         if (!c->entries[c->n].path)
                 return -ENOMEM;

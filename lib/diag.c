@@ -612,17 +612,11 @@ int diag_snapshot_add(const struct fw_sock *s, void *userdata) {
 
         assert(snap->size >= sizeof(struct fw_sock) && snap->sock_offset <= snap->size - sizeof(struct fw_sock));
         if (snap->n >= snap->allocated) {
-                size_t a = snap->allocated ? snap->allocated * 2 : 256;
-                void *p;
+                size_t was = snap->allocated;
 
-                if (a > SIZE_MAX / snap->size)
+                if (grow_array(&snap->v, &snap->allocated, snap->n + 1, snap->size, 256) < 0)
                         return -ENOMEM;
-                p = realloc(snap->v, a * snap->size);
-                if (!p)
-                        return -ENOMEM;
-                snap->v = p;
-                memory_prefault((char *) p + snap->allocated * snap->size, (a - snap->allocated) * snap->size);
-                snap->allocated = a;
+                memory_prefault((char *) snap->v + was * snap->size, (snap->allocated - was) * snap->size);
         }
         e = (char *) snap->v + snap->n++ * snap->size;
         memset(e, 0, snap->size);

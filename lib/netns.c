@@ -13,15 +13,8 @@
 #define NETNS_RUN_DIR "/run/netns"
 
 static int add(struct netns_set *s, uint64_t ino, const char *name, struct diag *d, const struct tcp_limits *l) {
-        if (s->n >= s->allocated) {
-                size_t a = s->allocated ? s->allocated * 2 : 8;
-                struct netns *p = realloc(s->v, a * sizeof(*p));
-
-                if (!p)
-                        return -ENOMEM;
-                s->v = p;
-                s->allocated = a;
-        }
+        if (GROW(s->v, s->allocated, s->n + 1, 8) < 0)
+                return -ENOMEM;
         s->v[s->n] = (struct netns) { .ino = ino, .diag = d, .limits = *l, .seen = true };
         snprintf(s->v[s->n].name, sizeof(s->v[s->n].name), "%s", name);
         s->n++;
@@ -29,36 +22,29 @@ static int add(struct netns_set *s, uint64_t ino, const char *name, struct diag 
 }
 
 int netns_set_new(struct netns_set **ret) {
-        struct netns_set *s = calloc(1, sizeof(*s));
-        struct diag *d = NULL;
+        _cleanup_(netns_set_freep) struct netns_set *s = calloc(1, sizeof(*s));
+        _cleanup_(diag_freep) struct diag *d = NULL;
         struct tcp_limits limits;
         struct stat st;
         int r;
 
         if (!s)
                 return -ENOMEM;
+        s->home_fd = -EBADF;
         (void) cause_limits_read(&limits);
         s->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (s->home_fd < 0 || fstat(s->home_fd, &st) < 0) {
-                r = -errno;
-                goto fail;
-        }
+        if (s->home_fd < 0 || fstat(s->home_fd, &st) < 0)
+                return -errno;
         s->home_ino = (uint64_t) st.st_ino;
         r = diag_open(&d);
         if (r < 0)
-                goto fail;
+                return r;
         r = add(s, s->home_ino, "host", d, &limits);
-        if (r < 0) {
-                diag_free(d);
-                goto fail;
-        }
-        *ret = s;
+        if (r < 0)
+                return r;
+        (void) TAKE_PTR(d); /* the set owns it now */
+        *ret = TAKE_PTR(s);
         return 0;
-fail:
-        if (s->home_fd >= 0)
-                close(s->home_fd);
-        free(s);
-        return r;
 }
 
 void netns_set_free(struct netns_set *s) {

@@ -37,6 +37,9 @@ struct netns_set {
 /* The set with our own namespace in it ("host"). */
 int netns_set_new(struct netns_set **ret);
 void netns_set_free(struct netns_set *s);
+static inline void netns_set_freep(struct netns_set **s) {
+        netns_set_free(*s);
+}
 
 /* Find the namespaces again: new ones are opened, gone ones closed.
  * names: for NETNS_NAMED, a comma or space separated list. Returns the

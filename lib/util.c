@@ -109,6 +109,27 @@ char *put_u64(char *p, uint64_t v) {
         return p;
 }
 
+int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min) {
+        size_t a = *allocated ? *allocated : (min ? min : 1);
+        void *q;
+
+        if (need <= *allocated)
+                return 0;
+        while (a < need) {
+                if (a > SIZE_MAX / 2)
+                        return -ENOMEM;
+                a *= 2;
+        }
+        if (a > SIZE_MAX / size)
+                return -ENOMEM;
+        q = realloc(*p, a * size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *allocated = a;
+        return 0;
+}
+
 void memory_prefault(void *p, size_t len) {
         uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
         uintptr_t from = ((uintptr_t) p + page - 1) & ~(page - 1), to = ((uintptr_t) p + len) & ~(page - 1);

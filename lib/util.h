@@ -48,6 +48,13 @@ static inline uint64_t mix64(uint64_t x) {
         return x ^ (x >> 31);
 }
 
+/* Make room in the array *p (room for *allocated elements of size bytes
+ * now) for at least need: doubling from min, never shrinking. 0, or -ENOMEM
+ * with *p and *allocated as they were. The one growth rule of every array
+ * that grows one element at a time (systemd's GREEDY_REALLOC). */
+int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min);
+#define GROW(p, allocated, need, min) grow_array((void **) &(p), &(allocated), (need), sizeof(*(p)), (min))
+
 /* Fault in, all at once, the pages of a large array about to be written
  * (MADV_POPULATE_WRITE, Linux 5.14): a fault per 4 KiB page costs far more,
  * most of all in a VM (finwatch list of 50k sockets here: 4,085 faults ->

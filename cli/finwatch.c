@@ -273,9 +273,9 @@ static void gathered_done(struct gathered *g) {
 static struct diag *row_diag(const struct gathered *g, const struct row *row) {
         struct netns *ns;
 
-        if (!g->netns || row->sock.netns_ino == 0)
+        if (!g->netns || row->sock.id.netns_ino == 0)
                 return NULL;
-        ns = netns_set_find(g->netns, row->sock.netns_ino);
+        ns = netns_set_find(g->netns, row->sock.id.netns_ino);
         return ns ? ns->diag : NULL;
 }
 
@@ -368,7 +368,7 @@ static int take_rows(struct diag *d, int family, uint32_t states, const struct n
         for (size_t i = first; i < g->n; i++) {
                 struct row *row = &g->rows[i];
 
-                row->sock.netns_ino = ns && ns->ino != home_ino ? ns->ino : 0;
+                row->sock.id.netns_ino = ns && ns->ino != home_ino ? (uint32_t) ns->ino : 0; /* nsfs inodes are 32-bit */
                 cause_annotate(&row->sock, &limits);
                 if (ns) {
                         row->netns = ns->name;
@@ -437,7 +437,7 @@ static int gather(const char *verb, const struct selection *sel, bool ask_daemon
         }
         /* cookies are unique for the boot, across namespaces: the join is safe */
         for (size_t i = 0; i < ret->n; i++) {
-                const struct daemon_entry *e = client_table_find(&table, ret->rows[i].sock.cookie);
+                const struct daemon_entry *e = client_table_find(&table, ret->rows[i].sock.id.cookie);
                 struct row *row = &ret->rows[i];
 
                 /* an age belongs to a state: the daemon's must be this one */
@@ -599,11 +599,11 @@ static void print_result(const struct row *row, int r, bool dry_run) {
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
         const struct fw_sock *s = &row->sock;
 
-        sockfmt_endpoint(local, sizeof(local), s->family, s->src, s->sport);
-        sockfmt_endpoint(peer, sizeof(peer), s->family, s->dst, s->dport);
+        sockfmt_endpoint(local, sizeof(local), s->id.family, s->id.src, s->id.sport);
+        sockfmt_endpoint(peer, sizeof(peer), s->id.family, s->id.dst, s->id.dport);
         printf("%s %s %s -> %s cookie %" PRIu64 "%s%s\n",
                dry_run ? "would kill" : r == 0 ? "killed" : r == -ENOENT ? "already gone" : "failed",
-               sockfmt_state_name(s->state), local, peer, s->cookie,
+               sockfmt_state_name(s->state), local, peer, s->id.cookie,
                r < 0 && r != -ENOENT ? ": " : "", r < 0 && r != -ENOENT ? diag_kill_strerror(r) : "");
 }
 
@@ -630,12 +630,12 @@ static int kill_via_daemon(int fd, const struct row *rows, size_t n, int *result
                 size_t batch = n - done < PROTO_KILL_MAX ? n - done : PROTO_KILL_MAX;
 
                 for (size_t i = 0; i < batch; i++)
-                        proto_id_from_sock(&ids[i], &rows[done + i].sock);
+                        proto_id_from_sock(&ids[i], &rows[done + i].sock.id, rows[done + i].sock.state);
                 r = client_kill(fd, ids, batch, 0, res, err, sizeof(err));
                 if (r < 0)
                         return fail(EXIT_FAILURE_RUNTIME, "kill: %s", err[0] ? err : strerror(-r));
                 for (size_t i = 0; i < batch; i++)
-                        results[done + i] = res[i].cookie == rows[done + i].sock.cookie ? res[i].error : -EBADMSG;
+                        results[done + i] = res[i].cookie == rows[done + i].sock.id.cookie ? res[i].error : -EBADMSG;
                 done += batch;
         }
         return EXIT_OK;
@@ -727,12 +727,12 @@ static int verb_kill(int argc, char **argv) {
                  * are all --state accepts, so ESTABLISHED never gets here */
                 if (sel.have_older && (!row->known || row->age_usec < sel.older_than))
                         continue;
-                if (have_cookie && s->cookie != cookie)
+                if (have_cookie && s->id.cookie != cookie)
                         continue;
                 if (sel.unit && (!row->unit || strcmp(row->unit, sel.unit) != 0))
                         continue;
-                if (!endpoint_matches(&local, s->family, s->src, s->sport) ||
-                    !endpoint_matches(&peer, s->family, s->dst, s->dport))
+                if (!endpoint_matches(&local, s->id.family, s->id.src, s->id.sport) ||
+                    !endpoint_matches(&peer, s->id.family, s->id.dst, s->id.dport))
                         continue;
                 g.rows[n++] = *row;
         }
@@ -789,7 +789,7 @@ static int verb_kill(int argc, char **argv) {
                         uint8_t state;
 
                         /* each in the namespace it lives in */
-                        results[i] = diag_kill(in ? in : d, &g.rows[i].sock, &state);
+                        results[i] = diag_kill(in ? in : d, &g.rows[i].sock.id, &state);
                 }
         }
 

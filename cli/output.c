@@ -25,14 +25,14 @@ struct sort_key {
 };
 
 static void sort_key_of(struct sort_key *key, const struct fw_sock *s, size_t at) {
-        uint16_t sport = htobe16(s->sport), dport = htobe16(s->dport);
-        uint64_t cookie = htobe64(s->cookie);
+        uint16_t sport = htobe16(s->id.sport), dport = htobe16(s->id.dport);
+        uint64_t cookie = htobe64(s->id.cookie);
         uint8_t *p = key->k;
 
-        *p++ = s->family;
-        p = mempcpy(p, s->src, sizeof(s->src));
+        *p++ = s->id.family;
+        p = mempcpy(p, s->id.src, sizeof(s->id.src));
         p = mempcpy(p, &sport, sizeof(sport));
-        p = mempcpy(p, s->dst, sizeof(s->dst));
+        p = mempcpy(p, s->id.dst, sizeof(s->id.dst));
         p = mempcpy(p, &dport, sizeof(dport));
         memcpy(p, &cookie, sizeof(cookie));
         key->at = at;
@@ -94,8 +94,8 @@ static void row_fill(struct cells_text *row, const struct row *r) {
 
         *put_u64(row->recv_q, s->recv_q) = '\0';
         *put_u64(row->send_q, s->send_q) = '\0';
-        sockfmt_endpoint(row->local, sizeof(row->local), s->family, s->src, s->sport);
-        sockfmt_endpoint(row->peer, sizeof(row->peer), s->family, s->dst, s->dport);
+        sockfmt_endpoint(row->local, sizeof(row->local), s->id.family, s->id.src, s->id.sport);
+        sockfmt_endpoint(row->peer, sizeof(row->peer), s->id.family, s->id.dst, s->id.dport);
         sockfmt_timer(row->timer, sizeof(row->timer), s);
         if (r->known)
                 format_duration(row->age, sizeof(row->age), r->age_usec);
@@ -109,7 +109,7 @@ static void row_fill(struct cells_text *row, const struct row *r) {
                 copy_cut(p, sizeof(row->process) - (size_t) (p - row->process), or_else(r->process, "?"));
         } else
                 strcpy(row->process, "-");
-        *put_u64(row->cookie, s->cookie) = '\0';
+        *put_u64(row->cookie, s->id.cookie) = '\0';
 }
 
 enum {
@@ -242,15 +242,15 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         if (!o)
                 return NULL;
 
-        sockfmt_address(local, sizeof(local), s->family, s->src);
-        sockfmt_address(peer, sizeof(peer), s->family, s->dst);
+        sockfmt_address(local, sizeof(local), s->id.family, s->id.src);
+        sockfmt_address(peer, sizeof(peer), s->id.family, s->id.dst);
 
-        r |= set_new(o, "family", json_string(s->family == AF_INET6 ? "ipv6" : "ipv4"));
+        r |= set_new(o, "family", json_string(s->id.family == AF_INET6 ? "ipv6" : "ipv4"));
         r |= set_new(o, "proto", json_string(sockfmt_proto(s)));
         r |= set_new(o, "local_address", json_string(local));
-        r |= set_new(o, "local_port", json_integer(s->sport));
+        r |= set_new(o, "local_port", json_integer(s->id.sport));
         r |= set_new(o, "peer_address", json_string(peer));
-        r |= set_new(o, "peer_port", json_integer(s->dport));
+        r |= set_new(o, "peer_port", json_integer(s->id.dport));
         r |= set_new(o, "state", state ? json_string(state) : json_null());
         r |= set_new(o, "recv_q", json_integer(s->recv_q));
         r |= set_new(o, "send_q", json_integer(s->send_q));
@@ -280,17 +280,17 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "cgroup", or_else(row->cgroup, NULL) ? json_string(row->cgroup) : json_null());
         r |= set_new(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
         r |= set_new(o, "netns", json_string(or_else(row->netns, "host")));
-        r |= set_new(o, "netns_inode", s->netns_ino ? json_integer((json_int_t) s->netns_ino) : json_null());
+        r |= set_new(o, "netns_inode", s->id.netns_ino ? json_integer((json_int_t) s->id.netns_ino) : json_null());
         r |= set_new(o, "netns_unit", or_else(row->netns_unit, NULL) ? json_string(row->netns_unit) : json_null());
         r |= set_new(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
         r |= set_new(o, "process", row->pid > 0 && or_else(row->process, NULL) ? json_string(row->process) : json_null());
         r |= set_new(o, "uid", json_integer(s->uid));
         r |= set_new(o, "inode", json_integer(s->inode));
         /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */
-        r |= set_new(o, "cookie", json_integer((json_int_t) s->cookie));
+        r |= set_new(o, "cookie", json_integer((json_int_t) s->id.cookie));
         r |= set_new(o, "cgroup_id", s->has_cgroup_id ? json_integer((json_int_t) s->cgroup_id) : json_null());
         r |= set_new(o, "shutdown", s->has_shutdown ? json_integer(s->shutdown) : json_null());
-        r |= set_new(o, "ifindex", json_integer(s->ifindex));
+        r |= set_new(o, "ifindex", json_integer(s->id.ifindex));
 
         if (r != 0) {
                 json_decref(o);

@@ -102,8 +102,8 @@ struct endpoints {
 };
 
 static const struct endpoints *endpoints_of(struct endpoints *ep, const struct tracked *e) {
-        sockfmt_endpoint(ep->local, sizeof(ep->local), e->family, e->src, e->sport);
-        sockfmt_endpoint(ep->peer, sizeof(ep->peer), e->family, e->dst, e->dport);
+        sockfmt_endpoint(ep->local, sizeof(ep->local), e->id.family, e->id.src, e->id.sport);
+        sockfmt_endpoint(ep->peer, sizeof(ep->peer), e->id.family, e->id.dst, e->id.dport);
         return ep;
 }
 
@@ -115,13 +115,13 @@ static void socket_fields(struct alerter *a, struct record *r, const struct trac
         field(r, "FINWATCH_STATE=%s", sockfmt_state_name(e->state));
         field(r, "FINWATCH_LOCAL=%s", local);
         field(r, "FINWATCH_PEER=%s", peer);
-        field(r, "FINWATCH_COOKIE=%" PRIu64, e->cookie);
+        field(r, "FINWATCH_COOKIE=%" PRIu64, e->id.cookie);
         field(r, "FINWATCH_ORPHAN=%s", e->orphan ? "yes" : "no");
         field(r, "FINWATCH_TIMER=%s", sockfmt_timer_name(e->timer));
         field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
         field(r, "FINWATCH_CAUSE=%s", cause_to_string(e->cause));
         if (a->netns_of) {
-                const char *ns = a->netns_of(e->netns_ino, a->unit_userdata);
+                const char *ns = a->netns_of(e->id.netns_ino, a->unit_userdata);
 
                 if (ns)
                         field(r, "FINWATCH_NETNS=%s", ns);

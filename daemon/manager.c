@@ -63,7 +63,7 @@ static int observe(const struct fw_sock *s, void *userdata) {
         struct fw_sock annotated = *s;
         int r;
 
-        annotated.netns_ino = ctx->netns_ino;
+        annotated.id.netns_ino = (uint32_t) ctx->netns_ino;
         cause_annotate(&annotated, ctx->limits);
         r = tracker_observe(ctx->m->tracker, &annotated, ctx->now);
         if (r > 0)
@@ -153,10 +153,9 @@ static const char *netns_of(uint64_t netns_ino, void *userdata) {
 }
 
 /* Kill by the namespace the socket lives in. */
-static int kill_in(struct manager *m, uint64_t netns_ino, const struct fw_sock *id, uint8_t *state) {
-        struct diag *d = diag_of(m, netns_ino);
+static int kill_in(struct manager *m, const struct sock_id *id, uint8_t *state) {
+        struct diag *d = diag_of(m, id->netns_ino);
 
-        *state = id->state;
         return d ? diag_kill(d, id, state) : -ENOENT;
 }
 
@@ -202,13 +201,12 @@ static void auto_kill(struct manager *m, uint64_t now) {
         while ((e = tracker_next(m->tracker, &iter))) {
                 if (e->kill_noted || !policy_wants_kill(&m->config, e, now))
                         continue;
-                if (!push_candidate(m, &n, e->cookie))
+                if (!push_candidate(m, &n, e->id.cookie))
                         break;
         }
 
         for (size_t i = 0; i < n; i++) {
                 struct tracked copy;
-                struct fw_sock id;
                 uint8_t state;
                 int r;
 
@@ -222,17 +220,17 @@ static void auto_kill(struct manager *m, uint64_t now) {
                 copy = *e;
                 if (m->config.kill_auto == KILL_POLICY_DRY_RUN) {
                         alert_killed(&m->alerter, &copy, 0, now - copy.state_since, KILL_AUTO_DRY_RUN, 0, 0);
-                        tracker_set_kill_noted(m->tracker, copy.cookie);
+                        tracker_set_kill_noted(m->tracker, copy.id.cookie);
                         continue;
                 }
-                tracked_to_sock(&copy, &id);
-                r = kill_in(m, copy.netns_ino, &id, &state);
+                state = copy.state;
+                r = kill_in(m, &copy.id, &state);
                 alert_killed(&m->alerter, &copy, r, now - copy.state_since, KILL_AUTO, 0, 0);
                 count_kill(m, r);
                 if (r == 0 || r == -ENOENT)
-                        tracker_forget(m->tracker, copy.cookie);
+                        tracker_forget(m->tracker, copy.id.cookie);
                 else
-                        tracker_set_kill_noted(m->tracker, copy.cookie); /* no retry every poll */
+                        tracker_set_kill_noted(m->tracker, copy.id.cookie); /* no retry every poll */
                 m->state_dirty = true;
         }
 
@@ -260,7 +258,7 @@ static void handle_list(struct manager *m, struct reply *reply) {
                 e = tracker_next(m->tracker, &iter);
                 if (e) {
                         struct proto_tracked t = {
-                                .cookie = e->cookie,
+                                .cookie = e->id.cookie,
                                 .age_usec = now > e->state_since ? now - e->state_since : 0,
                                 .first_seen_ago_usec = now > e->first_seen ? now - e->first_seen : 0,
                                 .state = e->state,
@@ -325,45 +323,33 @@ static void handle_kill(struct manager *m, const struct proto_msg *req, const st
         }
 
         for (uint32_t i = 0; i < head.count; i++) {
-                struct proto_sock_id id;
-                struct proto_kill_result res = {};
-                struct fw_sock s, cur;
+                struct proto_sock_id w;
+                struct proto_kill_result res;
                 const struct tracked *known;
-                struct tracked view;
+                struct tracked view = {};
+                struct sock_id id;
                 uint8_t state;
                 int r;
 
-                memcpy(&id, req->payload + sizeof(head) + i * sizeof(id), sizeof(id));
-                proto_id_to_sock(&id, &s);
-                state = s.state;
-                if (head.flags & PROTO_KILL_DRY_RUN) {
-                        known = tracker_get(m->tracker, s.cookie);
-                        r = diag_of(m, known ? known->netns_ino : 0)
-                                ? diag_get(diag_of(m, known ? known->netns_ino : 0), &s, &cur) : -ENOENT;
-                        if (r == 0) {
-                                state = cur.state;
-                                if (!(DIAG_STATES_CLOSING & DIAG_STATE_BIT(cur.state)))
-                                        r = -EBUSY;
-                        }
-                } else {
-                        known = tracker_get(m->tracker, s.cookie);
-                        /* the namespace it lives in, as the daemon saw it; ours if unknown */
-                        r = kill_in(m, known ? known->netns_ino : 0, &s, &state);
-                        s.state = state;
-                        if (known)
-                                view = *known;
-                        else
-                                tracked_from_sock(&view, &s);
-                        view.state = state;
-                        alert_killed(&m->alerter, &view, r, known ? now - known->state_since : UINT64_MAX,
-                                     KILL_MANUAL, (uint32_t) peer->uid, (uint32_t) peer->pid);
-                        count_kill(m, r);
-                        if (r == 0 || r == -ENOENT) {
-                                tracker_forget(m->tracker, s.cookie);
-                                m->state_dirty = true;
-                        }
+                memcpy(&w, req->payload + sizeof(head) + i * sizeof(w), sizeof(w));
+                proto_id_to_sock(&w, &id, &state);
+                known = tracker_get(m->tracker, id.cookie);
+                /* the namespace it lives in, as the daemon saw it; ours if unknown */
+                id.netns_ino = known ? known->id.netns_ino : 0;
+                r = kill_in(m, &id, &state);
+                if (known)
+                        view = *known;
+                else
+                        view.id = id;
+                view.state = state;
+                alert_killed(&m->alerter, &view, r, known ? now - known->state_since : UINT64_MAX,
+                             KILL_MANUAL, (uint32_t) peer->uid, (uint32_t) peer->pid);
+                count_kill(m, r);
+                if (r == 0 || r == -ENOENT) {
+                        tracker_forget(m->tracker, id.cookie);
+                        m->state_dirty = true;
                 }
-                res = (struct proto_kill_result) { .cookie = s.cookie, .error = r, .state = state };
+                res = (struct proto_kill_result) { .cookie = id.cookie, .error = r, .state = state };
                 memcpy(out + sizeof(head) + i * sizeof(res), &res, sizeof(res));
         }
         head.flags = 0;
@@ -497,7 +483,7 @@ static void count_by_labels(struct manager *m) {
 
         while ((e = tracker_next(m->tracker, &iter))) {
                 const char *unit = e->has_cgroup_id ? unit_of(e->cgroup_id, m) : NULL;
-                const char *ns = netns_of(e->netns_ino, m);
+                const char *ns = netns_of(e->id.netns_ino, m);
                 size_t i;
 
                 if (!unit || !unit[0])
@@ -693,11 +679,11 @@ static void drop_unwatched(struct manager *m, const struct config *c) {
         size_t n = 0, iter = 0;
 
         while ((e = tracker_next(m->tracker, &iter))) {
-                unsigned fam = e->family == AF_INET ? CONFIG_FAMILY_IPV4 : CONFIG_FAMILY_IPV6;
+                unsigned fam = e->id.family == AF_INET ? CONFIG_FAMILY_IPV4 : CONFIG_FAMILY_IPV6;
 
                 if ((c->states & DIAG_STATE_BIT(e->state)) && (c->families & fam))
                         continue;
-                if (!push_candidate(m, &n, e->cookie))
+                if (!push_candidate(m, &n, e->id.cookie))
                         break;
         }
         for (size_t i = 0; i < n; i++)

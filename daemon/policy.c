@@ -10,12 +10,12 @@ bool policy_wants_kill(const struct config *c, const struct tracked *e, uint64_t
                 return false;
         if (now < e->state_since || now - e->state_since < config_kill_after(c, e->state))
                 return false;
-        if (portset_has(&c->kill_exclude_ports, e->sport) || portset_has(&c->kill_exclude_ports, e->dport))
+        if (portset_has(&c->kill_exclude_ports, e->id.sport) || portset_has(&c->kill_exclude_ports, e->id.dport))
                 return false;
-        if (c->kill_only_ports.any && !portset_has(&c->kill_only_ports, e->sport) &&
-            !portset_has(&c->kill_only_ports, e->dport))
+        if (c->kill_only_ports.any && !portset_has(&c->kill_only_ports, e->id.sport) &&
+            !portset_has(&c->kill_only_ports, e->id.dport))
                 return false;
-        if (config_peer_excluded(c, e->family, e->dst))
+        if (config_peer_excluded(c, e->id.family, e->id.dst))
                 return false;
         return true;
 }

@@ -11,7 +11,7 @@
 #include "util.h"
 
 #define STATE_MAGIC "FWSTATE1"
-#define STATE_VERSION 1
+#define STATE_VERSION 2          /* 1: records without netns_ino, read still */
 #define STATE_MAX_ENTRIES (UINT32_C(1) << 22) /* 4M sockets: far above any real table */
 
 /* On disk: header, count records, then a 64-bit FNV-1a of everything before.
@@ -30,7 +30,8 @@ enum {
         REC_ALERTED = 1 << 0,
         REC_ORPHAN = 1 << 1,
         REC_HAS_CGROUP = 1 << 2,
-        REC_FLAGS_ALL = REC_ALERTED | REC_ORPHAN | REC_HAS_CGROUP,
+        REC_KILL_NOTED = 1 << 3, /* version 2 */
+        REC_FLAGS_ALL = REC_ALERTED | REC_ORPHAN | REC_HAS_CGROUP | REC_KILL_NOTED,
 };
 
 struct state_record {
@@ -47,8 +48,12 @@ struct state_record {
         uint8_t family, state, timer, timer_count;
         uint8_t flags;           /* REC_* */
         uint8_t reserved[3];     /* 0 */
+        /* version 2 appends: */
+        uint32_t netns_ino;      /* 0 = the daemon's own namespace */
+        uint32_t reserved2;      /* 0 */
 };
-static_assert(sizeof(struct state_record) == 96, "state record layout");
+static_assert(sizeof(struct state_record) == 104, "state record layout");
+#define STATE_RECORD_V1_SIZE 96  /* the same record up to netns_ino */
 
 #define FNV1A_INIT UINT64_C(0xcbf29ce484222325)
 
@@ -108,6 +113,57 @@ static uint64_t shift_time(uint64_t t, int64_t by) {
         return t <= UINT64_MAX - (uint64_t) by ? t + (uint64_t) by : UINT64_MAX;
 }
 
+/* The one place a tracker entry and its record meet, both ways. */
+static void record_from_entry(struct state_record *r, const struct tracked *e, const struct statefile_clock *clock) {
+        *r = (struct state_record) {
+                .cookie = e->id.cookie,
+                .first_seen = shift_time(e->first_seen, -clock->timens_offset),
+                .state_since = shift_time(e->state_since, -clock->timens_offset),
+                .last_seen = shift_time(e->last_seen, -clock->timens_offset),
+                .last_alert = shift_time(e->last_alert, -clock->timens_offset),
+                .cgroup_id = e->cgroup_id,
+                .sport = e->id.sport,
+                .dport = e->id.dport,
+                .ifindex = e->id.ifindex,
+                .family = e->id.family,
+                .state = e->state,
+                .timer = e->timer,
+                .timer_count = e->timer_count,
+                .flags = (uint8_t) ((e->alerted ? REC_ALERTED : 0) | (e->orphan ? REC_ORPHAN : 0) |
+                                    (e->has_cgroup_id ? REC_HAS_CGROUP : 0) | (e->kill_noted ? REC_KILL_NOTED : 0)),
+                .netns_ino = e->id.netns_ino,
+        };
+        memcpy(r->src, e->id.src, sizeof(r->src));
+        memcpy(r->dst, e->id.dst, sizeof(r->dst));
+}
+
+static void entry_from_record(struct tracked *e, const struct state_record *r, const struct statefile_clock *clock) {
+        *e = (struct tracked) {
+                .id = {
+                        .cookie = r->cookie,
+                        .sport = r->sport,
+                        .dport = r->dport,
+                        .ifindex = r->ifindex,
+                        .netns_ino = r->netns_ino,
+                        .family = r->family,
+                },
+                .first_seen = shift_time(r->first_seen, clock->timens_offset),
+                .state_since = shift_time(r->state_since, clock->timens_offset),
+                .last_seen = shift_time(r->last_seen, clock->timens_offset),
+                .last_alert = shift_time(r->last_alert, clock->timens_offset),
+                .cgroup_id = r->cgroup_id,
+                .state = r->state,
+                .timer = r->timer,
+                .timer_count = r->timer_count,
+                .alerted = r->flags & REC_ALERTED,
+                .orphan = r->flags & REC_ORPHAN,
+                .has_cgroup_id = r->flags & REC_HAS_CGROUP,
+                .kill_noted = r->flags & REC_KILL_NOTED,
+        };
+        memcpy(e->id.src, r->src, sizeof(e->id.src));
+        memcpy(e->id.dst, r->dst, sizeof(e->id.dst));
+}
+
 static int save_to(FILE *f, const struct statefile_clock *clock, const struct tracker *t) {
         struct state_header h = {
                 .magic = STATE_MAGIC,
@@ -125,25 +181,9 @@ static int save_to(FILE *f, const struct statefile_clock *clock, const struct tr
                 return -EIO;
         sum = fnv1a(sum, &h, sizeof(h));
         while ((e = tracker_next(t, &iter))) {
-                struct state_record r = {
-                        .cookie = e->cookie,
-                        .first_seen = shift_time(e->first_seen, -clock->timens_offset),
-                        .state_since = shift_time(e->state_since, -clock->timens_offset),
-                        .last_seen = shift_time(e->last_seen, -clock->timens_offset),
-                        .last_alert = shift_time(e->last_alert, -clock->timens_offset),
-                        .cgroup_id = e->cgroup_id,
-                        .sport = e->sport,
-                        .dport = e->dport,
-                        .ifindex = e->ifindex,
-                        .family = e->family,
-                        .state = e->state,
-                        .timer = e->timer,
-                        .timer_count = e->timer_count,
-                        .flags = (uint8_t) ((e->alerted ? REC_ALERTED : 0) | (e->orphan ? REC_ORPHAN : 0) |
-                                            (e->has_cgroup_id ? REC_HAS_CGROUP : 0)),
-                };
-                memcpy(r.src, e->src, sizeof(r.src));
-                memcpy(r.dst, e->dst, sizeof(r.dst));
+                struct state_record r;
+
+                record_from_entry(&r, e, clock);
                 if (fwrite(&r, sizeof(r), 1, f) != 1)
                         return -EIO;
                 sum = fnv1a(sum, &r, sizeof(r));
@@ -180,12 +220,14 @@ fail(int r, char *errbuf, size_t errsize, const char *fmt, ...) {
         return r;
 }
 
-static bool record_valid(const struct state_record *r, uint64_t now) {
+static bool record_valid(const struct state_record *r, uint32_t version, uint64_t now) {
         if (r->cookie == 0 || (r->family != 2 /* AF_INET */ && r->family != 10 /* AF_INET6 */))
                 return false;
         if (r->state == 0 || r->state >= FW_TCP_MAX_STATES || (r->flags & ~REC_FLAGS_ALL))
                 return false;
-        if (r->reserved[0] || r->reserved[1] || r->reserved[2])
+        if (r->reserved[0] || r->reserved[1] || r->reserved[2] || r->reserved2)
+                return false;
+        if (version < 2 && (r->flags & REC_KILL_NOTED))
                 return false;
         /* times only go forward, and none is in the future */
         if (r->first_seen > r->state_since || r->state_since > r->last_seen || r->last_seen > now ||
@@ -213,12 +255,15 @@ int statefile_parse(const void *buf, size_t len, const struct statefile_clock *c
         memcpy(&h, p, sizeof(h));
         if (memcmp(h.magic, STATE_MAGIC, sizeof(h.magic)) != 0)
                 return fail(-EBADMSG, errbuf, errsize, "not a finwatch state file");
-        if (h.version != STATE_VERSION || h.record_size != sizeof(struct state_record) || h.reserved != 0)
+        /* a daemon reads what an older one wrote: version 1's record is
+         * version 2's without the fields version 2 appended */
+        if (!((h.version == 1 && h.record_size == STATE_RECORD_V1_SIZE) ||
+              (h.version == STATE_VERSION && h.record_size == sizeof(struct state_record))) || h.reserved != 0)
                 return fail(-EBADMSG, errbuf, errsize, "unknown version %u, record size %u", h.version,
                             h.record_size);
         if (h.count > STATE_MAX_ENTRIES)
                 return fail(-EBADMSG, errbuf, errsize, "too many entries (%u)", h.count);
-        body = sizeof(h) + (size_t) h.count * sizeof(struct state_record);
+        body = sizeof(h) + (size_t) h.count * h.record_size;
         if (len != body + sizeof(sum))
                 return fail(-EBADMSG, errbuf, errsize, "size %zu does not match %u entries", len, h.count);
         memcpy(&sum, p + body, sizeof(sum));
@@ -229,38 +274,19 @@ int statefile_parse(const void *buf, size_t len, const struct statefile_clock *c
 
         /* Check every record before restoring any. */
         for (uint32_t i = 0; i < h.count; i++) {
-                struct state_record r;
+                struct state_record r = {};
 
-                memcpy(&r, p + sizeof(h) + (size_t) i * sizeof(r), sizeof(r));
-                if (!record_valid(&r, host_now))
+                memcpy(&r, p + sizeof(h) + (size_t) i * h.record_size, h.record_size);
+                if (!record_valid(&r, h.version, host_now))
                         return fail(-EBADMSG, errbuf, errsize, "entry %u is invalid", i);
         }
         for (uint32_t i = 0; i < h.count; i++) {
-                struct state_record r;
+                struct state_record r = {};
                 struct tracked e;
                 int ret;
 
-                memcpy(&r, p + sizeof(h) + (size_t) i * sizeof(r), sizeof(r));
-                e = (struct tracked) {
-                        .cookie = r.cookie,
-                        .first_seen = shift_time(r.first_seen, clock->timens_offset),
-                        .state_since = shift_time(r.state_since, clock->timens_offset),
-                        .last_seen = shift_time(r.last_seen, clock->timens_offset),
-                        .last_alert = shift_time(r.last_alert, clock->timens_offset),
-                        .cgroup_id = r.cgroup_id,
-                        .sport = r.sport,
-                        .dport = r.dport,
-                        .ifindex = r.ifindex,
-                        .family = r.family,
-                        .state = r.state,
-                        .timer = r.timer,
-                        .timer_count = r.timer_count,
-                        .alerted = r.flags & REC_ALERTED,
-                        .orphan = r.flags & REC_ORPHAN,
-                        .has_cgroup_id = r.flags & REC_HAS_CGROUP,
-                };
-                memcpy(e.src, r.src, sizeof(e.src));
-                memcpy(e.dst, r.dst, sizeof(e.dst));
+                memcpy(&r, p + sizeof(h) + (size_t) i * h.record_size, h.record_size);
+                entry_from_record(&e, &r, clock);
                 ret = tracker_restore(t, &e);
                 if (ret < 0)
                         /* the caller drops the whole tracker: nothing is trusted */

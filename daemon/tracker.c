@@ -58,7 +58,7 @@ static struct tracked *lookup(const struct tracker *t, uint64_t cookie) {
         size_t i = slot_of(t, cookie);
 
         /* The table is never full: an empty slot comes. */
-        while (t->slots[i].cookie != 0 && t->slots[i].cookie != cookie)
+        while (t->slots[i].id.cookie != 0 && t->slots[i].id.cookie != cookie)
                 i = next_slot(t, i);
         return &t->slots[i];
 }
@@ -76,8 +76,8 @@ static int grow(struct tracker *t) {
         t->slots = slots;
         t->capacity = capacity;
         for (size_t i = 0; i < old_capacity; i++)
-                if (old[i].cookie != 0)
-                        *lookup(t, old[i].cookie) = old[i];
+                if (old[i].id.cookie != 0)
+                        *lookup(t, old[i].id.cookie) = old[i];
         free(old);
         return 0;
 }
@@ -100,9 +100,9 @@ static void remove_slot(struct tracker *t, struct tracked *e) {
                 size_t home;
 
                 i = next_slot(t, i);
-                if (t->slots[i].cookie == 0)
+                if (t->slots[i].id.cookie == 0)
                         break;
-                home = slot_of(t, t->slots[i].cookie);
+                home = slot_of(t, t->slots[i].id.cookie);
                 /* Move it into the hole unless its home lies cyclically in (hole, i]. */
                 if (distance(t, home, i) >= distance(t, hole, i)) {
                         t->slots[hole] = t->slots[i];
@@ -119,12 +119,7 @@ void tracker_begin(struct tracker *t) {
 }
 
 static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
-        memcpy(e->src, s->src, sizeof(e->src));
-        memcpy(e->dst, s->dst, sizeof(e->dst));
-        e->sport = s->sport;
-        e->dport = s->dport;
-        e->ifindex = s->ifindex;
-        e->family = s->family;
+        e->id = s->id;
         e->timer = s->timer;
         e->timer_count = s->timer_count;
         e->orphan = fw_sock_is_orphan(s);
@@ -132,37 +127,17 @@ static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
         e->cgroup_id = s->cgroup_id;
         e->cause = s->cause;
         e->fate_msec = s->fate_msec;
-        e->netns_ino = s->netns_ino;
 }
 
-void tracked_from_sock(struct tracked *e, const struct fw_sock *s) {
-        *e = (struct tracked) { .cookie = s->cookie, .state = s->state };
+void tracker_entry_from_sock(struct tracked *e, const struct fw_sock *s) {
+        *e = (struct tracked) { .state = s->state };
         fill_from_sock(e, s);
-}
-
-void tracked_to_sock(const struct tracked *e, struct fw_sock *s) {
-        *s = (struct fw_sock) {
-                .cookie = e->cookie,
-                .sport = e->sport,
-                .dport = e->dport,
-                .ifindex = e->ifindex,
-                .family = e->family,
-                .state = e->state,
-                .timer = e->timer,
-                .timer_count = e->timer_count,
-                .inode = e->orphan ? 0 : 1,
-                .cgroup_id = e->cgroup_id,
-                .has_cgroup_id = e->has_cgroup_id,
-                .netns_ino = e->netns_ino,
-        };
-        memcpy(s->src, e->src, sizeof(s->src));
-        memcpy(s->dst, e->dst, sizeof(s->dst));
 }
 
 void tracker_set_kill_noted(struct tracker *t, uint64_t cookie) {
         struct tracked *e = cookie ? lookup(t, cookie) : NULL;
 
-        if (e && e->cookie)
+        if (e && e->id.cookie)
                 e->kill_noted = true;
 }
 
@@ -172,7 +147,7 @@ bool tracker_forget(struct tracker *t, uint64_t cookie) {
         if (cookie == 0)
                 return false;
         e = lookup(t, cookie);
-        if (e->cookie == 0)
+        if (e->id.cookie == 0)
                 return false;
         remove_slot(t, e);
         return true;
@@ -182,17 +157,17 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
         struct tracked *e;
         int r;
 
-        if (s->cookie == 0)
+        if (s->id.cookie == 0)
                 return 0;
 
-        e = lookup(t, s->cookie);
-        if (e->cookie == 0) {
+        e = lookup(t, s->id.cookie);
+        if (e->id.cookie == 0) {
                 r = reserve_one(t);
                 if (r < 0)
                         return r;
-                e = lookup(t, s->cookie); /* the table may have moved */
+                e = lookup(t, s->id.cookie); /* the table may have moved */
                 *e = (struct tracked) {
-                        .cookie = s->cookie,
+                        .id.cookie = s->id.cookie,
                         .first_seen = now,
                         .state_since = now,
                         .state = s->state,
@@ -235,14 +210,14 @@ int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_
                 struct tracked *e = &t->slots[i];
                 uint64_t age;
 
-                if (e->cookie == 0)
+                if (e->id.cookie == 0)
                         continue;
 
                 if (e->seen_gen != t->gen) {
                         if (e->misses < UINT8_MAX)
                                 e->misses++;
                         if (e->misses >= 2) {
-                                r = doom(t, e->cookie, n);
+                                r = doom(t, e->id.cookie, n);
                                 if (r < 0)
                                         break;
                                 n++;
@@ -270,7 +245,7 @@ int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_
         for (size_t i = 0; i < n; i++) {
                 struct tracked *e = lookup(t, t->doomed[i]);
 
-                assert(e->cookie == t->doomed[i]);
+                assert(e->id.cookie == t->doomed[i]);
                 remove_slot(t, e);
         }
         return r < 0 ? r : (int) n;
@@ -280,15 +255,15 @@ int tracker_restore(struct tracker *t, const struct tracked *saved) {
         struct tracked *e;
         int r;
 
-        if (saved->cookie == 0)
+        if (saved->id.cookie == 0)
                 return -EINVAL;
-        e = lookup(t, saved->cookie);
-        if (e->cookie != 0)
+        e = lookup(t, saved->id.cookie);
+        if (e->id.cookie != 0)
                 return -EEXIST;
         r = reserve_one(t);
         if (r < 0)
                 return r;
-        e = lookup(t, saved->cookie);
+        e = lookup(t, saved->id.cookie);
         *e = *saved;
         e->seen_gen = 0;
         e->misses = 0;
@@ -302,7 +277,7 @@ const struct tracked *tracker_get(const struct tracker *t, uint64_t cookie) {
         if (cookie == 0)
                 return NULL;
         e = lookup(t, cookie);
-        return e->cookie ? e : NULL;
+        return e->id.cookie ? e : NULL;
 }
 
 size_t tracker_size(const struct tracker *t) {
@@ -311,7 +286,7 @@ size_t tracker_size(const struct tracker *t) {
 
 const struct tracked *tracker_next(const struct tracker *t, size_t *iter) {
         for (; *iter < t->capacity; (*iter)++)
-                if (t->slots[*iter].cookie != 0)
+                if (t->slots[*iter].id.cookie != 0)
                         return &t->slots[(*iter)++];
         return NULL;
 }

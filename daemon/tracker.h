@@ -15,20 +15,14 @@
 
 /* 120 bytes: with the table between 8/15 and 4/5 full, 150-225 bytes a socket. */
 struct tracked {
-        uint64_t cookie;         /* the key; 0 marks an empty slot */
+        struct sock_id id;       /* id.cookie is the key; 0 marks an empty slot */
         uint64_t first_seen;     /* usec: first dump that had it */
         uint64_t state_since;    /* usec: first dump that had it in this state */
         uint64_t last_seen;      /* usec: last dump that had it */
         uint64_t last_alert;     /* usec of the last "stuck" alert, 0 = none */
         uint64_t cgroup_id;      /* valid if has_cgroup_id */
-        uint64_t netns_ino;      /* the network namespace it lives in, 0 = ours */
         int64_t fate_msec;       /* at last_seen: FATE_* or msec until the kernel aborts it */
-        uint8_t src[16];         /* network byte order, as struct fw_sock */
-        uint8_t dst[16];
-        uint16_t sport, dport;   /* host byte order */
-        uint32_t ifindex;
         uint32_t seen_gen;       /* generation of the last dump that had it */
-        uint8_t family;
         uint8_t state;           /* FW_TCP_* */
         uint8_t timer;           /* DIAG_TIMER_* at the last dump */
         uint8_t timer_count;
@@ -73,12 +67,9 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now);
 int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_t alert_repeat,
                   const struct tracker_ops *ops, void *userdata);
 
-/* A tracker entry's view of a socket (cookie, state, addresses, timer...),
- * times zero: for records about sockets the table does not hold. */
-void tracked_from_sock(struct tracked *e, const struct fw_sock *s);
-
-/* The exact identity of a tracked socket, for diag_get()/diag_kill(). */
-void tracked_to_sock(const struct tracked *e, struct fw_sock *s);
+/* A tracker entry's view of a socket (identity, state, timer...), times
+ * zero: for records about sockets the table does not hold. */
+void tracker_entry_from_sock(struct tracked *e, const struct fw_sock *s);
 
 /* Remember that the kill policy acted on this socket. */
 void tracker_set_kill_noted(struct tracker *t, uint64_t cookie);

@@ -170,7 +170,7 @@ static int dump_data_cb(const struct nlmsghdr *nlh, void *data) {
         if (m->idiag_state == 0 || m->idiag_state >= FW_TCP_MAX_STATES)
                 return ctx_fail(ctx, -EBADMSG);
 
-        s.family = m->idiag_family;
+        s.id.family = m->idiag_family;
         s.state = m->idiag_state;
         s.fate_msec = FATE_UNKNOWN; /* until cause_annotate() */
         s.timer = m->idiag_timer;
@@ -180,12 +180,12 @@ static int dump_data_cb(const struct nlmsghdr *nlh, void *data) {
         s.send_q = m->idiag_wqueue;
         s.uid = m->idiag_uid;
         s.inode = m->idiag_inode;
-        s.sport = ntohs(m->id.idiag_sport);
-        s.dport = ntohs(m->id.idiag_dport);
-        s.ifindex = m->id.idiag_if;
-        s.cookie = (uint64_t) m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
-        memcpy(s.src, m->id.idiag_src, sizeof(s.src));
-        memcpy(s.dst, m->id.idiag_dst, sizeof(s.dst));
+        s.id.sport = ntohs(m->id.idiag_sport);
+        s.id.dport = ntohs(m->id.idiag_dport);
+        s.id.ifindex = m->id.idiag_if;
+        s.id.cookie = (uint64_t) m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
+        memcpy(s.id.src, m->id.idiag_src, sizeof(s.id.src));
+        memcpy(s.id.dst, m->id.idiag_dst, sizeof(s.id.dst));
 
         r = parse_attrs((const uint8_t *) m + sizeof(*m), plen - sizeof(*m), &s);
         if (r < 0)
@@ -301,7 +301,7 @@ size_t diag_build_dump_request(void *buf, uint32_t seq, int family, uint32_t sta
         return nlh->nlmsg_len;
 }
 
-size_t diag_build_destroy_request(void *buf, uint32_t seq, const struct fw_sock *s) {
+size_t diag_build_destroy_request(void *buf, uint32_t seq, const struct sock_id *id, uint32_t states) {
         struct nlmsghdr *nlh;
         struct inet_diag_req_v2 *req;
 
@@ -312,16 +312,16 @@ size_t diag_build_destroy_request(void *buf, uint32_t seq, const struct fw_sock 
         nlh->nlmsg_seq = seq;
 
         req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-        req->sdiag_family = s->family;
+        req->sdiag_family = id->family;
         req->sdiag_protocol = IPPROTO_TCP;
-        req->idiag_states = DIAG_STATE_BIT(s->state);
-        req->id.idiag_sport = htons(s->sport);
-        req->id.idiag_dport = htons(s->dport);
-        memcpy(req->id.idiag_src, s->src, sizeof(req->id.idiag_src));
-        memcpy(req->id.idiag_dst, s->dst, sizeof(req->id.idiag_dst));
-        req->id.idiag_if = s->ifindex;
-        req->id.idiag_cookie[0] = (uint32_t) s->cookie;
-        req->id.idiag_cookie[1] = (uint32_t) (s->cookie >> 32);
+        req->idiag_states = states;
+        req->id.idiag_sport = htons(id->sport);
+        req->id.idiag_dport = htons(id->dport);
+        memcpy(req->id.idiag_src, id->src, sizeof(req->id.idiag_src));
+        memcpy(req->id.idiag_dst, id->dst, sizeof(req->id.idiag_dst));
+        req->id.idiag_if = id->ifindex;
+        req->id.idiag_cookie[0] = (uint32_t) id->cookie;
+        req->id.idiag_cookie[1] = (uint32_t) (id->cookie >> 32);
 
         assert(nlh->nlmsg_len <= DIAG_REQUEST_SIZE);
         return nlh->nlmsg_len;
@@ -479,21 +479,21 @@ int diag_dump(struct diag *d, int family, uint32_t states, diag_sock_fn fn, void
         return r;
 }
 
-int diag_destroy(struct diag *d, const struct fw_sock *s) {
+int diag_destroy(struct diag *d, const struct sock_id *id, uint8_t state) {
         uint8_t req[DIAG_REQUEST_SIZE] __attribute__((aligned(8)));
         uint32_t seq;
         size_t len;
         ssize_t n;
         int r;
 
-        assert(d && s);
+        assert(d && id);
         /* INET_DIAG_NOCOOKIE in both words would make the kernel skip the
          * cookie check and kill whatever holds the tuple now. */
-        if (s->cookie == UINT64_MAX || (s->family != AF_INET && s->family != AF_INET6))
+        if (id->cookie == UINT64_MAX || (id->family != AF_INET && id->family != AF_INET6))
                 return -EINVAL;
 
         seq = diag_next_seq(d);
-        len = diag_build_destroy_request(req, seq, s);
+        len = diag_build_destroy_request(req, seq, id, DIAG_STATE_BIT(state));
         n = diag_exchange(d, req, len);
         if (n < 0)
                 return (int) n;
@@ -506,13 +506,13 @@ int diag_destroy(struct diag *d, const struct fw_sock *s) {
 static int get_one(const struct fw_sock *s, void *userdata) {
         struct fw_sock *ret = userdata;
 
-        if (ret->cookie != 0)
+        if (ret->id.cookie != 0)
                 return -EBADMSG; /* an exact lookup answers with one socket */
         *ret = *s;
         return 0;
 }
 
-int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret) {
+int diag_get(struct diag *d, const struct sock_id *id, struct fw_sock *ret) {
         uint8_t req[DIAG_REQUEST_SIZE] __attribute__((aligned(8)));
         struct nlmsghdr *nlh;
         struct fw_sock found = {};
@@ -527,7 +527,8 @@ int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret) {
         /* The destroy request names the socket the same way; only the type
          * and flags differ. */
         seq = diag_next_seq(d);
-        len = diag_build_destroy_request(req, seq, id);
+        /* the kernel finds it by id alone (inet_diag_find_one_icsk) */
+        len = diag_build_destroy_request(req, seq, id, DIAG_STATES_CLOSING | DIAG_STATE_BIT(FW_TCP_ESTABLISHED));
         nlh = (struct nlmsghdr *) req;
         nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
         nlh->nlmsg_flags = NLM_F_REQUEST;
@@ -542,17 +543,17 @@ int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret) {
                         d->dirty = true;
                 return r;
         }
-        if (found.cookie != id->cookie)
+        if (found.id.cookie != id->cookie)
                 return -ENOENT;
+        found.id.netns_ino = id->netns_ino; /* the kernel does not say: the caller's */
         *ret = found;
         return 0;
 }
 
-int diag_kill(struct diag *d, const struct fw_sock *id, uint8_t *ret_state) {
+int diag_kill(struct diag *d, const struct sock_id *id, uint8_t *ret_state) {
         struct fw_sock now;
         int r;
 
-        *ret_state = id->state;
         r = diag_get(d, id, &now);
         if (r < 0)
                 return r;
@@ -562,11 +563,11 @@ int diag_kill(struct diag *d, const struct fw_sock *id, uint8_t *ret_state) {
         if (!(DIAG_STATES_CLOSING & DIAG_STATE_BIT(now.state)))
                 return -EBUSY;
 
-        r = diag_destroy(d, &now);
+        r = diag_destroy(d, &now.id, now.state);
         if (r < 0)
                 return r;
 
-        r = diag_get(d, &now, &now);
+        r = diag_get(d, &now.id, &now);
         if (r == -ENOENT)
                 return 0;
         return r < 0 ? r : -EAGAIN;
@@ -596,8 +597,8 @@ int diag_destroy_supported(struct diag *d) {
         /* Port 0 to port 0 with a cookie no socket has: a kernel that has
          * SOCK_DESTROY looks for it and says ENOENT, one without says
          * EOPNOTSUPP before looking. */
-        struct fw_sock none = { .family = AF_INET, .state = FW_TCP_LAST_ACK, .cookie = UINT64_MAX - 1 };
-        int r = diag_destroy(d, &none);
+        struct sock_id none = { .family = AF_INET, .cookie = UINT64_MAX - 1 };
+        int r = diag_destroy(d, &none, FW_TCP_LAST_ACK);
 
         if (r == -ENOENT || r == -EPERM || r == 0)
                 return 1;
@@ -649,7 +650,7 @@ void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from) {
                         bool seen = false;
 
                         for (size_t j = from; j < w && !seen; j++)
-                                seen = diag_snapshot_sock(snap, j)->cookie == diag_snapshot_sock(snap, i)->cookie;
+                                seen = diag_snapshot_sock(snap, j)->id.cookie == diag_snapshot_sock(snap, i)->id.cookie;
                         if (!seen)
                                 snapshot_move(snap, w++, i);
                 }
@@ -658,7 +659,7 @@ void diag_snapshot_dedupe(struct diag_snapshot *snap, size_t from) {
         }
         memory_prefault(set, (mask + 1) * sizeof(*set));
         for (size_t i = from; i < snap->n; i++) {
-                uint64_t cookie = diag_snapshot_sock(snap, i)->cookie;
+                uint64_t cookie = diag_snapshot_sock(snap, i)->id.cookie;
                 bool seen;
 
                 if (cookie == 0) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* TCP states as the kernel numbers them (include/net/tcp_states.h; ABI).
  * Our own names, so that this header mixes with <netinet/tcp.h> and
@@ -66,17 +67,31 @@ struct fw_tcp_info {
         uint32_t snd_wnd;          /* bytes, the peer's advertised window */
 };
 
-/* One socket of a dump, validated. Addresses stay in network byte order as
- * the kernel sent them (IPv4 in the first 4 bytes), ports are host order. */
-struct fw_sock {
-        uint64_t cookie;           /* unique for the boot, never reused */
-        uint64_t cgroup_id;        /* cgroup v2 id, valid if has_cgroup_id */
+/* What identifies one socket: exactly what SOCK_DESTROY needs (addresses,
+ * ports, interface, cookie) and the network namespace it lives in. One
+ * struct, embedded wherever a socket is named (a dump's fw_sock, the
+ * tracker's entry); the wire formats (proto.h, the state file) keep layouts
+ * of their own, converted in one place each. Addresses stay in network byte
+ * order as the kernel sent them (IPv4 in the first 4 bytes), ports are
+ * host order. */
+struct sock_id {
+        uint64_t cookie;           /* unique for the boot, never reused; 0: none */
         uint8_t src[16];
         uint8_t dst[16];
         uint16_t sport;
         uint16_t dport;
         uint32_t ifindex;          /* bound device, 0 if none */
+        uint32_t netns_ino;        /* its network namespace (netns.h), 0 = ours; nsfs
+                                    * inode numbers are 32-bit (ns_common.inum) */
         uint8_t family;            /* AF_INET or AF_INET6 */
+        uint8_t reserved[3];       /* 0 */
+};
+_Static_assert(sizeof(struct sock_id) == 56, "struct sock_id: no padding");
+
+/* One socket of a dump, validated. */
+struct fw_sock {
+        struct sock_id id;
+        uint64_t cgroup_id;        /* cgroup v2 id, valid if has_cgroup_id */
         uint8_t state;             /* FW_TCP_* */
         uint8_t timer;             /* DIAG_TIMER_* */
         uint8_t timer_count;       /* retransmits (RETRANS) or probes (PERSIST, KEEPALIVE) */
@@ -90,7 +105,6 @@ struct fw_sock {
         bool has_cgroup_id;
         uint8_t cause;             /* derived: enum sock_cause, by cause_annotate() (cause.h) */
         struct fw_tcp_info info;
-        uint64_t netns_ino;        /* the namespace it was dumped in (netns.h), 0 = ours */
         int64_t fate_msec;         /* derived (cause_annotate()): until the kernel aborts it;
                                     * FATE_NEVER, FATE_UNKNOWN */
 };
@@ -100,6 +114,12 @@ _Static_assert(sizeof(struct fw_sock) == 136, "struct fw_sock grew");
 
 static inline bool fw_sock_is_orphan(const struct fw_sock *s) {
         return s->inode == 0;
+}
+
+static inline bool sock_id_equal(const struct sock_id *a, const struct sock_id *b) {
+        return a->cookie == b->cookie && a->family == b->family && a->sport == b->sport && a->dport == b->dport &&
+               a->ifindex == b->ifindex && a->netns_ino == b->netns_ino && memcmp(a->src, b->src, 16) == 0 &&
+               memcmp(a->dst, b->dst, 16) == 0;
 }
 
 /* Called once per socket. A negative return aborts the parse with that error. */
@@ -120,7 +140,7 @@ int diag_parse_ack(const void *buf, size_t len, uint32_t seq, uint32_t portid);
 /* Build requests into buf (at least DIAG_REQUEST_SIZE bytes); return their length. */
 #define DIAG_REQUEST_SIZE 128
 size_t diag_build_dump_request(void *buf, uint32_t seq, int family, uint32_t states);
-size_t diag_build_destroy_request(void *buf, uint32_t seq, const struct fw_sock *s);
+size_t diag_build_destroy_request(void *buf, uint32_t seq, const struct sock_id *id, uint32_t states);
 
 struct diag;
 
@@ -142,12 +162,12 @@ int diag_dump(struct diag *d, int family, uint32_t states, diag_sock_fn fn, void
  * cookie). Returns 0, -ENOENT (gone, or the tuple belongs to a newer socket),
  * -EPERM (no CAP_NET_ADMIN), -EOPNOTSUPP (kernel without
  * CONFIG_INET_DIAG_DESTROY), or another -errno. */
-int diag_destroy(struct diag *d, const struct fw_sock *s);
+int diag_destroy(struct diag *d, const struct sock_id *id, uint8_t state);
 
 /* Look up exactly this socket (addresses, ports, interface and cookie) and
  * fill *ret with its current state. -ENOENT if it is gone or the tuple now
  * belongs to another socket. */
-int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret);
+int diag_get(struct diag *d, const struct sock_id *id, struct fw_sock *ret);
 
 /* Kill one listed socket, safely: look it up again by id and cookie, refuse
  * unless it is still in a closing state (DIAG_STATES_CLOSING; an
@@ -156,7 +176,7 @@ int diag_get(struct diag *d, const struct fw_sock *id, struct fw_sock *ret);
  * gone already; -EBUSY refused, not in a closing state; -EAGAIN still there
  * after SOCK_DESTROY; -EPERM no CAP_NET_ADMIN; -EOPNOTSUPP kernel without
  * CONFIG_INET_DIAG_DESTROY; another -errno. */
-int diag_kill(struct diag *d, const struct fw_sock *id, uint8_t *ret_state);
+int diag_kill(struct diag *d, const struct sock_id *id, uint8_t *ret_state);
 
 /* One sentence for a diag_kill() result, for people. */
 const char *diag_kill_strerror(int r);

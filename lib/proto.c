@@ -126,28 +126,28 @@ size_t proto_put_header(void *buf, uint16_t type, size_t payload_len) {
         return sizeof(h) + payload_len;
 }
 
-void proto_id_from_sock(struct proto_sock_id *id, const struct fw_sock *s) {
-        *id = (struct proto_sock_id) {
-                .cookie = s->cookie,
-                .sport = s->sport,
-                .dport = s->dport,
-                .ifindex = s->ifindex,
-                .family = s->family,
-                .state = s->state,
-        };
-        memcpy(id->src, s->src, sizeof(id->src));
-        memcpy(id->dst, s->dst, sizeof(id->dst));
-}
-
-void proto_id_to_sock(const struct proto_sock_id *id, struct fw_sock *s) {
-        *s = (struct fw_sock) {
+void proto_id_from_sock(struct proto_sock_id *w, const struct sock_id *id, uint8_t state) {
+        *w = (struct proto_sock_id) {
                 .cookie = id->cookie,
                 .sport = id->sport,
                 .dport = id->dport,
                 .ifindex = id->ifindex,
                 .family = id->family,
-                .state = id->state,
+                .state = state,
         };
-        memcpy(s->src, id->src, sizeof(s->src));
-        memcpy(s->dst, id->dst, sizeof(s->dst));
+        memcpy(w->src, id->src, sizeof(w->src));
+        memcpy(w->dst, id->dst, sizeof(w->dst));
+}
+
+void proto_id_to_sock(const struct proto_sock_id *w, struct sock_id *id, uint8_t *state) {
+        *id = (struct sock_id) {
+                .cookie = w->cookie,
+                .sport = w->sport,
+                .dport = w->dport,
+                .ifindex = w->ifindex,
+                .family = w->family,
+        };
+        memcpy(id->src, w->src, sizeof(id->src));
+        memcpy(id->dst, w->dst, sizeof(id->dst));
+        *state = w->state;
 }

@@ -145,6 +145,7 @@ int proto_decode(const void *buf, size_t len, struct proto_msg *ret);
 /* Write a header for a message of payload_len bytes; returns the whole length. */
 size_t proto_put_header(void *buf, uint16_t type, size_t payload_len);
 
-/* Conversions between a socket and its wire identity. */
-void proto_id_from_sock(struct proto_sock_id *id, const struct fw_sock *s);
-void proto_id_to_sock(const struct proto_sock_id *id, struct fw_sock *s);
+/* Conversions between a socket's identity (and the state it was listed
+ * in) and its wire form: the one place they meet. */
+void proto_id_from_sock(struct proto_sock_id *w, const struct sock_id *id, uint8_t state);
+void proto_id_to_sock(const struct proto_sock_id *w, struct sock_id *id, uint8_t *state);

@@ -224,7 +224,7 @@ char *sockfmt_endpoint(char *buf, size_t size, uint8_t family, const uint8_t add
 }
 
 const char *sockfmt_proto(const struct fw_sock *s) {
-        return s->family == AF_INET6 ? "tcp6" : "tcp";
+        return s->id.family == AF_INET6 ? "tcp6" : "tcp";
 }
 
 char *sockfmt_timer(char *buf, size_t size, const struct fw_sock *s) {

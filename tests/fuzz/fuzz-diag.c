@@ -10,7 +10,7 @@
 
 static int count(const struct fw_sock *s, void *userdata) {
         (*(size_t *) userdata)++;
-        return s->family == 0 ? -1 : 0; /* never: the parser checked it */
+        return s->id.family == 0 ? -1 : 0; /* never: the parser checked it */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

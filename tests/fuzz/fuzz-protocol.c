@@ -19,12 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 /* what a handler does with a decoded kill: every id it names is inside */
                 memcpy(&head, m.payload, sizeof(head));
                 for (uint32_t i = 0; i < head.count; i++) {
-                        struct proto_sock_id id;
-                        struct fw_sock s;
+                        struct proto_sock_id w;
+                        struct sock_id id;
+                        uint8_t state;
 
-                        memcpy(&id, m.payload + sizeof(head) + i * sizeof(id), sizeof(id));
-                        proto_id_to_sock(&id, &s);
-                        sum += s.cookie;
+                        memcpy(&w, m.payload + sizeof(head) + i * sizeof(w), sizeof(w));
+                        proto_id_to_sock(&w, &id, &state);
+                        sum += id.cookie + state;
                 }
                 (void) sum;
         }

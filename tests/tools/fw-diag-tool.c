@@ -89,7 +89,7 @@ struct find {
 static int find_cb(const struct fw_sock *s, void *userdata) {
         struct find *f = userdata;
 
-        if (s->cookie == f->cookie) {
+        if (s->id.cookie == f->cookie) {
                 f->found = *s;
                 f->have = true;
         }
@@ -119,10 +119,10 @@ static int destroy(int argc, char **argv) {
                 printf("not-found\n");
                 return 1;
         }
-        if (argc >= 3 && strcmp(argv[1], "--as-cookie") == 0 && parse_u64(argv[2], &f.found.cookie) < 0)
+        if (argc >= 3 && strcmp(argv[1], "--as-cookie") == 0 && parse_u64(argv[2], &f.found.id.cookie) < 0)
                 return 2;
 
-        r = diag_destroy(d, &f.found);
+        r = diag_destroy(d, &f.found.id, f.found.state);
         if (r < 0) {
                 printf("%s\n", strerrorname_np(-r) ? strerrorname_np(-r) : "unknown");
                 return 1;

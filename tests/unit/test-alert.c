@@ -30,12 +30,12 @@ static int collect(const struct iovec *iov, int n, void *userdata) {
 
 static struct tracked entry(uint64_t cookie) {
         struct tracked e = {
-                .cookie = cookie, .family = AF_INET, .state = FW_TCP_LAST_ACK, .sport = 445, .dport = 1094,
+                .id.cookie = cookie, .id.family = AF_INET, .state = FW_TCP_LAST_ACK, .id.sport = 445, .id.dport = 1094,
                 .timer = DIAG_TIMER_RETRANS, .timer_count = 4, .orphan = true, .has_cgroup_id = true,
                 .cgroup_id = 99, .state_since = 0, .last_seen = 183 * S,
         };
-        inet_pton(AF_INET, "10.0.0.1", e.src);
-        inet_pton(AF_INET, "10.0.0.2", e.dst);
+        inet_pton(AF_INET, "10.0.0.1", e.id.src);
+        inet_pton(AF_INET, "10.0.0.2", e.id.dst);
         return e;
 }
 

@@ -165,13 +165,13 @@ static void test_good(void) {
         CHECK_INT(c->n, 2);
 
         s = &c->socks[0];
-        CHECK_INT(s->family, AF_INET);
+        CHECK_INT(s->id.family, AF_INET);
         CHECK_INT(s->state, FW_TCP_FIN_WAIT1);
         CHECK_INT(s->timer, DIAG_TIMER_RETRANS);
         CHECK_INT(s->timer_count, 3);
-        CHECK_INT(s->sport, 9000);
-        CHECK_INT(s->dport, 40001);
-        CHECK(s->cookie == 0x100000002ULL);
+        CHECK_INT(s->id.sport, 9000);
+        CHECK_INT(s->id.dport, 40001);
+        CHECK(s->id.cookie == 0x100000002ULL);
         CHECK_INT(s->uid, 1000);
         CHECK_INT(s->send_q, 17);
         CHECK(fw_sock_is_orphan(s));
@@ -183,11 +183,11 @@ static void test_good(void) {
         CHECK_INT(s->info.snd_wnd, 65483);
         CHECK(s->has_shutdown && s->shutdown == 2);
         CHECK(s->has_cgroup_id && s->cgroup_id == 777);
-        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->src, s->sport), "127.0.0.1:9000");
-        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->dst, s->dport), "127.0.0.2:40001");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->id.family, s->id.src, s->id.sport), "127.0.0.1:9000");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->id.family, s->id.dst, s->id.dport), "127.0.0.2:40001");
 
         s = &c->socks[1];
-        CHECK_INT(s->family, AF_INET6);
+        CHECK_INT(s->id.family, AF_INET6);
         CHECK_INT(s->state, FW_TCP_LAST_ACK);
         CHECK_INT(s->timer, DIAG_TIMER_PERSIST);
         CHECK(!fw_sock_is_orphan(s));
@@ -195,8 +195,8 @@ static void test_good(void) {
         CHECK_INT(s->info.snd_wnd, 0);
         CHECK_INT(s->info.notsent_bytes, 3000);
         CHECK(!s->has_cgroup_id);
-        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->src, s->sport), "[::1]:9000");
-        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->family, s->dst, s->dport), "10.1.2.3:40001");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->id.family, s->id.src, s->id.sport), "[::1]:9000");
+        CHECK_STR(sockfmt_endpoint(text, sizeof(text), s->id.family, s->id.dst, s->id.dport), "10.1.2.3:40001");
 
         /* Without NLMSG_DONE the dump is not complete: 0, sockets delivered. */
         CHECK_INT(parse(buf, off - NLMSG_HDRLEN - 4, c), 0);
@@ -507,8 +507,8 @@ struct expect_sock {
 static bool matches(const struct fw_sock *s, const struct expect_sock *e) {
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
 
-        sockfmt_endpoint(local, sizeof(local), s->family, s->src, s->sport);
-        sockfmt_endpoint(peer, sizeof(peer), s->family, s->dst, s->dport);
+        sockfmt_endpoint(local, sizeof(local), s->id.family, s->id.src, s->id.sport);
+        sockfmt_endpoint(peer, sizeof(peer), s->id.family, s->id.dst, s->id.dport);
         return strcmp(local, e->local) == 0 && strncmp(peer, e->peer_prefix, strlen(e->peer_prefix)) == 0 &&
                s->state == e->state && s->timer == e->timer && fw_sock_is_orphan(s) == e->orphan;
 }
@@ -630,8 +630,8 @@ static void test_requests(void) {
         uint8_t req[DIAG_REQUEST_SIZE] __attribute__((aligned(8)));
         const struct nlmsghdr *nlh = (const void *) req;
         const struct inet_diag_req_v2 *r = (const void *) (req + NLMSG_HDRLEN);
-        struct fw_sock s = { .family = AF_INET6, .state = FW_TCP_LAST_ACK, .sport = 9000, .dport = 40000,
-                             .ifindex = 3, .cookie = 0x1122334455667788ULL };
+        struct fw_sock s = { .id.family = AF_INET6, .state = FW_TCP_LAST_ACK, .id.sport = 9000, .id.dport = 40000,
+                             .id.ifindex = 3, .id.cookie = 0x1122334455667788ULL };
         size_t len;
 
         len = diag_build_dump_request(req, 5, AF_INET, DIAG_STATES_DEFAULT);
@@ -644,7 +644,7 @@ static void test_requests(void) {
         CHECK_INT(r->idiag_states, (1 << 4) | (1 << 9));
         CHECK(r->idiag_ext & (1 << (INET_DIAG_INFO - 1)));
 
-        len = diag_build_destroy_request(req, 6, &s);
+        len = diag_build_destroy_request(req, 6, &s.id, DIAG_STATE_BIT(s.state));
         CHECK_INT(len, NLMSG_HDRLEN + sizeof(*r));
         CHECK_INT(nlh->nlmsg_type, SOCK_DESTROY);
         CHECK_INT(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
@@ -661,26 +661,26 @@ static void test_snapshot_dedupe(void) {
         static const uint64_t in[] = { 7, 3, 9, 3, 1, 7, 7, 5 }, want[] = { 7, 3, 9, 1, 5 };
         struct diag_snapshot snap = { .size = sizeof(struct fw_sock) }; /* the socket is the element */
         for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
-                struct fw_sock s = { .cookie = in[i], .sport = (uint16_t) i };
+                struct fw_sock s = { .id.cookie = in[i], .id.sport = (uint16_t) i };
 
                 CHECK_INT(diag_snapshot_add(&s, &snap), 0);
         }
         diag_snapshot_dedupe(&snap, 0);
         CHECK_INT(snap.n, sizeof(want) / sizeof(want[0]));
         for (size_t i = 0; i < snap.n && i < sizeof(want) / sizeof(want[0]); i++)
-                CHECK_INT(diag_snapshot_sock(&snap, i)->cookie, want[i]);
-        CHECK_INT(diag_snapshot_sock(&snap, 1)->sport, 1); /* the first 3, not the one at 3 */
+                CHECK_INT(diag_snapshot_sock(&snap, i)->id.cookie, want[i]);
+        CHECK_INT(diag_snapshot_sock(&snap, 1)->id.sport, 1); /* the first 3, not the one at 3 */
         diag_snapshot_done(&snap);
 
         /* no repeats: untouched */
         for (uint64_t c = 100; c > 0; c--) {
-                struct fw_sock s = { .cookie = c };
+                struct fw_sock s = { .id.cookie = c };
 
                 CHECK_INT(diag_snapshot_add(&s, &snap), 0);
         }
         diag_snapshot_dedupe(&snap, 0);
         CHECK_INT(snap.n, 100);
-        CHECK_INT(diag_snapshot_sock(&snap, 0)->cookie, 100);
+        CHECK_INT(diag_snapshot_sock(&snap, 0)->id.cookie, 100);
         diag_snapshot_done(&snap);
 
         /* elements of the caller's own, the socket inside them */
@@ -693,7 +693,7 @@ static void test_snapshot_dedupe(void) {
                 struct diag_snapshot items = DIAG_SNAPSHOT_OF(struct item, sock);
 
                 for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
-                        struct fw_sock s = { .cookie = in[i], .sport = (uint16_t) i };
+                        struct fw_sock s = { .id.cookie = in[i], .id.sport = (uint16_t) i };
 
                         CHECK_INT(diag_snapshot_add(&s, &items), 0);
                 }
@@ -701,16 +701,16 @@ static void test_snapshot_dedupe(void) {
                 CHECK_INT(items.n, 5);
                 /* from an index on: what came before is left alone */
                 {
-                        struct fw_sock s = { .cookie = 7 };
+                        struct fw_sock s = { .id.cookie = 7 };
 
                         CHECK_INT(diag_snapshot_add(&s, &items), 0);
                         CHECK_INT(diag_snapshot_add(&s, &items), 0);
                         diag_snapshot_dedupe(&items, 5);
                         CHECK_INT(items.n, 6);
-                        CHECK_INT(((struct item *) items.v)[0].sock.cookie, 7);
-                        CHECK_INT(((struct item *) items.v)[5].sock.cookie, 7);
+                        CHECK_INT(((struct item *) items.v)[0].sock.id.cookie, 7);
+                        CHECK_INT(((struct item *) items.v)[5].sock.id.cookie, 7);
                 }
-                CHECK_INT(((struct item *) items.v)[4].sock.cookie, 5);
+                CHECK_INT(((struct item *) items.v)[4].sock.id.cookie, 5);
                 CHECK_INT(((struct item *) items.v)[4].before, 0);
                 diag_snapshot_done(&items);
         }

@@ -11,15 +11,15 @@
 static struct fw_sock sock(int family, const char *src, uint16_t sport, const char *dst, uint16_t dport,
                            uint8_t state, uint64_t cookie) {
         struct fw_sock s = {
-                .family = (uint8_t) family,
-                .sport = sport,
-                .dport = dport,
+                .id.family = (uint8_t) family,
+                .id.sport = sport,
+                .id.dport = dport,
                 .state = state,
-                .cookie = cookie,
+                .id.cookie = cookie,
                 .fate_msec = FATE_UNKNOWN,
         };
-        CHECK_INT(inet_pton(family, src, s.src), 1);
-        CHECK_INT(inet_pton(family, dst, s.dst), 1);
+        CHECK_INT(inet_pton(family, src, s.id.src), 1);
+        CHECK_INT(inet_pton(family, dst, s.id.dst), 1);
         return s;
 }
 
@@ -76,7 +76,7 @@ static void test_table(void) {
 
         output_sort(s, 3);
         /* IPv4 sorts before IPv6, then by address */
-        CHECK_INT(s[0].sock.cookie, 5);
+        CHECK_INT(s[0].sock.id.cookie, 5);
 
         text = render(table, s, 3);
         CHECK_STR(text,

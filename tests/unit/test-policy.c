@@ -20,13 +20,13 @@ static struct config conf(const char *text) {
 }
 
 static struct tracked entry(uint8_t state, uint16_t sport, uint16_t dport, const char *peer) {
-        struct tracked e = { .cookie = 1, .state = state, .sport = sport, .dport = dport, .family = AF_INET };
+        struct tracked e = { .id.cookie = 1, .state = state, .id.sport = sport, .id.dport = dport, .id.family = AF_INET };
 
         if (strchr(peer, ':')) {
-                e.family = AF_INET6;
-                inet_pton(AF_INET6, peer, e.dst);
+                e.id.family = AF_INET6;
+                inet_pton(AF_INET6, peer, e.id.dst);
         } else
-                inet_pton(AF_INET, peer, e.dst);
+                inet_pton(AF_INET, peer, e.id.dst);
         return e;
 }
 
@@ -56,8 +56,8 @@ int main(void) {
 
         c = conf("[kill]\nauto = dry-run\nafter = 1s\nexclude_ports = 22, 8000-8100\n"
                  "exclude_peers = 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n");
-        CHECK(policy_wants_kill(&c, &(struct tracked) { .state = FW_TCP_LAST_ACK, .sport = 445, .family = AF_INET,
-                                                         .dst = { 192, 0, 2, 8 } }, 2 * S));
+        CHECK(policy_wants_kill(&c, &(struct tracked) { .state = FW_TCP_LAST_ACK, .id.sport = 445, .id.family = AF_INET,
+                                                         .id.dst = { 192, 0, 2, 8 } }, 2 * S));
         e = entry(FW_TCP_LAST_ACK, 22, 5000, "192.0.2.9");
         CHECK(!policy_wants_kill(&c, &e, 2 * S));          /* local port excluded */
         e = entry(FW_TCP_LAST_ACK, 445, 8050, "192.0.2.9");

@@ -73,9 +73,9 @@ static void test_timer(void) {
         s.timer = DIAG_TIMER_OFF;
         CHECK_STR(sockfmt_timer(buf, sizeof(buf), &s), "off");
         CHECK_STR(sockfmt_timer_name(9), "unknown");
-        s.family = AF_INET6;
+        s.id.family = AF_INET6;
         CHECK_STR(sockfmt_proto(&s), "tcp6");
-        s.family = AF_INET;
+        s.id.family = AF_INET;
         CHECK_STR(sockfmt_proto(&s), "tcp");
 }
 

@@ -16,14 +16,30 @@ static const struct statefile_clock *const other_boot = &other;
 
 static struct tracked entry(uint64_t cookie, uint64_t since) {
         struct tracked e = {
-                .cookie = cookie, .first_seen = since, .state_since = since + 1, .last_seen = since + 5,
-                .last_alert = since + 3, .cgroup_id = 4242, .sport = 9000, .dport = (uint16_t) cookie,
-                .ifindex = 1, .family = AF_INET6, .state = FW_TCP_LAST_ACK, .timer = DIAG_TIMER_PERSIST,
+                .id.cookie = cookie, .first_seen = since, .state_since = since + 1, .last_seen = since + 5,
+                .last_alert = since + 3, .cgroup_id = 4242, .id.sport = 9000, .id.dport = (uint16_t) cookie,
+                .id.ifindex = 1, .id.family = AF_INET6, .state = FW_TCP_LAST_ACK, .timer = DIAG_TIMER_PERSIST,
                 .timer_count = 3, .orphan = true, .alerted = true, .has_cgroup_id = true,
+                /* what a restarted daemon must not lose: where it lives, and
+                 * that the kill policy acted on it already */
+                .id.netns_ino = (uint32_t) (4026532000u + cookie), .kill_noted = cookie == 2000,
         };
-        e.src[15] = 1;
-        e.dst[15] = 2;
+        e.id.src[15] = 1;
+        e.id.dst[15] = 2;
         return e;
+}
+
+/* The file's checksum (64-bit FNV-1a), written out again here on purpose:
+ * the test must not share the code it checks. */
+static uint64_t fnv1a(const void *p, size_t len) {
+        const uint8_t *b = p;
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (size_t i = 0; i < len; i++) {
+                h ^= b[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
 }
 
 static char *read_all(const char *path, size_t *len) {
@@ -62,7 +78,7 @@ int main(void) {
         CHECK_INT(tracker_new(&back), 0);
         CHECK_INT(statefile_load(path, boot, 1000, back, err, sizeof(err)), 3);
         while ((e = tracker_next(t, &iter))) {
-                const struct tracked *b = tracker_get(back, e->cookie);
+                const struct tracked *b = tracker_get(back, e->id.cookie);
                 struct tracked x = *e;
 
                 CHECK(b != NULL);
@@ -106,6 +122,40 @@ int main(void) {
                 iter = 0;
         }
 
+        /* a file version 1 wrote (records of 96 bytes, no namespace): read
+         * by this version, the namespace "ours" and nothing noted */
+        {
+                uint8_t v1[40 + 3 * 96 + 8];
+                uint32_t version = 1, record_size = 96;
+                uint64_t sum;
+                char *v2 = read_all(path, &len);
+
+                memcpy(v1, v2, 40);
+                memcpy(v1 + 8, &version, 4);
+                memcpy(v1 + 12, &record_size, 4);
+                for (int i = 0; i < 3; i++) {
+                        memcpy(v1 + 40 + i * 96, v2 + 40 + i * 104, 96);
+                        v1[40 + i * 96 + 92] &= (uint8_t) ~(1u << 3); /* version 1 had no REC_KILL_NOTED */
+                }
+                sum = fnv1a(v1, 40 + 3 * 96);
+                memcpy(v1 + 40 + 3 * 96, &sum, 8);
+                CHECK_INT(tracker_new(&back), 0);
+                CHECK_INT(statefile_parse(v1, sizeof(v1), boot, 1000, back, err, sizeof(err)), 3);
+                e = tracker_get(back, 2000);
+                CHECK(e && e->id.netns_ino == 0 && !e->kill_noted && e->first_seen == 200 && e->alerted &&
+                      e->id.dport == 2000);
+                tracker_free(back);
+
+                /* but a version 1 record may not carry what only version 2 has */
+                v1[40 + 92] |= 1u << 3;
+                sum = fnv1a(v1, 40 + 3 * 96);
+                memcpy(v1 + 40 + 3 * 96, &sum, 8);
+                CHECK_INT(tracker_new(&back), 0);
+                CHECK_INT(statefile_parse(v1, sizeof(v1), boot, 1000, back, err, sizeof(err)), -EBADMSG);
+                tracker_free(back);
+                free(v2);
+        }
+
         /* another boot: ignored whole */
         CHECK_INT(tracker_new(&back), 0);
         CHECK_INT(statefile_load(path, other_boot, 1000, back, err, sizeof(err)), -ESTALE);
@@ -121,7 +171,7 @@ int main(void) {
 
         /* every flipped byte and every cut is refused */
         buf = read_all(path, &len);
-        CHECK_INT(len, 40 + 3 * 96 + 8);
+        CHECK_INT(len, 40 + 3 * 104 + 8);
         for (size_t i = 0; i < len; i++) {
                 for (int bit = 0; bit < 8; bit += 3) {
                         int r;

@@ -25,14 +25,14 @@ static void on_stuck(const struct tracked *e, uint64_t age, bool repeat, void *u
         else
                 ev->stuck++;
         ev->last_age = age;
-        ev->last_cookie = e->cookie;
+        ev->last_cookie = e->id.cookie;
 }
 
 static void on_gone(const struct tracked *e, uint64_t now, void *userdata) {
         struct events *ev = userdata;
 
         ev->gone++;
-        ev->last_cookie = e->cookie;
+        ev->last_cookie = e->id.cookie;
         ev->last_gone_alerted = e->alerted;
 }
 
@@ -40,8 +40,8 @@ static const struct tracker_ops ops = { .stuck = on_stuck, .gone = on_gone };
 
 static struct fw_sock sock(uint64_t cookie, uint8_t state) {
         return (struct fw_sock) {
-                .cookie = cookie, .state = state, .family = AF_INET, .sport = 9000,
-                .dport = (uint16_t) (cookie & 0xffff), .timer = DIAG_TIMER_RETRANS,
+                .id.cookie = cookie, .state = state, .id.family = AF_INET, .id.sport = 9000,
+                .id.dport = (uint16_t) (cookie & 0xffff), .timer = DIAG_TIMER_RETRANS,
         };
 }
 
@@ -180,7 +180,7 @@ static void test_scale(void) {
         CHECK_INT(tracker_size(t), alive);
         CHECK_INT(ev.gone, N - alive);
         for (size_t i = 0; i < alive; i++)
-                CHECK(tracker_get(t, all[i].cookie) != NULL);
+                CHECK(tracker_get(t, all[i].id.cookie) != NULL);
         for (size_t i = 0; i < N; i++)
                 if (i % 3 != 0 && tracker_get(t, 1000000 + i * 7) != NULL) {
                         fprintf(stderr, "cookie %zu still there\n", 1000000 + i * 7);
@@ -201,14 +201,14 @@ static void test_scale(void) {
 static void test_restore(void) {
         struct tracker *t;
         struct events ev = {};
-        struct tracked saved = { .cookie = 42, .first_seen = 5 * S, .state_since = 5 * S, .last_seen = 9 * S,
-                                 .state = FW_TCP_LAST_ACK, .family = AF_INET, .alerted = true };
+        struct tracked saved = { .id.cookie = 42, .first_seen = 5 * S, .state_since = 5 * S, .last_seen = 9 * S,
+                                 .state = FW_TCP_LAST_ACK, .id.family = AF_INET, .alerted = true };
         struct fw_sock a = sock(42, FW_TCP_LAST_ACK);
 
         CHECK_INT(tracker_new(&t), 0);
         CHECK_INT(tracker_restore(t, &saved), 0);
         CHECK_INT(tracker_restore(t, &saved), -EEXIST);
-        saved.cookie = 0;
+        saved.id.cookie = 0;
         CHECK_INT(tracker_restore(t, &saved), -EINVAL);
         /* seen again after the restart: the old age stands, no second alert */
         CHECK_INT(dump(t, 300 * S, &a, 1, 0, &ev), 0);

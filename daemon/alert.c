@@ -108,7 +108,8 @@ static const struct endpoints *endpoints_of(struct endpoints *ep, const struct t
 }
 
 /* The fields every socket record has; MESSAGE, PRIORITY and MESSAGE_ID come first. */
-static void socket_fields(struct alerter *a, struct record *r, const struct tracked *e, const struct endpoints *ep) {
+static void socket_fields(struct record *r, const struct tracked *e, const struct sock_labels *l,
+                          const struct endpoints *ep) {
         const char *local = ep->local, *peer = ep->peer;
 
         field(r, "SYSLOG_IDENTIFIER=finwatchd");
@@ -120,12 +121,8 @@ static void socket_fields(struct alerter *a, struct record *r, const struct trac
         field(r, "FINWATCH_TIMER=%s", sockfmt_timer_name(e->timer));
         field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
         field(r, "FINWATCH_CAUSE=%s", cause_to_string(e->cause));
-        if (a->netns_of) {
-                const char *ns = a->netns_of(e->id.netns_ino, a->unit_userdata);
-
-                if (ns)
-                        field(r, "FINWATCH_NETNS=%s", ns);
-        }
+        if (l->netns)
+                field(r, "FINWATCH_NETNS=%s", l->netns);
         if (e->fate_msec == FATE_NEVER)
                 field(r, "FINWATCH_FATE=never");
         else if (e->fate_msec < 0)
@@ -135,15 +132,14 @@ static void socket_fields(struct alerter *a, struct record *r, const struct trac
                 field(r, "FINWATCH_REAPED_IN_SEC=%" PRId64, (e->fate_msec + 999) / 1000);
         }
         if (e->has_cgroup_id) {
-                const char *unit = a->unit_of ? a->unit_of(e->cgroup_id, a->unit_userdata) : NULL;
-
                 field(r, "FINWATCH_CGROUP_ID=%" PRIu64, e->cgroup_id);
-                if (unit && unit[0])
-                        field(r, "FINWATCH_UNIT=%s", unit);
+                if (l->unit && l->unit[0])
+                        field(r, "FINWATCH_UNIT=%s", l->unit);
         }
 }
 
-void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool repeat, uint64_t now) {
+void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t age, bool repeat,
+                 uint64_t now) {
         char age_s[DURATION_STRLEN];
         struct endpoints ep;
         struct record r = {};
@@ -160,11 +156,11 @@ void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool 
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
         field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
         field(&r, "FINWATCH_REPEAT=%s", repeat ? "yes" : "no");
-        socket_fields(a, &r, e, &ep);
+        socket_fields(&r, e, l, &ep);
         send_record(a, &r);
 }
 
-void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
+void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now) {
         uint64_t stuck = e->last_seen > e->state_since ? e->last_seen - e->state_since : 0;
         char age_s[DURATION_STRLEN];
         struct endpoints ep;
@@ -181,7 +177,7 @@ void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now) {
         field(&r, "PRIORITY=%d", LOG_NOTICE);
         field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
         field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
-        socket_fields(a, &r, e, &ep);
+        socket_fields(&r, e, l, &ep);
         send_record(a, &r);
 }
 
@@ -228,8 +224,8 @@ bool alert_journal_reachable(const char *path) {
         return connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
 }
 
-void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64_t age, enum kill_origin origin,
-                  uint32_t uid, uint32_t pid) {
+void alert_killed(struct alerter *a, const struct tracked *e, const struct sock_labels *l, int result, uint64_t age,
+                  enum kill_origin origin, uint32_t uid, uint32_t pid) {
         static const char *const origins[] = {
                 [KILL_MANUAL] = "manual", [KILL_AUTO] = "auto", [KILL_AUTO_DRY_RUN] = "dry-run",
         };
@@ -263,7 +259,7 @@ void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64
         }
         if (age != UINT64_MAX)
                 field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
-        socket_fields(a, &r, e, &ep);
+        socket_fields(&r, e, l, &ep);
         send_record(a, &r);
 }
 

@@ -35,17 +35,20 @@ struct alerter {
         uint64_t sent_total;       /* records sent, summaries included */
         uint64_t held_total;
         int last_error;            /* last sink failure, -errno, 0 = none */
-        /* The systemd unit of a cgroup id for FINWATCH_UNIT, or NULL. */
-        const char *(*unit_of)(uint64_t cgroup_id, void *userdata);
-        void *unit_userdata;
-        /* The name of a network namespace for FINWATCH_NETNS (same userdata), or NULL. */
-        const char *(*netns_of)(uint64_t netns_ino, void *userdata);
+};
+
+/* What a socket record prints besides the socket itself, given by the
+ * caller (labels.h): NULL leaves the field out. */
+struct sock_labels {
+        const char *unit;          /* FINWATCH_UNIT */
+        const char *netns;         /* FINWATCH_NETNS: "host", a /run/netns name, "net:[INODE]" */
 };
 
 void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink, void *userdata);
 
-void alert_stuck(struct alerter *a, const struct tracked *e, uint64_t age, bool repeat, uint64_t now);
-void alert_cleared(struct alerter *a, const struct tracked *e, uint64_t now);
+void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t age, bool repeat,
+                 uint64_t now);
+void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now);
 
 /* How a kill was asked for. */
 enum kill_origin {
@@ -57,8 +60,8 @@ enum kill_origin {
 /* The audit record of one kill (never rate limited: every kill is told).
  * result: diag_kill()'s. age: usec in its state, UINT64_MAX unknown.
  * uid/pid: who asked (manual kills). */
-void alert_killed(struct alerter *a, const struct tracked *e, int result, uint64_t age, enum kill_origin origin,
-                  uint32_t uid, uint32_t pid);
+void alert_killed(struct alerter *a, const struct tracked *e, const struct sock_labels *l, int result, uint64_t age,
+                  enum kill_origin origin, uint32_t uid, uint32_t pid);
 
 /* The auto-kill budget made n kills wait for the next minute. */
 void alert_kill_deferred(struct alerter *a, unsigned n, unsigned max_per_minute);

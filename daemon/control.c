@@ -29,10 +29,42 @@ struct control {
         char path[108];          /* bound by us: unlinked on free; "" if inherited */
         control_handler_fn handler;
         void *userdata;
+        uid_t self;              /* our own euid: the unit's ExecReload= runs as it */
         struct client *clients;
         unsigned n_clients;
         uint8_t buf[PROTO_MAX_REQUEST + 1];
 };
+
+/* Who may send each request: decided here, once, before any handler runs
+ * (chrony's and OpenBSD's daemons decide per message type the same way). */
+enum access {
+        ANYONE,
+        ROOT,
+        ROOT_OR_SELF,            /* root, or finwatchd's own user */
+};
+
+static const struct {
+        enum access who;
+        const char *what;        /* for the refusal: "only root may <what>" */
+} access_of[] = {
+        [PROTO_REQ_LIST] = { ANYONE, NULL },
+        [PROTO_REQ_STATUS] = { ANYONE, NULL },
+        [PROTO_REQ_KILL] = { ROOT, "kill sockets" },
+        [PROTO_REQ_RELOAD] = { ROOT_OR_SELF, "reload finwatchd" },
+};
+
+/* NULL if the peer may send this request, else who may. Every request
+ * type proto_decode() lets through has its line in the table; one without
+ * would need root. */
+static const char *refusal(const struct control *c, uint16_t type, uid_t uid) {
+        enum access who = type < ELEMENTSOF(access_of) ? access_of[type].who : ROOT;
+
+        if (who == ROOT && uid != 0)
+                return "only root may";
+        if (who == ROOT_OR_SELF && uid != 0 && uid != c->self)
+                return "only root (or finwatchd's own user) may";
+        return NULL;
+}
 
 int control_reply_add(struct reply *r, uint16_t type, const void *payload, size_t payload_len) {
         size_t need = sizeof(struct proto_header) + payload_len;
@@ -124,6 +156,7 @@ static int client_send(struct client *cl) {
 static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
         struct control *c = cl->control;
         struct proto_msg msg;
+        const char *why;
         int r;
 
         if (len > PROTO_MAX_REQUEST) {
@@ -141,6 +174,13 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
         if (r < 0 || msg.type >= PROTO_REPLY_ERROR) {
                 control_reply_error(&cl->out, -EBADMSG, "malformed request");
                 cl->close_after = true;
+                return;
+        }
+        why = refusal(c, msg.type, cl->peer.uid);
+        if (why) {
+                control_reply_error(&cl->out, -EPERM, "permission denied: %s %s", why,
+                                    msg.type < ELEMENTSOF(access_of) && access_of[msg.type].what
+                                            ? access_of[msg.type].what : "send this request");
                 return;
         }
         c->handler(&msg, &cl->peer, &cl->out, c->userdata);
@@ -269,6 +309,7 @@ int control_new(struct control **ret, sd_event *event, const char *path, control
         c->event = event;
         c->handler = handler;
         c->userdata = userdata;
+        c->self = geteuid();
         c->listen_fd = -EBADF;
 
         n = sd_listen_fds(true);

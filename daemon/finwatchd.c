@@ -9,6 +9,7 @@
 #include "fw-config.h"
 #include "log.h"
 #include "manager.h"
+#include "requests.h"
 #include "util.h"
 
 static void usage(FILE *f) {
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
                 return 0;
         }
 
-        r = manager_new(&m, &config, config_path);
+        r = manager_new(&m, &config, config_path, requests_handle);
         if (r < 0)
                 return 1;
         return manager_run(m);

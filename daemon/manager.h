@@ -2,23 +2,25 @@
 #pragma once
 
 /* The Manager owns the event loop and every source on it (poll timer,
- * signals, watchdog), the netlink socket, the tracker, the alerter and the
- * running config. */
+ * signals, watchdog, the control socket), the netlink sockets, the tracker,
+ * the alerter and the running config; it runs the poll and the reload. The
+ * jobs a poll drives live in their own modules: the policy (policy.h), the
+ * summary (summary.h), the labels (labels.h); the control requests are
+ * answered by requests.h, handed in by finwatchd.c. */
 
 #include <systemd/sd-event.h>
 
-#include "statefile.h"
-
 #include "alert.h"
+#include "cause.h"
 #include "config.h"
 #include "control.h"
 #include "diag.h"
+#include "labels.h"
 #include "metrics.h"
 #include "netns.h"
-#include "orphans.h"
-#include "cgroup.h"
-#include "cause.h"
 #include "policy.h"
+#include "statefile.h"
+#include "summary.h"
 #include "tracker.h"
 
 #define MANAGER_SAVE_INTERVAL_USEC (30 * UINT64_C(1000000))
@@ -31,6 +33,9 @@ struct manager {
         bool netns_denied_told;
         struct tracker *tracker;
         struct alerter alerter;
+        struct labels *labels;        /* units and namespaces, interned */
+        struct summary summary;       /* the table counted after the last poll */
+        struct policy_state policy;   /* the auto-kill budget and its pass */
         struct config config;
         const char *config_path;      /* borrowed from argv */
         struct statefile_clock clock; /* boot id and time namespace offset, for the state file */
@@ -40,16 +45,11 @@ struct manager {
         struct tcp_limits limits;     /* the sysctls, read each poll */
         int limits_error;             /* -errno while they cannot be read (said once), else 0 */
         int orphans_error;            /* the same for the orphan count */
-        struct cgroup_cache *cgroups; /* cgroup id -> path, NULL without cgroup v2 */
-        char unit_buf[256];
         struct metrics metrics;       /* counters, and what the textfile shows */
         bool orphan_budget_armed;     /* the next crossing of the budget alerts */
         bool metrics_error_told;
         int destroy_supported;        /* 1, 0, or -1 unknown */
-        struct kill_budget kill_budget;
         bool kill_denied_told;        /* said once that we may not kill */
-        uint64_t *candidates;         /* auto-kill candidates of a poll, reused */
-        size_t candidates_allocated;
 
         bool ready;                   /* READY=1 sent */
         bool state_dirty;             /* tracker changed since the last save */
@@ -59,8 +59,10 @@ struct manager {
         int last_poll_error;          /* -errno of the last failed poll, 0 after a good one */
 };
 
-/* Set up everything (config already loaded into m->config). */
-int manager_new(struct manager **ret, const struct config *config, const char *config_path);
+/* Set up everything (config already loaded); handler answers the control
+ * socket's requests, with the manager as its userdata. */
+int manager_new(struct manager **ret, const struct config *config, const char *config_path,
+                control_handler_fn handler);
 struct manager *manager_free(struct manager *m);
 static inline void manager_freep(struct manager **m) {
         if (*m)
@@ -70,13 +72,20 @@ static inline void manager_freep(struct manager **m) {
 /* Run until SIGTERM/SIGINT; returns the exit status. */
 int manager_run(struct manager *m);
 
-/* One poll: dump, track, alert. now in usec CLOCK_BOOTTIME. */
+/* One poll: dump, track, alert, the policy, the summary. now in usec
+ * CLOCK_BOOTTIME. Returns 0, or the poll's error (the state is kept). */
 int manager_poll(struct manager *m, uint64_t now);
 
 /* Re-read the config file; a bad file keeps the running config and its
  * error goes to errbuf. */
 int manager_reload(struct manager *m, char *errbuf, size_t errsize);
 
-/* Answer one control request (the control_handler_fn). */
-void manager_handle_request(const struct proto_msg *req, const struct ucred *peer, struct reply *reply,
-                            void *userdata);
+/* The daemon's clock: CLOCK_BOOTTIME in usec. */
+uint64_t manager_now(void);
+
+/* The sock_diag socket the manager has in a namespace (0: ours), or NULL. */
+struct diag *manager_diag_of(struct manager *m, uint32_t netns_ino);
+
+/* Count a kill's result (diag_kill()): the metrics, whether the kernel can
+ * kill, said once when it may not. */
+void manager_count_kill(struct manager *m, int r);

@@ -43,9 +43,10 @@ static void test_fields(void) {
         struct alerter a;
         struct sink s = {};
         struct tracked e = entry(77);
+        const struct sock_labels l = { .unit = "nginx.service", .netns = "fwvm" }, none = {};
 
         alerter_init(&a, 60, collect, &s);
-        alert_stuck(&a, &e, 123 * S, false, 200 * S);
+        alert_stuck(&a, &e, &l, 123 * S, false, 200 * S);
         CHECK_INT(s.records, 1);
         CHECK(strstr(s.last, "MESSAGE=LAST_ACK 10.0.0.1:445 -> 10.0.0.2:1094 stuck for 2min 3s, orphan\n") != NULL);
         CHECK(strstr(s.last, "PRIORITY=4\n") != NULL);
@@ -58,14 +59,23 @@ static void test_fields(void) {
         CHECK(strstr(s.last, "FINWATCH_ORPHAN=yes\n") != NULL);
         CHECK(strstr(s.last, "FINWATCH_TIMER=retransmit\n") != NULL);
         CHECK(strstr(s.last, "FINWATCH_CGROUP_ID=99\n") != NULL);
+        /* the labels the caller gives, and nothing where it gives none */
+        CHECK(strstr(s.last, "FINWATCH_UNIT=nginx.service\n") != NULL);
+        CHECK(strstr(s.last, "FINWATCH_NETNS=fwvm\n") != NULL);
+        alert_stuck(&a, &e, &none, 123 * S, false, 200 * S);
+        CHECK(strstr(s.last, "FINWATCH_UNIT=") == NULL && strstr(s.last, "FINWATCH_NETNS=") == NULL);
+        CHECK(strstr(s.last, "FINWATCH_CGROUP_ID=99\n") != NULL);
+        s.records = 1;
 
-        alert_cleared(&a, &e, 200 * S);
+        alert_cleared(&a, &e, &l, 200 * S);
         CHECK_INT(s.records, 2);
         CHECK(strstr(s.last, "MESSAGE=LAST_ACK 10.0.0.1:445 -> 10.0.0.2:1094 cleared after being stuck for 3min 3s\n") != NULL);
         CHECK(strstr(s.last, "PRIORITY=5\n") != NULL);
         CHECK(strstr(s.last, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED "\n") != NULL);
         CHECK(strstr(s.last, "FINWATCH_AGE_USEC=183000000\n") != NULL);
 }
+
+static const struct sock_labels nolabels;
 
 static void test_rate_limit(void) {
         struct alerter a;
@@ -74,8 +84,8 @@ static void test_rate_limit(void) {
 
         alerter_init(&a, 3, collect, &s);
         for (int i = 0; i < 10; i++)
-                alert_stuck(&a, &e, 200 * S, false, 1000 * S + (uint64_t) i);
-        alert_cleared(&a, &e, 1010 * S);
+                alert_stuck(&a, &e, &nolabels, 200 * S, false, 1000 * S + (uint64_t) i);
+        alert_cleared(&a, &e, &nolabels, 1010 * S);
         CHECK_INT(s.records, 3);
         alert_tick(&a, 1059 * S, false);
         CHECK_INT(s.records, 3);
@@ -93,7 +103,7 @@ static void test_rate_limit(void) {
 
         /* a new minute: three more, then held again; exit forces the summary */
         for (int i = 0; i < 5; i++)
-                alert_stuck(&a, &e, 200 * S, false, 2000 * S);
+                alert_stuck(&a, &e, &nolabels, 200 * S, false, 2000 * S);
         CHECK_INT(s.records, 7);
         alert_tick(&a, 2001 * S, true);
         CHECK_INT(s.n_summaries, 2);
@@ -103,7 +113,7 @@ static void test_rate_limit(void) {
         s = (struct sink) {};
         alerter_init(&a, 60, collect, &s);
         for (int i = 0; i < 100000; i++)
-                alert_stuck(&a, &e, 200 * S, false, 5000 * S);
+                alert_stuck(&a, &e, &nolabels, 200 * S, false, 5000 * S);
         alert_tick(&a, 5060 * S, false);
         CHECK_INT(s.records, 61);
         CHECK(strstr(s.summaries[0], "FINWATCH_HELD=99940\n") != NULL);

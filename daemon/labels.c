@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <string.h>
+
+#include "cgroup.h"
+#include "labels.h"
+#include "util.h"
+
+/* Empty the tables this often (polls), or once they hold this many names:
+ * a host that runs a container an hour would otherwise keep every name. */
+#define LABELS_RESET_POLLS 720
+#define LABELS_MAX_NAMES 4096
+
+/* An open-addressing map from a nonzero 64-bit key to an id. */
+struct idmap_slot {
+        uint64_t key;            /* 0: empty */
+        uint32_t id;
+};
+
+struct idmap {
+        struct idmap_slot *slots;
+        size_t capacity;         /* a power of two, or 0 */
+        size_t size;
+};
+
+static void idmap_clear(struct idmap *m) {
+        if (m->slots)
+                memset(m->slots, 0, m->capacity * sizeof(*m->slots));
+        m->size = 0;
+}
+
+static struct idmap_slot *idmap_slot(const struct idmap *m, uint64_t key) {
+        size_t i = (size_t) mix64(key) & (m->capacity - 1);
+
+        while (m->slots[i].key != 0 && m->slots[i].key != key)
+                i = (i + 1) & (m->capacity - 1);
+        return &m->slots[i];
+}
+
+/* The id of key, or UINT32_MAX. */
+static uint32_t idmap_get(const struct idmap *m, uint64_t key) {
+        const struct idmap_slot *s;
+
+        if (m->capacity == 0)
+                return UINT32_MAX;
+        s = idmap_slot(m, key);
+        return s->key ? s->id : UINT32_MAX;
+}
+
+static int idmap_put(struct idmap *m, uint64_t key, uint32_t id) {
+        struct idmap_slot *s;
+
+        if ((m->size + 1) * 4 > m->capacity * 3) {
+                size_t capacity = m->capacity ? m->capacity * 2 : 64;
+                struct idmap_slot *old = m->slots, *slots = calloc(capacity, sizeof(*slots));
+                size_t old_capacity = m->capacity;
+
+                if (!slots)
+                        return -ENOMEM;
+                m->slots = slots;
+                m->capacity = capacity;
+                for (size_t i = 0; i < old_capacity; i++)
+                        if (old[i].key)
+                                *idmap_slot(m, old[i].key) = old[i];
+                free(old);
+        }
+        s = idmap_slot(m, key);
+        if (!s->key)
+                m->size++;
+        *s = (struct idmap_slot) { .key = key, .id = id };
+        return 0;
+}
+
+struct labels {
+        struct cgroup_cache *cgroups;  /* owned; NULL without cgroup v2 */
+        char **names;                  /* id -> name, owned */
+        size_t n_names, names_allocated;
+        struct idmap by_name;          /* hash of a name -> its id, checked with strcmp */
+        struct idmap units;            /* cgroup id -> the id of its unit */
+        struct idmap netns;            /* namespace inode -> the id of its name, this poll */
+        uint32_t host;                 /* the id of "host": our own namespace */
+        unsigned polls;                /* since the tables were last emptied */
+};
+
+static uint64_t hash_name(const char *s) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * UINT64_C(0x100000001b3);
+        return h ? h : 1; /* 0 marks an empty slot */
+}
+
+/* The id of name, interned if new; LABEL_NONE when out of memory. Rare: a
+ * name is interned once, when its unit or namespace is first seen. */
+static uint32_t intern(struct labels *l, const char *name) {
+        uint64_t h = hash_name(name);
+
+        /* distinct names with one hash: the next key, h + 1, ... */
+        for (uint64_t k = h;; k = k + 1 ? k + 1 : 1) {
+                uint32_t id = idmap_get(&l->by_name, k);
+                char *copy;
+
+                if (id == UINT32_MAX) {
+                        if (GROW(l->names, l->names_allocated, l->n_names + 1, 64) < 0)
+                                return LABEL_NONE;
+                        copy = strdup(name);
+                        if (!copy)
+                                return LABEL_NONE;
+                        id = (uint32_t) l->n_names;
+                        if (idmap_put(&l->by_name, k, id) < 0) {
+                                free(copy);
+                                return LABEL_NONE;
+                        }
+                        l->names[l->n_names++] = copy;
+                        return id;
+                }
+                if (strcmp(l->names[id], name) == 0)
+                        return id;
+        }
+}
+
+static void reset(struct labels *l) {
+        for (size_t i = 0; i < l->n_names; i++)
+                free(l->names[i]);
+        l->n_names = 0;
+        idmap_clear(&l->by_name);
+        idmap_clear(&l->units);
+        idmap_clear(&l->netns);
+        l->polls = 0;
+        /* "-" is LABEL_NONE: the first name, always */
+        (void) intern(l, "-");
+        l->host = intern(l, "host");
+}
+
+int labels_new(struct labels **ret, struct cgroup_cache *cgroups) {
+        _cleanup_(labels_freep) struct labels *l = calloc(1, sizeof(*l));
+
+        if (!l) {
+                cgroup_cache_free(cgroups);
+                return -ENOMEM;
+        }
+        l->cgroups = cgroups;
+        reset(l);
+        if (l->n_names != 2)
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+struct labels *labels_free(struct labels *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_names; i++)
+                free(l->names[i]);
+        free(l->names);
+        free(l->by_name.slots);
+        free(l->units.slots);
+        free(l->netns.slots);
+        cgroup_cache_free(l->cgroups);
+        free(l);
+        return NULL;
+}
+
+int labels_begin(struct labels *l, const struct netns_set *netns) {
+        if (++l->polls >= LABELS_RESET_POLLS || l->n_names >= LABELS_MAX_NAMES)
+                reset(l);
+        if (l->cgroups)
+                cgroup_cache_refresh_allowed(l->cgroups);
+        /* A namespace's name can change (found under /run/netns later): its
+         * id is taken again each poll, from the few namespaces there are. */
+        idmap_clear(&l->netns);
+        for (size_t i = 0; netns && i < netns->n; i++) {
+                const struct netns *ns = &netns->v[i];
+                int r;
+
+                if (ns->ino == netns->home_ino)
+                        continue;
+                r = idmap_put(&l->netns, ns->ino, intern(l, ns->name));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+uint32_t labels_unit(struct labels *l, const struct tracked *e) {
+        char unit[256];
+        const char *path;
+        uint32_t id;
+        int r;
+
+        if (!e->has_cgroup_id || !l->cgroups || e->cgroup_id == 0)
+                return LABEL_NONE;
+        id = idmap_get(&l->units, e->cgroup_id);
+        if (id != UINT32_MAX)
+                return id;
+        r = cgroup_cache_lookup(l->cgroups, e->cgroup_id, &path);
+        if (r < 0)
+                return LABEL_NONE; /* not remembered: asked again next time */
+        if (r == 0)
+                id = intern(l, "(deleted cgroup)"); /* a cgroup id never comes back */
+        else {
+                cgroup_path_unit(path, unit, sizeof(unit));
+                id = unit[0] ? intern(l, unit) : LABEL_NONE;
+        }
+        (void) idmap_put(&l->units, e->cgroup_id, id);
+        return id;
+}
+
+uint32_t labels_netns(struct labels *l, const struct tracked *e) {
+        uint32_t id;
+
+        if (e->id.netns_ino == 0)
+                return l->host;
+        id = idmap_get(&l->netns, e->id.netns_ino);
+        return id == UINT32_MAX ? LABEL_NONE : id;
+}
+
+const char *labels_name(const struct labels *l, uint32_t id) {
+        return id < l->n_names ? l->names[id] : "-";
+}
+
+size_t labels_count(const struct labels *l) {
+        return l->n_names;
+}
+
+void labels_of(struct labels *l, const struct tracked *e, struct sock_labels *ret) {
+        uint32_t unit = labels_unit(l, e), ns = labels_netns(l, e);
+
+        *ret = (struct sock_labels) {
+                .unit = unit == LABEL_NONE ? NULL : labels_name(l, unit),
+                .netns = ns == LABEL_NONE ? NULL : labels_name(l, ns),
+        };
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "fw-config.h"
+#include "manager.h"
+#include "requests.h"
+#include "util.h"
+
+static void handle_list(struct manager *m, struct reply *reply) {
+        _cleanup_(freep) uint8_t *buf = NULL;
+        struct proto_tracked_head head = {};
+        const struct tracked *e;
+        uint64_t now = manager_now(), total = 0;
+        size_t iter = 0;
+
+        buf = malloc(sizeof(head) + PROTO_TRACKED_PER_MSG * sizeof(struct proto_tracked));
+        if (!buf) {
+                control_reply_error(reply, -ENOMEM, "out of memory");
+                return;
+        }
+        for (;;) {
+                e = tracker_next(m->tracker, &iter);
+                if (e) {
+                        struct proto_tracked t = {
+                                .cookie = e->id.cookie,
+                                .age_usec = now > e->state_since ? now - e->state_since : 0,
+                                .first_seen_ago_usec = now > e->first_seen ? now - e->first_seen : 0,
+                                .state = e->state,
+                                .alerted = e->alerted,
+                        };
+                        memcpy(buf + sizeof(head) + head.count * sizeof(t), &t, sizeof(t));
+                        head.count++;
+                        total++;
+                }
+                if ((!e && head.count > 0) || head.count == PROTO_TRACKED_PER_MSG) {
+                        memcpy(buf, &head, sizeof(head));
+                        control_reply_add(reply, PROTO_REPLY_TRACKED, buf,
+                                          sizeof(head) + head.count * sizeof(struct proto_tracked));
+                        head.count = 0;
+                }
+                if (!e)
+                        break;
+        }
+        control_reply_add(reply, PROTO_REPLY_END, &total, sizeof(total));
+}
+
+/* The counts as of the last poll (the summary), the counters as of now. */
+static void handle_status(struct manager *m, struct reply *reply) {
+        struct proto_status st = {
+                .uptime_usec = manager_now() - m->started,
+                .interval_usec = m->config.interval,
+                .last_poll_usec = m->last_poll_duration,
+                .polls = m->polls,
+                .poll_failures = m->poll_failures,
+                .alerts_sent = m->alerter.sent_total,
+                .alerts_held = m->alerter.held_total,
+                .kills_ok = m->metrics.kills_killed + m->metrics.kills_gone,
+                .kills_failed = m->metrics.kills_failed,
+                .tracked = m->summary.tracked,
+                .destroy_supported = m->destroy_supported,
+                .last_poll_error = m->last_poll_error,
+        };
+
+        snprintf(st.version, sizeof(st.version), "%s", FW_VERSION);
+        snprintf(st.config_path, sizeof(st.config_path), "%s", m->config_path);
+        for (size_t s = 0; s < ELEMENTSOF(st.per_state) && s < ELEMENTSOF(m->summary.per_state); s++)
+                st.per_state[s] = m->summary.per_state[s];
+        control_reply_add(reply, PROTO_REPLY_STATUS, &st, sizeof(st));
+}
+
+/* Kill one socket in the namespace the daemon saw it in (ours if it does
+ * not track it), record who asked and what came of it. */
+static int kill_one(struct manager *m, struct sock_id *id, uint8_t *state, const struct ucred *peer, uint64_t now) {
+        const struct tracked *known = tracker_get(m->tracker, id->cookie);
+        struct tracked view = {};
+        struct sock_labels labels;
+        struct diag *d;
+        int r;
+
+        id->netns_ino = known ? known->id.netns_ino : 0;
+        d = manager_diag_of(m, id->netns_ino);
+        r = d ? diag_kill(d, id, state) : -ENOENT;
+        if (known)
+                view = *known;
+        else
+                view.id = *id;
+        view.state = *state;
+        labels_of(m->labels, &view, &labels);
+        alert_killed(&m->alerter, &view, &labels, r, known ? now - known->state_since : UINT64_MAX, KILL_MANUAL,
+                     (uint32_t) peer->uid, (uint32_t) peer->pid);
+        manager_count_kill(m, r);
+        if (r == 0 || r == -ENOENT)
+                tracker_forget(m->tracker, id->cookie);
+        return r;
+}
+
+static void handle_kill(struct manager *m, const struct proto_msg *req, const struct ucred *peer,
+                        struct reply *reply) {
+        _cleanup_(freep) uint8_t *out = NULL;
+        struct proto_kill_head head;
+        uint64_t now = manager_now();
+
+        memcpy(&head, req->payload, sizeof(head));
+        out = malloc(sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
+        if (!out) {
+                control_reply_error(reply, -ENOMEM, "out of memory");
+                return;
+        }
+        for (uint32_t i = 0; i < head.count; i++) {
+                struct proto_sock_id w;
+                struct proto_kill_result res;
+                struct sock_id id;
+                uint8_t state;
+                int r;
+
+                memcpy(&w, req->payload + sizeof(head) + i * sizeof(w), sizeof(w));
+                proto_id_to_sock(&w, &id, &state);
+                r = kill_one(m, &id, &state, peer, now);
+                res = (struct proto_kill_result) { .cookie = id.cookie, .error = r, .state = state };
+                memcpy(out + sizeof(head) + i * sizeof(res), &res, sizeof(res));
+        }
+        head.flags = 0;
+        memcpy(out, &head, sizeof(head));
+        control_reply_add(reply, PROTO_REPLY_KILLED, out,
+                          sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
+}
+
+static void handle_reload(struct manager *m, struct reply *reply) {
+        char err[512] = "";
+
+        if (manager_reload(m, err, sizeof(err)) < 0)
+                control_reply_error(reply, -EINVAL, "reload failed, running config kept: %s", err);
+        else
+                control_reply_add(reply, PROTO_REPLY_OK, NULL, 0);
+}
+
+void requests_handle(const struct proto_msg *req, const struct ucred *peer, struct reply *reply, void *userdata) {
+        struct manager *m = userdata;
+
+        switch (req->type) {
+        case PROTO_REQ_LIST:
+                handle_list(m, reply);
+                break;
+        case PROTO_REQ_STATUS:
+                handle_status(m, reply);
+                break;
+        case PROTO_REQ_KILL:
+                handle_kill(m, req, peer, reply);
+                break;
+        case PROTO_REQ_RELOAD:
+                handle_reload(m, reply);
+                break;
+        default:
+                control_reply_error(reply, -EOPNOTSUPP, "unknown request %u", (unsigned) req->type);
+        }
+}

@@ -8,6 +8,7 @@
 
 #include "cause.h"
 #include "output.h"
+#include "proto.h"
 #include "sockfmt.h"
 #include "util.h"
 
@@ -332,4 +333,75 @@ int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime
         if (fputs("]\n", f) == EOF || fflush(f) != 0 || ferror(f))
                 return -EIO;
         return 0;
+}
+
+static int status_json(FILE *f, const struct proto_status *st) {
+        json_t *o = json_object(), *per = json_object();
+        int r;
+
+        if (!o || !per) {
+                json_decref(o);
+                json_decref(per);
+                return -ENOMEM;
+        }
+        for (unsigned s = 0; s < ELEMENTSOF(st->per_state); s++)
+                if (st->per_state[s] && sockfmt_state_or_null((uint8_t) s))
+                        json_object_set_new(per, sockfmt_state_name((uint8_t) s), json_integer(st->per_state[s]));
+        json_object_set_new(o, "version", json_string(st->version));
+        json_object_set_new(o, "uptime_seconds", json_real((double) st->uptime_usec / 1e6));
+        json_object_set_new(o, "config", json_string(st->config_path));
+        json_object_set_new(o, "interval_seconds", json_real((double) st->interval_usec / 1e6));
+        json_object_set_new(o, "last_poll_seconds", json_real((double) st->last_poll_usec / 1e6));
+        json_object_set_new(o, "polls", json_integer((json_int_t) st->polls));
+        json_object_set_new(o, "poll_failures", json_integer((json_int_t) st->poll_failures));
+        json_object_set_new(o, "last_poll_error",
+                            st->last_poll_error ? json_string(strerror(-st->last_poll_error)) : json_null());
+        json_object_set_new(o, "tracked", json_integer(st->tracked));
+        json_object_set_new(o, "tracked_by_state", per);
+        json_object_set_new(o, "alerts_sent", json_integer((json_int_t) st->alerts_sent));
+        json_object_set_new(o, "alerts_held", json_integer((json_int_t) st->alerts_held));
+        json_object_set_new(o, "kills_ok", json_integer((json_int_t) st->kills_ok));
+        json_object_set_new(o, "kills_failed", json_integer((json_int_t) st->kills_failed));
+        json_object_set_new(o, "destroy_supported",
+                            st->destroy_supported < 0 ? json_null() : json_boolean(st->destroy_supported));
+        r = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (r < 0 || fputc('\n', f) == EOF)
+                return -EIO;
+        return 0;
+}
+
+int output_status(FILE *f, const struct proto_status *st, bool json) {
+        char a[DURATION_STRLEN], b[DURATION_STRLEN], d[DURATION_STRLEN];
+        int r;
+
+        if (json)
+                r = status_json(f, st);
+        else {
+                fprintf(f, "finwatchd %s, up %s\n", st->version, format_duration(a, sizeof(a), st->uptime_usec));
+                fprintf(f, "config:      %s\n", st->config_path);
+                fprintf(f, "polls:       every %s, last took %s, %" PRIu64 " done, %" PRIu64 " failed%s%s\n",
+                        format_duration(b, sizeof(b), st->interval_usec),
+                        format_duration(d, sizeof(d), st->last_poll_usec), st->polls, st->poll_failures,
+                        st->last_poll_error ? ", last error: " : "",
+                        st->last_poll_error ? strerror(-st->last_poll_error) : "");
+                fprintf(f, "tracked:     %u stuck socket%s", st->tracked, st->tracked == 1 ? "" : "s");
+                for (unsigned s = 0, first = 1; s < ELEMENTSOF(st->per_state); s++)
+                        if (st->per_state[s] && sockfmt_state_or_null((uint8_t) s)) {
+                                fprintf(f, "%s%u %s", first ? ": " : ", ", st->per_state[s],
+                                        sockfmt_state_name((uint8_t) s));
+                                first = 0;
+                        }
+                fprintf(f, "\nalerts:      %" PRIu64 " sent, %" PRIu64 " held back by the rate limit\n",
+                        st->alerts_sent, st->alerts_held);
+                fprintf(f, "kills:       %" PRIu64 " done, %" PRIu64 " failed\n", st->kills_ok, st->kills_failed);
+                fprintf(f, "SOCK_DESTROY: %s\n",
+                        st->destroy_supported > 0    ? "supported"
+                        : st->destroy_supported == 0 ? "not supported by this kernel (no CONFIG_INET_DIAG_DESTROY)"
+                                                     : "unknown");
+                r = 0;
+        }
+        if (fflush(f) != 0 || ferror(f))
+                return -EIO;
+        return r;
 }

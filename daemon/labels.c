@@ -183,7 +183,6 @@ int labels_begin(struct labels *l, const struct netns_set *netns) {
 
 uint32_t labels_unit(struct labels *l, const struct tracked *e) {
         char unit[256];
-        const char *path;
         uint32_t id;
         int r;
 
@@ -192,15 +191,13 @@ uint32_t labels_unit(struct labels *l, const struct tracked *e) {
         id = idmap_get(&l->units, e->cgroup_id);
         if (id != UINT32_MAX)
                 return id;
-        r = cgroup_cache_lookup(l->cgroups, e->cgroup_id, &path);
+        r = cgroup_cache_unit(l->cgroups, e->cgroup_id, unit, sizeof(unit), NULL);
         if (r < 0)
                 return LABEL_NONE; /* not remembered: asked again next time */
         if (r == 0)
                 id = intern(l, "(deleted cgroup)"); /* a cgroup id never comes back */
-        else {
-                cgroup_path_unit(path, unit, sizeof(unit));
+        else
                 id = unit[0] ? intern(l, unit) : LABEL_NONE;
-        }
         (void) idmap_put(&l->units, e->cgroup_id, id);
         return id;
 }

@@ -112,14 +112,8 @@ static int load_state(struct manager *m) {
 
 /* ---- killing, in the namespace a socket lives in ---- */
 
-/* The sock_diag socket of a namespace (0: ours); NULL when it is not watched. */
 struct diag *manager_diag_of(struct manager *m, uint32_t netns_ino) {
-        struct netns *ns;
-
-        if (netns_ino == 0)
-                return m->diag;
-        ns = m->netns ? netns_set_find(m->netns, netns_ino) : NULL;
-        return ns ? ns->diag : NULL;
+        return netns_set_diag(m->netns, netns_ino);
 }
 
 void manager_count_kill(struct manager *m, int r) {
@@ -231,12 +225,9 @@ static int dump_families(struct manager *m, struct diag *d, struct observe_ctx *
 /* Find the namespaces again ([monitor] netns other than host). */
 static void discover_netns(struct manager *m) {
         unsigned denied = 0;
-        int r;
 
-        if (!m->netns && (r = netns_set_new(&m->netns)) < 0)
-                log_error("cannot watch other network namespaces: %s", strerror(-r));
-        if (m->netns && netns_set_discover(m->netns, (enum netns_mode) m->config.netns_mode, m->config.netns_names,
-                                           &denied) >= 0 && denied > 0 && !m->netns_denied_told) {
+        if (netns_set_discover(m->netns, (enum netns_mode) m->config.netns_mode, m->config.netns_names,
+                               &denied) >= 0 && denied > 0 && !m->netns_denied_told) {
                 log_warning("%u network namespace%s left out: permission denied (watching needs CAP_SYS_ADMIN, "
                             "and CAP_SYS_PTRACE for other users' processes)", denied, denied == 1 ? "" : "s");
                 m->netns_denied_told = true;
@@ -259,22 +250,20 @@ int manager_poll(struct manager *m, uint64_t now) {
                             "the fates assume the kernel's defaults", strerror(-r));
         if (other_netns)
                 discover_netns(m);
-        r = labels_begin(m->labels, other_netns ? m->netns : NULL);
+        r = labels_begin(m->labels, m->netns);
 
         tracker_begin(m->tracker);
-        if (r < 0)
-                ; /* no poll without the labels (-ENOMEM) */
-        else if (!other_netns || !m->netns) {
-                ctx.limits = &m->limits;
-                r = dump_families(m, m->diag, &ctx);
-        } else
-                for (size_t n = 0; r >= 0 && n < m->netns->n; n++) {
-                        struct netns *ns = &m->netns->v[n];
+        /* our own namespace (the set's home), then the others when watched */
+        for (size_t n = 0; r >= 0 && n < m->netns->n; n++) {
+                struct netns *ns = &m->netns->v[n];
+                bool home = ns->ino == m->netns->home_ino;
 
-                        ctx.netns_ino = ns->ino == m->netns->home_ino ? 0 : (uint32_t) ns->ino;
-                        ctx.limits = &ns->limits;
-                        r = dump_families(m, ns->diag, &ctx);
-                }
+                if (!ns->seen || (!home && !other_netns))
+                        continue;
+                ctx.netns_ino = home ? 0 : (uint32_t) ns->ino;
+                ctx.limits = home ? &m->limits : &ns->limits;
+                r = dump_families(m, ns->diag, &ctx);
+        }
 
         if (r < 0) {
                 /* A partial dump proves nothing about what is gone: no sweep,
@@ -476,7 +465,8 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
         if (r < 0)
                 return r;
 
-        r = diag_open(&m->diag);
+        /* ours alone unless [monitor] netns watches others */
+        r = netns_set_new(&m->netns);
         if (r < 0) {
                 log_error("netlink sock_diag unavailable: %s", strerror(-r));
                 return r;
@@ -511,7 +501,7 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
                 return r;
         }
 
-        r = diag_destroy_supported(m->diag);
+        r = diag_destroy_supported(manager_diag_of(m, 0));
         m->destroy_supported = r >= 0 ? r : -1;
         if (r == 0)
                 log_warning("this kernel cannot kill sockets (built without CONFIG_INET_DIAG_DESTROY): "
@@ -535,7 +525,6 @@ struct manager *manager_free(struct manager *m) {
         policy_state_done(&m->policy);
         summary_done(&m->summary);
         labels_free(m->labels);
-        diag_free(m->diag);
         netns_set_free(m->netns);
         tracker_free(m->tracker);
         free(m);

@@ -28,8 +28,7 @@
 struct manager {
         sd_event *event;
         sd_event_source *poll_timer;
-        struct diag *diag;            /* our own network namespace */
-        struct netns_set *netns;      /* [monitor] netns other than host: every watched one */
+        struct netns_set *netns;      /* ours (the home), and with [monitor] netns every watched one */
         bool netns_denied_told;
         struct tracker *tracker;
         struct alerter alerter;

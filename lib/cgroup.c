@@ -204,3 +204,15 @@ void cgroup_path_unit(const char *path, char *buf, size_t size) {
         }
         snprintf(buf, size, "%.*s", (int) best_len, best ? best : "");
 }
+
+int cgroup_cache_unit(struct cgroup_cache *c, uint64_t id, char *buf, size_t size, const char **ret_path) {
+        const char *path;
+        int r = cgroup_cache_lookup(c, id, &path);
+
+        if (r <= 0)
+                return r;
+        cgroup_path_unit(path, buf, size);
+        if (ret_path)
+                *ret_path = path;
+        return 1;
+}

@@ -24,6 +24,10 @@ int cgroup_cache_lookup(struct cgroup_cache *c, uint64_t id, const char **ret_pa
 void cgroup_cache_refresh_allowed(struct cgroup_cache *c);
 const char *cgroup_cache_root(const struct cgroup_cache *c);
 
+/* The unit of cgroup id (cgroup_path_unit() of its path) into buf, and its
+ * path in *ret_path (if not NULL): 1, 0 when the cgroup is gone, -errno. */
+int cgroup_cache_unit(struct cgroup_cache *c, uint64_t id, char *buf, size_t size, const char **ret_path);
+
 /* The systemd unit a cgroup path belongs to: the innermost component that
  * is a unit ("nginx.service", "docker-<id>.scope", "session-2.scope"), or
  * "" when none is (the root, a hand-made cgroup). */

@@ -65,6 +65,12 @@ struct netns *netns_set_find(struct netns_set *s, uint64_t ino) {
         return NULL;
 }
 
+struct diag *netns_set_diag(struct netns_set *s, uint64_t ino) {
+        struct netns *ns = netns_set_find(s, ino == 0 ? s->home_ino : ino);
+
+        return ns ? ns->diag : NULL;
+}
+
 /* Open a sock_diag socket inside the namespace fd names, and read its
  * sysctls (/proc/sys/net answers for the reader's namespace). */
 static int open_in(struct netns_set *s, int fd, struct diag **ret, struct tcp_limits *limits) {
@@ -212,7 +218,7 @@ int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *na
 
         /* close what is gone; our socket was what kept it alive */
         for (size_t i = 0; i < s->n;) {
-                if (s->v[i].seen) {
+                if (s->v[i].seen || s->v[i].ino == s->home_ino) {
                         i++;
                         continue;
                 }

@@ -24,7 +24,9 @@ struct netns {
         char unit[64];            /* for unnamed ones: the unit of a process in it, "" unknown */
         struct diag *diag;
         struct tcp_limits limits; /* its sysctls, read when it was entered */
-        bool seen;                /* found by the running discovery */
+        bool seen;                /* found by the last discovery: watched. Ours stays
+                                   * in the set when it is not (NETNS_NAMED without
+                                   * "host"): sockets are killed there still. */
 };
 
 struct netns_set {
@@ -48,3 +50,7 @@ static inline void netns_set_freep(struct netns_set **s) {
 int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *names, unsigned *ret_denied);
 
 struct netns *netns_set_find(struct netns_set *s, uint64_t ino);
+/* The sock_diag socket of the namespace with this inode (0: ours, the
+ * set's home), NULL if the set does not hold it: where a socket of that
+ * namespace is dumped and killed. */
+struct diag *netns_set_diag(struct netns_set *s, uint64_t ino);

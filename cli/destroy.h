@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Killing the gathered sockets with SOCK_DESTROY: through finwatchd, which
+ * records every kill with who asked, or, without a daemon, here. */
+
+#include <stddef.h>
+
+#include "gather.h"
+
+/* Kill every row of g (all of them: select first). socket_path: through
+ * the daemon listening there; NULL: directly, each in the namespace it
+ * lives in. results[i] gets row i's diag_kill() result. 0, or -errno when
+ * the kills could not be asked for at all (err says why). */
+int destroy_rows(const struct gathered *g, const char *socket_path, int *results, char *err, size_t errsize);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* What finwatch shows and kills: the kernel's snapshot of the stuck sockets
+ * (one dump per family and namespace), joined with finwatchd's ages,
+ * annotated with cause, fate, unit and process, and the selection the user
+ * asked for. No printing: the verbs (finwatch.c) say what happened. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netns.h"
+#include "output.h"
+#include "strpool.h"
+
+/* An ADDR[:PORT] selector: "1.2.3.4", "1.2.3.4:80", "[::1]:80", "::1", ":80". */
+struct endpoint_sel {
+        bool set, has_addr, has_port;
+        uint8_t family;
+        uint8_t addr[16];
+        uint16_t port;
+};
+
+/* -EINVAL unless arg is one of the forms above. */
+int gather_parse_endpoint(const char *arg, struct endpoint_sel *ret);
+/* Whether an endpoint matches (a v4-mapped address is its IPv4 address). */
+bool gather_endpoint_matches(const struct endpoint_sel *sel, uint8_t family, const uint8_t addr[16], uint16_t port);
+
+/* Which sockets, and where from: what list and kill share, and kill's own. */
+struct selection {
+        uint32_t states;           /* DIAG_STATE_BIT mask */
+        bool have_state;
+        uint64_t older_than;       /* usec, valid if have_older */
+        bool have_older;
+        bool v4, v6;
+        bool no_daemon;
+        const char *unit;          /* only sockets of this systemd unit */
+        const char *netns;         /* NULL: ours; "all"; or names */
+        struct endpoint_sel local, peer;
+        uint64_t cookie;           /* valid if have_cookie */
+        bool have_cookie;
+};
+#define SELECTION_DEFAULT { .states = DIAG_STATES_DEFAULT }
+
+struct gathered {
+        struct row *rows;
+        size_t n, allocated;
+        bool have_daemon;          /* finwatchd answered: rows it tracks are known */
+        struct netns_set *netns;   /* ours, and the namespaces looked at */
+        struct strpool strings;    /* the rows' units, cgroups and process names */
+        /* for the caller to tell the user */
+        unsigned netns_denied;     /* namespaces left out: no permission to enter */
+        char daemon_note[256];     /* why finwatchd's ages are missing; "" if it answered or was not asked */
+};
+
+/* Take the snapshot, ask finwatchd at socket_path (if ask_daemon) and join
+ * its ages, annotate and sort. 0, or -errno with err naming what failed
+ * ("socket dump failed", ...); on failure *ret holds nothing. */
+int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, struct gathered *ret, char *err,
+           size_t errsize);
+void gathered_done(struct gathered *g);
+
+/* Keep only the rows the selection wants (their order stays): stuck at
+ * least older_than, of the unit, with the cookie and endpoints. Returns how
+ * many are left. */
+size_t gather_select(struct gathered *g, const struct selection *sel);
+
+/* The sock_diag socket for a row's namespace. */
+struct diag *gather_diag(const struct gathered *g, const struct row *row);

@@ -28,18 +28,43 @@ int client_connect(const char *path) {
         return TAKE_FD(fd);
 }
 
-static int send_request(int fd, uint16_t type, const void *payload, size_t len) {
+/* Send one request, with file descriptors (SCM_RIGHTS) if there are any. */
+static int send_request_fds(int fd, uint16_t type, const void *payload, size_t len, const int *fds, size_t n_fds) {
         _cleanup_(freep) uint8_t *buf = malloc(sizeof(struct proto_header) + len);
+        union {
+                struct cmsghdr align;
+                uint8_t space[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+        } control = {};
+        struct iovec iov;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         size_t total;
 
         if (!buf)
                 return -ENOMEM;
+        if (n_fds > PROTO_MAX_FDS)
+                return -EINVAL;
         total = proto_put_header(buf, type, len);
         if (len)
                 memcpy(buf + sizeof(struct proto_header), payload, len);
-        if (send(fd, buf, total, MSG_NOSIGNAL) != (ssize_t) total)
+        iov = (struct iovec) { .iov_base = buf, .iov_len = total };
+        if (n_fds) {
+                struct cmsghdr *cm;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+        }
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t) total)
                 return errno ? -errno : -EIO;
         return 0;
+}
+
+static int send_request(int fd, uint16_t type, const void *payload, size_t len) {
+        return send_request_fds(fd, type, payload, len, NULL, 0);
 }
 
 /* Receive one reply into buf (PROTO_MAX_REPLY bytes) and check it. An ERROR
@@ -184,9 +209,9 @@ int client_reload(int fd, char *errbuf, size_t errsize) {
         return r;
 }
 
-int client_kill(int fd, const struct proto_sock_id *ids, size_t n, uint32_t flags,
+int client_kill(int fd, const struct proto_sock_id_ns *ids, size_t n, const int *fds, size_t n_fds,
                 struct proto_kill_result *results, char *errbuf, size_t errsize) {
-        struct proto_kill_head head = { .count = (uint32_t) n, .flags = flags };
+        struct proto_kill_head head = { .count = (uint32_t) n };
         size_t len = sizeof(head) + n * sizeof(*ids);
         _cleanup_(freep) uint8_t *req = malloc(len);
         _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
@@ -195,13 +220,20 @@ int client_kill(int fd, const struct proto_sock_id *ids, size_t n, uint32_t flag
 
         if (!req || !buf)
                 return -ENOMEM;
-        if (n == 0 || n > PROTO_KILL_MAX)
+        if (n == 0 || n > PROTO_KILL_NS_MAX)
                 return -EINVAL;
         memcpy(req, &head, sizeof(head));
         memcpy(req + sizeof(head), ids, n * sizeof(*ids));
-        r = send_request(fd, PROTO_REQ_KILL, req, len);
+        r = send_request_fds(fd, PROTO_REQ_KILL_NS, req, len, fds, n_fds);
         if (r >= 0)
                 r = recv_reply(fd, buf, &msg, errbuf, errsize);
+        /* a daemon older than this finwatch: 0.1 calls the request malformed,
+         * later ones say they do not know it */
+        if (r == -EOPNOTSUPP || (r == -EBADMSG && strcmp(errbuf, "malformed request") == 0)) {
+                snprintf(errbuf, errsize, "version mismatch: the finwatchd running does not know this finwatch's "
+                         "kill request (an older finwatchd: restart it after an upgrade); nothing was killed");
+                return -EPROTONOSUPPORT;
+        }
         if (r >= 0)
                 r = expect(&msg, PROTO_REPLY_KILLED, errbuf, errsize);
         if (r < 0)

@@ -34,6 +34,9 @@ void client_table_done(struct daemon_table *t);
 int client_status(int fd, struct proto_status *ret, char *errbuf, size_t errsize);
 int client_reload(int fd, char *errbuf, size_t errsize);
 
-/* Kill ids[0..n) (n <= PROTO_KILL_MAX); results in the same order. */
-int client_kill(int fd, const struct proto_sock_id *ids, size_t n, uint32_t flags,
+/* Kill ids[0..n) (n <= PROTO_KILL_NS_MAX), each in its namespace; fds:
+ * sock_diag sockets of those namespaces (at most PROTO_MAX_FDS), for the
+ * daemon to kill in where it does not watch. Results in the same order.
+ * -EPROTONOSUPPORT: a daemon too old to know the request (errbuf says so). */
+int client_kill(int fd, const struct proto_sock_id_ns *ids, size_t n, const int *fds, size_t n_fds,
                 struct proto_kill_result *results, char *errbuf, size_t errsize);

@@ -6,10 +6,38 @@
 #include "destroy.h"
 #include "util.h"
 
+/* The next batch from row `from`: at most PROTO_KILL_NS_MAX sockets from at
+ * most PROTO_MAX_FDS namespaces other than ours, whose sock_diag sockets go
+ * along (the daemon may not watch them). Returns the rows it takes. */
+static size_t batch(const struct gathered *g, size_t from, struct proto_sock_id_ns *ids, int *fds, size_t *n_fds) {
+        uint32_t inos[PROTO_MAX_FDS];
+        size_t n = 0;
+
+        *n_fds = 0;
+        for (size_t i = from; i < g->n && n < PROTO_KILL_NS_MAX; i++, n++) {
+                const struct row *row = &g->rows[i];
+                uint32_t ino = row->sock.id.netns_ino;
+                struct diag *d = gather_diag(g, row);
+                size_t k = 0;
+
+                while (k < *n_fds && inos[k] != ino)
+                        k++;
+                if (ino && d && k == *n_fds) {
+                        if (*n_fds == PROTO_MAX_FDS)
+                                break; /* the next batch takes it */
+                        inos[*n_fds] = ino;
+                        fds[(*n_fds)++] = diag_fd(d);
+                }
+                proto_id_ns_from_sock(&ids[n], &row->sock.id, row->sock.state);
+        }
+        return n;
+}
+
 static int via_daemon(const struct gathered *g, const char *socket_path, int *results, char *err, size_t errsize) {
-        _cleanup_(freep) struct proto_sock_id *ids = calloc(PROTO_KILL_MAX, sizeof(*ids));
-        _cleanup_(freep) struct proto_kill_result *res = calloc(PROTO_KILL_MAX, sizeof(*res));
+        _cleanup_(freep) struct proto_sock_id_ns *ids = calloc(PROTO_KILL_NS_MAX, sizeof(*ids));
+        _cleanup_(freep) struct proto_kill_result *res = calloc(PROTO_KILL_NS_MAX, sizeof(*res));
         _cleanup_(closep) int fd = -EBADF;
+        int fds[PROTO_MAX_FDS];
         int r;
 
         if (!ids || !res)
@@ -18,19 +46,17 @@ static int via_daemon(const struct gathered *g, const char *socket_path, int *re
         if (fd < 0)
                 return snprintf(err, errsize, "finwatchd went away: %s", strerror(-fd)), fd;
         for (size_t done = 0; done < g->n;) {
-                size_t batch = g->n - done < PROTO_KILL_MAX ? g->n - done : PROTO_KILL_MAX;
+                size_t n_fds, n = batch(g, done, ids, fds, &n_fds);
 
-                for (size_t i = 0; i < batch; i++)
-                        proto_id_from_sock(&ids[i], &g->rows[done + i].sock.id, g->rows[done + i].sock.state);
-                r = client_kill(fd, ids, batch, 0, res, err, errsize);
+                r = client_kill(fd, ids, n, fds, n_fds, res, err, errsize);
                 if (r < 0) {
                         if (!err[0])
                                 snprintf(err, errsize, "%s", strerror(-r));
                         return r;
                 }
-                for (size_t i = 0; i < batch; i++)
+                for (size_t i = 0; i < n; i++)
                         results[done + i] = res[i].cookie == g->rows[done + i].sock.id.cookie ? res[i].error : -EBADMSG;
-                done += batch;
+                done += n;
         }
         return 0;
 }

@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto.h"
+
 #define CONFIG_DEFAULT_PATH FW_SYSCONFDIR "/finwatch/finwatch.conf"
 #define CONFIG_DEFAULT_STATE_FILE "/run/finwatch/state"
-#define CONFIG_DEFAULT_CONTROL_SOCKET "/run/finwatch/control"
+#define CONFIG_DEFAULT_CONTROL_SOCKET PROTO_DEFAULT_SOCKET  /* one constant, the protocol's */
 
 enum {
         CONFIG_FAMILY_IPV4 = 1 << 0,

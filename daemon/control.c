@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "control.h"
+#include "fw-config.h"
 #include "log.h"
 #include "util.h"
 
@@ -51,6 +52,7 @@ static const struct {
         [PROTO_REQ_STATUS] = { ANYONE, NULL },
         [PROTO_REQ_KILL] = { ROOT, "kill sockets" },
         [PROTO_REQ_RELOAD] = { ROOT_OR_SELF, "reload finwatchd" },
+        [PROTO_REQ_KILL_NS] = { ROOT, "kill sockets" },
 };
 
 /* NULL if the peer may send this request, else who may. Every request
@@ -153,7 +155,7 @@ static int client_send(struct client *cl) {
         return sd_event_source_set_io_events(cl->io, r > 0 ? EPOLLIN : EPOLLOUT);
 }
 
-static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
+static void client_request(struct client *cl, const uint8_t *buf, size_t len, const int *fds, size_t n_fds) {
         struct control *c = cl->control;
         struct proto_msg msg;
         const char *why;
@@ -165,6 +167,12 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
                 return;
         }
         r = proto_decode(buf, len, &msg);
+        if (r == -EOPNOTSUPP) {
+                /* a newer client: it hears so, and may go on with what we know */
+                control_reply_error(&cl->out, r, "version mismatch: finwatchd " FW_VERSION " does not know request "
+                                    "%u (a newer finwatch? restart finwatchd after an upgrade)", (unsigned) msg.type);
+                return;
+        }
         if (r == -EPROTONOSUPPORT) {
                 control_reply_error(&cl->out, r, "unsupported protocol version (this finwatchd speaks version %d)",
                             PROTO_VERSION);
@@ -176,6 +184,8 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
                 cl->close_after = true;
                 return;
         }
+        msg.fds = fds;
+        msg.n_fds = n_fds;
         why = refusal(c, msg.type, cl->peer.uid);
         if (why) {
                 control_reply_error(&cl->out, -EPERM, "permission denied: %s %s", why,
@@ -190,6 +200,51 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len) {
         }
 }
 
+/* One packet into buf, the descriptors that came with it into fds (ours to
+ * close; *fds_cut when not all of them fit). The packet's real length
+ * (MSG_TRUNC: even of one too large for buf), or -errno. */
+static ssize_t receive(int fd, uint8_t *buf, size_t size, int *fds, size_t *n_fds, bool *fds_cut) {
+        union {
+                struct cmsghdr align;
+                uint8_t space[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+        } control;
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        ssize_t n;
+
+        *n_fds = 0;
+        *fds_cut = false;
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+                size_t k;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        int got;
+
+                        memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(got));
+                        if (*n_fds < PROTO_MAX_FDS)
+                                fds[(*n_fds)++] = got;
+                        else {
+                                close(got);
+                                *fds_cut = true;
+                        }
+                }
+        }
+        if (mh.msg_flags & MSG_CTRUNC)
+                *fds_cut = true;
+        return n;
+}
+
 static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct client *cl = userdata;
         struct control *c = cl->control;
@@ -199,16 +254,26 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                 return client_send(cl);
 
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-                /* MSG_TRUNC: the real length, even of a packet too large for buf */
-                n = recv(fd, c->buf, sizeof(c->buf), MSG_DONTWAIT | MSG_TRUNC);
-                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                int fds[PROTO_MAX_FDS];
+                size_t n_fds = 0;
+                bool fds_cut;
+
+                n = receive(fd, c->buf, sizeof(c->buf), fds, &n_fds, &fds_cut);
+                if (n == -EAGAIN || n == -EINTR)
                         return 0;
                 if (n <= 0) {
                         client_free(cl); /* gone, or an error */
                         return 0;
                 }
                 client_touch(cl);
-                client_request(cl, c->buf, (size_t) n);
+                if (fds_cut) {
+                        control_reply_error(&cl->out, -EMSGSIZE, "too many file descriptors (at most %d)",
+                                            PROTO_MAX_FDS);
+                        cl->close_after = true;
+                } else
+                        client_request(cl, c->buf, (size_t) n, fds, n_fds);
+                for (size_t i = 0; i < n_fds; i++)
+                        close(fds[i]);
                 return client_send(cl);
         }
         return 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,24 +70,27 @@ static void handle_status(struct manager *m, struct reply *reply) {
         control_reply_add(reply, PROTO_REPLY_STATUS, &st, sizeof(st));
 }
 
-/* Kill one socket in the namespace the daemon saw it in (ours if it does
- * not track it), record who asked and what came of it. */
-static int kill_one(struct manager *m, struct sock_id *id, uint8_t *state, const struct ucred *peer, uint64_t now) {
+/* Kill one socket with d (NULL: its namespace is out of reach), record
+ * who asked and what came of it. */
+static int kill_one(struct manager *m, struct diag *d, const struct sock_id *id, uint8_t *state,
+                    const struct ucred *peer, uint64_t now) {
         const struct tracked *known = tracker_get(m->tracker, id->cookie);
         struct tracked view = {};
         struct sock_labels labels;
-        struct diag *d;
+        char netns[32];
         int r;
 
-        id->netns_ino = known ? known->id.netns_ino : 0;
-        d = manager_diag_of(m, id->netns_ino);
-        r = d ? diag_kill(d, id, state) : -ENOENT;
+        r = d ? diag_kill(d, id, state) : -ENXIO;
         if (known)
                 view = *known;
-        else
-                view.id = *id;
+        view.id = *id;
         view.state = *state;
         labels_of(m->labels, &view, &labels);
+        if (!labels.netns && id->netns_ino) {
+                /* a namespace the daemon does not watch: named by its inode */
+                snprintf(netns, sizeof(netns), "net:[%" PRIu32 "]", id->netns_ino);
+                labels.netns = netns;
+        }
         alert_killed(&m->alerter, &view, &labels, r, known ? now - known->state_since : UINT64_MAX, KILL_MANUAL,
                      (uint32_t) peer->uid, (uint32_t) peer->pid);
         manager_count_kill(m, r);
@@ -95,11 +99,45 @@ static int kill_one(struct manager *m, struct sock_id *id, uint8_t *state, const
         return r;
 }
 
-static void handle_kill(struct manager *m, const struct proto_msg *req, const struct ucred *peer,
-                        struct reply *reply) {
+/* The sock_diag sockets a request brought, by the namespace each is in. */
+struct passed {
+        uint64_t ino;
+        struct diag *diag;
+};
+
+static size_t adopt_passed(const struct proto_msg *req, struct passed *out) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < req->n_fds && n < PROTO_MAX_FDS; i++) {
+                struct diag *d;
+                uint64_t ino;
+
+                /* anything but a sock_diag socket whose namespace we can name is ignored */
+                if (netns_of_socket(req->fds[i], &ino) < 0 || diag_adopt(req->fds[i], &d) < 0)
+                        continue;
+                out[n++] = (struct passed) { .ino = ino, .diag = d };
+        }
+        return n;
+}
+
+/* Where a socket of this namespace is killed: the daemon's own socket
+ * there, else one the client passed, else nowhere. */
+static struct diag *diag_for(struct manager *m, uint32_t netns_ino, const struct passed *passed, size_t n_passed) {
+        struct diag *d = manager_diag_of(m, netns_ino);
+
+        for (size_t i = 0; !d && netns_ino && i < n_passed; i++)
+                if (passed[i].ino == netns_ino)
+                        d = passed[i].diag;
+        return d;
+}
+
+static void handle_kill_ns(struct manager *m, const struct proto_msg *req, const struct ucred *peer,
+                           struct reply *reply) {
         _cleanup_(freep) uint8_t *out = NULL;
+        struct passed passed[PROTO_MAX_FDS];
         struct proto_kill_head head;
         uint64_t now = manager_now();
+        size_t n_passed;
 
         memcpy(&head, req->payload, sizeof(head));
         out = malloc(sizeof(head) + (size_t) head.count * sizeof(struct proto_kill_result));
@@ -107,19 +145,22 @@ static void handle_kill(struct manager *m, const struct proto_msg *req, const st
                 control_reply_error(reply, -ENOMEM, "out of memory");
                 return;
         }
+        n_passed = adopt_passed(req, passed);
         for (uint32_t i = 0; i < head.count; i++) {
-                struct proto_sock_id w;
+                struct proto_sock_id_ns w;
                 struct proto_kill_result res;
                 struct sock_id id;
                 uint8_t state;
                 int r;
 
                 memcpy(&w, req->payload + sizeof(head) + i * sizeof(w), sizeof(w));
-                proto_id_to_sock(&w, &id, &state);
-                r = kill_one(m, &id, &state, peer, now);
+                proto_id_ns_to_sock(&w, &id, &state);
+                r = kill_one(m, diag_for(m, id.netns_ino, passed, n_passed), &id, &state, peer, now);
                 res = (struct proto_kill_result) { .cookie = id.cookie, .error = r, .state = state };
                 memcpy(out + sizeof(head) + i * sizeof(res), &res, sizeof(res));
         }
+        for (size_t i = 0; i < n_passed; i++)
+                diag_free(passed[i].diag);
         head.flags = 0;
         memcpy(out, &head, sizeof(head));
         control_reply_add(reply, PROTO_REPLY_KILLED, out,
@@ -145,8 +186,14 @@ void requests_handle(const struct proto_msg *req, const struct ucred *peer, stru
         case PROTO_REQ_STATUS:
                 handle_status(m, reply);
                 break;
+        case PROTO_REQ_KILL_NS:
+                handle_kill_ns(m, req, peer, reply);
+                break;
         case PROTO_REQ_KILL:
-                handle_kill(m, req, peer, reply);
+                /* 0.1's kill names no namespace: which socket it meant is a
+                 * guess, and a wrong guess reads "already gone" */
+                control_reply_error(reply, -EPROTONOSUPPORT, "version mismatch: finwatchd " FW_VERSION " kills only "
+                                    "with each socket's namespace named; use the finwatch that came with it");
                 break;
         case PROTO_REQ_RELOAD:
                 handle_reload(m, reply);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <assert.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -349,6 +350,44 @@ int diag_open(struct diag **ret) {
         return 0;
 }
 
+int diag_adopt(int fd, struct diag **ret) {
+        _cleanup_(diag_freep) struct diag *d = NULL;
+        _cleanup_(closep) int copy = -EBADF;
+        struct timeval tv = { .tv_sec = DIAG_RECV_TIMEOUT_SEC };
+        int domain = 0, protocol = 0;
+        socklen_t len = sizeof(int);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+                return errno == ENOTSOCK ? -ENOTSOCK : -errno;
+        len = sizeof(int);
+        if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0)
+                return -errno;
+        if (domain != AF_NETLINK || protocol != NETLINK_SOCK_DIAG)
+                return -EPROTOTYPE;
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                return -errno;
+        d->nl = mnl_socket_fdopen(copy);
+        if (!d->nl)
+                return -errno;
+        copy = -EBADF; /* d->nl owns it now */
+        d->portid = mnl_socket_get_portid(d->nl);
+        if (d->portid == 0)
+                return -ENOTCONN; /* never bound: no replies could come */
+        if (setsockopt(mnl_socket_get_fd(d->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+                return -errno;
+        d->dirty = true; /* whatever its owner left queued goes first */
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int diag_fd(const struct diag *d) {
+        return mnl_socket_get_fd(d->nl);
+}
+
 struct diag *diag_free(struct diag *d) {
         if (!d)
                 return NULL;
@@ -583,6 +622,9 @@ const char *diag_kill_strerror(int r) {
                 return "refused: no longer in a closing state";
         case -EAGAIN:
                 return "still there after SOCK_DESTROY";
+        case -ENXIO:
+                return "its network namespace is out of reach (finwatchd does not watch it, and no socket "
+                       "for it came with the request)";
         case -EPERM:
         case -EACCES:
                 return "permission denied: killing sockets needs root (CAP_NET_ADMIN)";

@@ -146,6 +146,12 @@ struct diag;
 
 /* Open a NETLINK_SOCK_DIAG socket in the caller's network namespace. */
 int diag_open(struct diag **ret);
+/* Take a NETLINK_SOCK_DIAG socket someone else opened (bound, in whatever
+ * namespace it was made): a duplicate of fd, which stays the caller's.
+ * -ENOTSOCK/-EPROTOTYPE for anything else. */
+int diag_adopt(int fd, struct diag **ret);
+/* The socket's descriptor (for SCM_RIGHTS), owned by d. */
+int diag_fd(const struct diag *d);
 struct diag *diag_free(struct diag *d);
 static inline void diag_freep(struct diag **d) {
         if (*d)

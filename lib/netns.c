@@ -4,7 +4,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/sockios.h>
 
 #include "netns.h"
 #include "cgroup.h"
@@ -228,4 +230,16 @@ int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *na
         if (ret_denied)
                 *ret_denied = denied;
         return (int) s->n;
+}
+
+int netns_of_socket(int fd, uint64_t *ret_ino) {
+        _cleanup_(closep) int ns = ioctl(fd, SIOCGSKNS);
+        struct stat st;
+
+        if (ns < 0)
+                return -errno;
+        if (fstat(ns, &st) < 0)
+                return -errno;
+        *ret_ino = (uint64_t) st.st_ino;
+        return 0;
 }

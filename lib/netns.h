@@ -54,3 +54,7 @@ struct netns *netns_set_find(struct netns_set *s, uint64_t ino);
  * set's home), NULL if the set does not hold it: where a socket of that
  * namespace is dumped and killed. */
 struct diag *netns_set_diag(struct netns_set *s, uint64_t ino);
+
+/* The inode of the network namespace a socket lives in (SIOCGSKNS, which
+ * needs CAP_NET_ADMIN there). 0 or -errno. */
+int netns_of_socket(int fd, uint64_t *ret_ino);

@@ -32,6 +32,11 @@ static int check_array(const uint8_t *p, size_t len, size_t item_size, size_t ma
         return 0;
 }
 
+static bool sock_id_valid(const struct proto_sock_id *id) {
+        return zero(id->reserved, sizeof(id->reserved)) && (id->family == AF_INET || id->family == AF_INET6) &&
+               id->state != 0 && id->state < FW_TCP_MAX_STATES;
+}
+
 static int check_payload(uint16_t type, const uint8_t *p, size_t len) {
         uint32_t count, word;
 
@@ -43,15 +48,28 @@ static int check_payload(uint16_t type, const uint8_t *p, size_t len) {
                 return len == 0 ? 0 : -EBADMSG;
 
         case PROTO_REQ_KILL:
+                /* 0.1's layout, checked as 0.1 did (a dry-run flag of 1 was allowed) */
                 if (check_array(p, len, sizeof(struct proto_sock_id), PROTO_KILL_MAX, &count, &word) < 0 ||
-                    count == 0 || (word & ~PROTO_KILL_DRY_RUN))
+                    count == 0 || (word & ~1u))
                         return -EBADMSG;
                 for (uint32_t i = 0; i < count; i++) {
                         struct proto_sock_id id;
 
                         memcpy(&id, p + sizeof(struct proto_kill_head) + i * sizeof(id), sizeof(id));
-                        if (!zero(id.reserved, sizeof(id.reserved)) || (id.family != AF_INET && id.family != AF_INET6) ||
-                            id.state == 0 || id.state >= FW_TCP_MAX_STATES)
+                        if (!sock_id_valid(&id))
+                                return -EBADMSG;
+                }
+                return 0;
+
+        case PROTO_REQ_KILL_NS:
+                if (check_array(p, len, sizeof(struct proto_sock_id_ns), PROTO_KILL_NS_MAX, &count, &word) < 0 ||
+                    count == 0 || word != 0)
+                        return -EBADMSG;
+                for (uint32_t i = 0; i < count; i++) {
+                        struct proto_sock_id_ns id;
+
+                        memcpy(&id, p + sizeof(struct proto_kill_head) + i * sizeof(id), sizeof(id));
+                        if (!sock_id_valid(&id.id) || id.reserved != 0)
                                 return -EBADMSG;
                 }
                 return 0;
@@ -86,7 +104,8 @@ static int check_payload(uint16_t type, const uint8_t *p, size_t len) {
                         return -EBADMSG;
                 return 0;
         default:
-                return -EBADMSG;
+                /* a request of a newer client (replies are only ever ours) */
+                return type < PROTO_REPLY_ERROR ? -EOPNOTSUPP : -EBADMSG;
         }
 }
 
@@ -104,6 +123,8 @@ int proto_decode(const void *buf, size_t len, struct proto_msg *ret) {
         if (h.length != len || h.reserved != 0)
                 return -EBADMSG;
         r = check_payload(h.type, (const uint8_t *) buf + sizeof(h), len - sizeof(h));
+        if (r == -EOPNOTSUPP)
+                ret->type = h.type;
         if (r < 0)
                 return r;
         *ret = (struct proto_msg) {
@@ -150,4 +171,14 @@ void proto_id_to_sock(const struct proto_sock_id *w, struct sock_id *id, uint8_t
         memcpy(id->src, w->src, sizeof(id->src));
         memcpy(id->dst, w->dst, sizeof(id->dst));
         *state = w->state;
+}
+
+void proto_id_ns_from_sock(struct proto_sock_id_ns *w, const struct sock_id *id, uint8_t state) {
+        *w = (struct proto_sock_id_ns) { .netns_ino = id->netns_ino };
+        proto_id_from_sock(&w->id, id, state);
+}
+
+void proto_id_ns_to_sock(const struct proto_sock_id_ns *w, struct sock_id *id, uint8_t *state) {
+        proto_id_to_sock(&w->id, id, state);
+        id->netns_ino = w->netns_ino;
 }

@@ -8,12 +8,16 @@
  * layout is a new type. Host byte order (the socket never leaves the host).
  *
  * A client sends one request and reads replies until the one that ends it:
- *   LIST   -> TRACKED... END          (the daemon's table: ages, alerts)
- *   STATUS -> STATUS
- *   KILL   -> KILLED                  (root only)
- *   RELOAD -> OK                      (root only)
- *   any    -> ERROR                   (instead, when it fails)
- * and may then send another request on the same connection. */
+ *   LIST    -> TRACKED... END         (the daemon's table: ages, alerts)
+ *   STATUS  -> STATUS
+ *   KILL_NS -> KILLED                 (root only; sock_diag sockets may come along)
+ *   RELOAD  -> OK                     (root, or finwatchd's own user)
+ *   KILL    -> ERROR                  (0.1's kill, without namespaces: refused as
+ *                                      a version mismatch, never guessed at)
+ *   any     -> ERROR                  (instead, when it fails)
+ * and may then send another request on the same connection. A request type
+ * this daemon does not know is answered ERROR -EOPNOTSUPP, the connection
+ * kept: a client newer than the daemon says "version mismatch". */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,8 +35,9 @@ enum proto_type {
         /* requests */
         PROTO_REQ_LIST = 1,
         PROTO_REQ_STATUS = 2,
-        PROTO_REQ_KILL = 3,
+        PROTO_REQ_KILL = 3,            /* 0.1; refused since 0.2 */
         PROTO_REQ_RELOAD = 4,
+        PROTO_REQ_KILL_NS = 5,         /* since 0.2 */
         /* replies */
         PROTO_REPLY_ERROR = 100,
         PROTO_REPLY_TRACKED = 101,
@@ -83,14 +88,30 @@ struct proto_sock_id {
 };
 _Static_assert(sizeof(struct proto_sock_id) == 56, "proto_sock_id layout");
 
-/* PROTO_REQ_KILL payload: head, then count ids. */
-#define PROTO_KILL_DRY_RUN 1u
+/* PROTO_REQ_KILL and PROTO_REQ_KILL_NS payload: head, then count ids. */
 struct proto_kill_head {
-        uint32_t count;                /* 1 .. PROTO_KILL_MAX */
-        uint32_t flags;                /* PROTO_KILL_* */
+        uint32_t count;                /* 1 .. PROTO_KILL_MAX (_NS_MAX) */
+        uint32_t flags;                /* 0 (0.1 had a dry-run flag no client sent) */
 };
 #define PROTO_KILL_MAX \
         ((PROTO_MAX_REQUEST - sizeof(struct proto_header) - sizeof(struct proto_kill_head)) / sizeof(struct proto_sock_id))
+
+/* One socket of a PROTO_REQ_KILL_NS: its identity and the namespace it
+ * lives in (the inode of its nsfs file; 0: the daemon's own). For a
+ * namespace the daemon does not watch, the request carries (SCM_RIGHTS) a
+ * NETLINK_SOCK_DIAG socket the client opened there: the daemon checks
+ * which namespace each belongs to (SIOCGSKNS) and sends SOCK_DESTROY on
+ * it, with its own CAP_NET_ADMIN, which is what the kernel checks. */
+struct proto_sock_id_ns {
+        struct proto_sock_id id;
+        uint32_t netns_ino;
+        uint32_t reserved;             /* 0 */
+};
+_Static_assert(sizeof(struct proto_sock_id_ns) == 64, "proto_sock_id_ns layout");
+#define PROTO_KILL_NS_MAX \
+        ((PROTO_MAX_REQUEST - sizeof(struct proto_header) - sizeof(struct proto_kill_head)) / sizeof(struct proto_sock_id_ns))
+/* sock_diag sockets one request may carry (the kernel's SCM_MAX_FD) */
+#define PROTO_MAX_FDS 253
 
 /* PROTO_REPLY_KILLED payload: head (count, 0), then count results, in order. */
 struct proto_kill_result {
@@ -129,17 +150,21 @@ struct proto_error {
 };
 _Static_assert(sizeof(struct proto_error) == 256, "proto_error layout");
 
-/* A decoded message: the header checked, the payload bounds known. */
+/* A decoded message: the header checked, the payload bounds known, and
+ * the file descriptors that came with it (the receiver's, closed by it). */
 struct proto_msg {
         uint16_t type;
         const uint8_t *payload;
         size_t payload_len;
+        const int *fds;
+        size_t n_fds;
 };
 
 /* Check a received message: magic, version, length equal to the bytes
  * received, reserved fields zero, a known type with a payload of exactly the
- * size that type has. Returns 0, -EPROTONOSUPPORT (another version), or
- * -EBADMSG; the payload is not read before it is checked. */
+ * size that type has. Returns 0, -EPROTONOSUPPORT (another version),
+ * -EOPNOTSUPP (a request type this side does not know: ret->type says
+ * which), or -EBADMSG; the payload is not read before it is checked. */
 int proto_decode(const void *buf, size_t len, struct proto_msg *ret);
 
 /* Write a header for a message of payload_len bytes; returns the whole length. */
@@ -149,3 +174,5 @@ size_t proto_put_header(void *buf, uint16_t type, size_t payload_len);
  * in) and its wire form: the one place they meet. */
 void proto_id_from_sock(struct proto_sock_id *w, const struct sock_id *id, uint8_t state);
 void proto_id_to_sock(const struct proto_sock_id *w, struct sock_id *id, uint8_t *state);
+void proto_id_ns_from_sock(struct proto_sock_id_ns *w, const struct sock_id *id, uint8_t state);
+void proto_id_ns_to_sock(const struct proto_sock_id_ns *w, struct sock_id *id, uint8_t *state);

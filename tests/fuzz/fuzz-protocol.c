@@ -29,6 +29,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 (void) sum;
         }
+        if (proto_decode(buf, size, &m) == 0 && m.type == PROTO_REQ_KILL_NS) {
+                struct proto_kill_head head;
+                volatile uint64_t sum = 0;
+
+                memcpy(&head, m.payload, sizeof(head));
+                for (uint32_t i = 0; i < head.count; i++) {
+                        struct proto_sock_id_ns w;
+                        struct sock_id id;
+                        uint8_t state;
+
+                        memcpy(&w, m.payload + sizeof(head) + i * sizeof(w), sizeof(w));
+                        proto_id_ns_to_sock(&w, &id, &state);
+                        sum += id.cookie + id.netns_ino + state;
+                }
+                (void) sum;
+        }
         free(buf);
         return 0;
 }

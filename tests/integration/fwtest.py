@@ -85,6 +85,27 @@ def require_root_netns():
         skip_or_fail("cannot create a network namespace: " + r.stderr.decode().strip())
 
 
+def enter_private_world():
+    """Run the rest of this test in a world of its own: a PID namespace with
+    its own /proc, a network namespace, and a tmpfs on /run (so /run/netns is
+    ours), made by re-running the test under unshare. What `--netns all` or
+    `netns = all` then reaches is only what the test made, never another
+    process's namespace on this machine. Returns in the new world; exits
+    with the test's status in the old one."""
+    if os.environ.get("FINWATCH_PRIVATE_WORLD") == "1":
+        return
+    setup = 'mount -t tmpfs tmpfs /run && mkdir /run/netns && ip link set lo up && exec "$@"'
+    env = dict(os.environ, FINWATCH_PRIVATE_WORLD="1")
+    proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
+                             "--net", "sh", "-c", setup, "sh", sys.executable, *sys.argv], env=env)
+    try:
+        code = proc.wait()
+    except BaseException:
+        stop_process(proc)  # its PID namespace, and all in it, ends with it
+        raise
+    sys.exit(code if code >= 0 else 1)
+
+
 def _raise_on_term(signum, frame):
     # meson's timeout sends SIGTERM: unwind so that fixtures are stopped.
     raise SystemExit(f"terminated by signal {signum}")

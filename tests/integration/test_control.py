@@ -3,6 +3,7 @@
 """finwatch list/status/kill through finwatchd's control socket, the
 fallback without a daemon, the auto-kill policy, and abuse of the control
 socket. Real kernel, sockets made stuck in private network namespaces."""
+import errno
 import json
 import os
 import random
@@ -19,7 +20,7 @@ KILLED = "176cef42821a44f49b664d8769c52f27"
 DEFERRED = "840d2535a81d4912bc9b3ea265f0b2bf"
 
 MAGIC, VERSION = 0x54435746, 1
-REQ_LIST, REQ_STATUS, REQ_KILL = 1, 2, 3
+REQ_LIST, REQ_STATUS, REQ_KILL, REQ_KILL_NS = 1, 2, 3, 5
 REPLY_ERROR, REPLY_TRACKED, REPLY_END, REPLY_STATUS, REPLY_KILLED = 100, 101, 102, 103, 104
 
 
@@ -294,18 +295,20 @@ def test_abuse(t, a, work):
             t.eq(reply_type(ask(header(REQ_STATUS, 0, magic=0x1234))), REPLY_ERROR, "wrong magic: error")
             t.eq(reply_type(ask(b"\0" * 100000)), REPLY_ERROR, "oversized request: error")
             t.check(b"too large" in ask(b"x" * 70000), "oversized request: says so")
-            t.eq(reply_type(ask(header(REQ_KILL, 8) + struct.pack("=II", 0, 0))), REPLY_ERROR, "kill of 0 sockets: error")
-            t.eq(reply_type(ask(header(REQ_KILL, 8 + 56) + struct.pack("=II", 5, 0) + b"\0" * 56)), REPLY_ERROR,
+            t.eq(reply_type(ask(header(REQ_KILL_NS, 8) + struct.pack("=II", 0, 0))), REPLY_ERROR,
+                 "kill of 0 sockets: error")
+            t.eq(reply_type(ask(header(REQ_KILL_NS, 8 + 64) + struct.pack("=II", 5, 0) + b"\0" * 64)), REPLY_ERROR,
                  "kill count beyond the payload: error")
             rnd = random.Random(7)
             for i in range(200):
                 ask(bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 300))))
             # a kill by raw protocol with a stale cookie: ENOENT, nothing killed
             o = env.list()[0]
-            sid = struct.pack("=Q16s16sHHIBB6x", o["cookie"] + 10**9, socket.inet_aton(o["local_address"]) + bytes(12),
+            sid = struct.pack("=Q16s16sHHIBB6xII", o["cookie"] + 10**9,
+                              socket.inet_aton(o["local_address"]) + bytes(12),
                               socket.inet_aton(o["peer_address"]) + bytes(12), o["local_port"], o["peer_port"], 0,
-                              socket.AF_INET, 4)
-            r = ask(header(REQ_KILL, 8 + 56) + struct.pack("=II", 1, 0) + sid)
+                              socket.AF_INET, 4, 0, 0)
+            r = ask(header(REQ_KILL_NS, 8 + 64) + struct.pack("=II", 1, 0) + sid)
             t.eq(reply_type(r), REPLY_KILLED, "raw kill: a result")
             if reply_type(r) == REPLY_KILLED:
                 cookie, err = struct.unpack_from("=Qi", r, 16 + 8)
@@ -349,6 +352,97 @@ def test_abuse(t, a, work):
             env.stop()
 
 
+class OldDaemon:
+    """What finwatchd 0.1 answers on its control socket, replayed: LIST gets
+    an empty table, a request type it does not know (KILL_NS, 5) gets
+    ERROR -EBADMSG "malformed request" and the connection closed, as 0.1's
+    control.c did. For the newer CLI meeting an older daemon."""
+
+    def __init__(self, path):
+        import threading
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.asked = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def error(errno_, text):
+        payload = struct.pack("=iI248s", -errno_, 0, text.encode())
+        return header(REPLY_ERROR, len(payload)) + payload
+
+    def serve(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(5)
+                while True:
+                    try:
+                        req = c.recv(70000)
+                    except OSError:
+                        break
+                    if len(req) < 16:
+                        break
+                    typ = struct.unpack_from("=IHHII", req)[2]
+                    self.asked.append(typ)
+                    if typ == REQ_LIST:
+                        c.send(header(REPLY_END, 8) + struct.pack("=Q", 0))
+                    else:
+                        c.send(self.error(74, "malformed request"))  # EBADMSG
+                        break
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def test_versions(t, a, work, env):
+    """Versions meet: an older CLI's kill (KILL, 3, no namespaces) and a
+    request type from a newer one get a version mismatch, never a guess; a
+    newer CLI meeting an older daemon says so and kills nothing."""
+    before = ss_states(env.fx, "fin-wait-1", "last-ack")
+    o = env.list()[0]
+    sid = struct.pack("=Q16s16sHHIBB6x", o["cookie"], socket.inet_aton(o["local_address"]) + bytes(12),
+                      socket.inet_aton(o["peer_address"]) + bytes(12), o["local_port"], o["peer_port"], 0,
+                      socket.AF_INET, 4 if o["state"] == "FIN_WAIT_1" else 9)
+    with env.raw() as s:
+        s.send(header(REQ_KILL, 8 + 56) + struct.pack("=II", 1, 0) + sid)
+        r = s.recv(70000)
+    t.eq(reply_type(r), REPLY_ERROR, "0.1's KILL: an error, not a kill")
+    t.check(b"version mismatch" in r, f"0.1's KILL: says version mismatch: {r[24:120]!r}")
+    with env.raw() as s:
+        s.send(header(9, 0))
+        r = s.recv(70000)
+        t.eq(reply_type(r), REPLY_ERROR, "a request type from a newer client: an error")
+        if reply_type(r) == REPLY_ERROR:
+            t.eq(struct.unpack_from("=i", r, 16)[0], -errno.EOPNOTSUPP, "it is EOPNOTSUPP")
+        t.check(b"version mismatch" in r and b"request 9" in r, f"and says which: {r[24:140]!r}")
+        s.send(header(REQ_STATUS, 0))
+        t.eq(reply_type(s.recv(70000)), REPLY_STATUS, "the connection goes on")
+    t.eq(ss_states(env.fx, "fin-wait-1", "last-ack"), before, "nothing was killed")
+
+    old = OldDaemon(os.path.join(work, "old-control"))
+    try:
+        start = time.monotonic()
+        r = env.fx.run(a.finwatch, "--socket", os.path.join(work, "old-control"), "kill", "--state",
+                       "fin-wait-1,last-ack", "--yes", timeout=30)
+        t.eq(r.returncode, 1, f"a newer CLI and a 0.1 daemon: kill fails ({r.stdout!r} {r.stderr!r})")
+        t.check("version mismatch" in r.stderr and "already gone" not in r.stdout,
+                f"and says version mismatch: {r.stderr.strip()!r}")
+        t.check(time.monotonic() - start < 10, "at once, no hang")
+        t.check(REQ_KILL_NS in old.asked, f"it asked the old daemon: {old.asked}")
+    finally:
+        old.close()
+    t.eq(ss_states(env.fx, "fin-wait-1", "last-ack"), before, "nothing was killed")
+
+
 def main():
     a = fwtest.parse_args()
     a.peer_reset = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_reset.py")
@@ -373,6 +467,13 @@ def main():
                     test_list_and_status(t, env)
                     test_kill(t, env)
                     test_kill_journal(t, env)
+                finally:
+                    if env.proc.poll() is None:
+                        env.stop()
+            with fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:orphan:4:2"]) as fx:
+                env = Env(a, work, fx, conf, journal=jd)
+                try:
+                    test_versions(t, a, work, env)
                 finally:
                     if env.proc.poll() is None:
                         env.stop()

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Every network namespace: finwatchd in the host's namespace with
-netns = all finds the sockets stuck in two namespaces the test made, lists
-them with their namespace, alerts with FINWATCH_NETNS, kills in the right
-namespace, and drops a namespace that goes away mid-run without errors."""
+"""Every network namespace: finwatchd with netns = all finds the sockets
+stuck in two namespaces the test made, lists them with their namespace,
+alerts with FINWATCH_NETNS, kills in the right namespace, and drops a
+namespace that goes away mid-run without errors. A daemon that watches its
+own namespace only still kills in another one, with the sock_diag socket
+the CLI passes it, and refuses in words where it cannot reach. All of it in
+a world of its own (fwtest.enter_private_world): --netns all reaches only
+what the test made."""
 import json
 import os
 import shutil
@@ -17,9 +21,62 @@ def ns_name(pid):
     return f"net:[{os.stat(f'/proc/{pid}/ns/net').st_ino}]"
 
 
+def host_only_daemon(t, a, work, jd, fx):
+    """A daemon that watches only its own namespace (the shipped unit's: it
+    cannot setns) kills in another one with the sock_diag socket the CLI
+    opened there and passed along, and records it; where no socket came and
+    it does not watch, it refuses in words, and the CLI fails."""
+    import socket
+    import struct
+
+    sock = os.path.join(work, "control-host")
+    conf = os.path.join(work, "host.conf")
+    with open(conf, "w") as f:
+        f.write(f"[monitor]\ninterval = 200ms\n[daemon]\nstate_file =\ncontrol_socket = {sock}\n")
+    d = fwtest.Daemon(a.finwatchd, conf, None, work, journal=jd)
+    cli = [a.finwatch, "--socket", sock]
+    try:
+        fwtest.wait_for(lambda: fwtest.subprocess.run([*cli, "status"], capture_output=True).returncode == 0, 15)
+        before = fwtest.ss_sockets(fx)
+        t.eq(len([s for s in before if s[0] == "FIN_WAIT_1"]), 1, "one FIN_WAIT_1 socket in the namespace")
+        r = fwtest.subprocess.run([*cli, "kill", "--netns", "all", "--state", "fin-wait-1", "--yes"],
+                                  capture_output=True, text=True, timeout=60)
+        t.eq(r.returncode, 0, f"kill through a host-only daemon: {r.stdout.strip()} {r.stderr.strip()}")
+        t.check(r.stdout.startswith("killed FIN_WAIT_1"), f"it says killed: {r.stdout.strip()!r}")
+        t.eq([s for s in fwtest.ss_sockets(fx) if s[0] == "FIN_WAIT_1"], [], "the socket is gone (ss)")
+        recs = fwtest.wait_for(lambda: jd.records(f"_PID={d.pid}", "MESSAGE_ID=176cef42821a44f49b664d8769c52f27"),
+                               10) or []
+        t.check(recs and recs[0].get("FINWATCH_KILL_RESULT") == "killed" and
+                recs[0].get("FINWATCH_NETNS") == ns_name(fx.pid) and recs[0].get("FINWATCH_REQUESTER_UID") == "0",
+                f"the daemon recorded the kill in that namespace: {[(x.get('FINWATCH_KILL_RESULT'), x.get('FINWATCH_NETNS')) for x in recs]}")
+
+        # a socket named in that namespace, without a sock_diag socket for
+        # it (what a client that could not open one would send): refused as
+        # out of reach, not "already gone"
+        ino = os.stat(f"/proc/{fx.pid}/ns/net").st_ino
+        lo = socket.inet_aton("127.0.0.1") + bytes(12)
+        sid = struct.pack("=Q16s16sHHIBB6xII", 12345, lo, lo, 9000, 40000, 0, socket.AF_INET, 9, ino, 0)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.settimeout(10)
+            s.connect(sock)
+            s.send(struct.pack("=IHHII", 0x54435746, 1, 5, 16 + 8 + len(sid), 0) + struct.pack("=II", 1, 0) + sid)
+            reply = s.recv(70000)
+        typ = struct.unpack_from("=IHHII", reply)[2]
+        t.eq(typ, 104, "a kill result")
+        if typ == 104:
+            t.eq(struct.unpack_from("=Qi", reply, 24)[1], -6, "out of reach: -ENXIO, not 'already gone'")
+        t.eq(len(fwtest.ss_sockets(fx)), len(before) - 1, "and nothing else was killed")
+        recs = jd.records(f"_PID={d.pid}", "MESSAGE_ID=176cef42821a44f49b664d8769c52f27", "FINWATCH_COOKIE=12345")
+        t.check(recs and recs[-1].get("FINWATCH_KILL_RESULT") == "failed" and
+                recs[-1].get("FINWATCH_KILL_ERRNO") == "6", "the refusal is recorded too")
+    finally:
+        t.eq(d.stop(), 0, "the host-only daemon exits cleanly")
+
+
 def main():
     a = fwtest.parse_args()
     fwtest.require_root_netns()
+    fwtest.enter_private_world()
     t = fwtest.Failures("test_netns")
     work = tempfile.mkdtemp(prefix="finwatch-test-")
     sock = os.path.join(work, "control")
@@ -86,6 +143,7 @@ def main():
                 t.check(d.alive(), "the daemon runs on")
             finally:
                 t.eq(d.stop(), 0, "clean exit")
+            host_only_daemon(t, a, work, jd, one)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     t.done()

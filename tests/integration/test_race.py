@@ -46,7 +46,7 @@ def coverage(c):
 def covered(c):
     got = coverage(c)
     return all(got[name] >= n for name, n in COVERAGE)
-MAGIC, VERSION, REQ_KILL, REPLY_KILLED = 0x54435746, 1, 3, 104
+MAGIC, VERSION, REQ_KILL_NS, REPLY_KILLED = 0x54435746, 1, 5, 104
 FIN_WAIT_1 = 4
 
 
@@ -121,10 +121,11 @@ class Worker:
             self.problem(f"list shows {sorted(self.snapshot.values())}, ss {sorted(truth)}")
 
     def raw_kill(self, port, cookie):
-        sid = struct.pack("=Q16s16sHHIBB6x", cookie, socket.inet_aton("127.0.0.1") + bytes(12),
+        # proto_sock_id_ns: the identity, then the namespace (0: the daemon's own)
+        sid = struct.pack("=Q16s16sHHIBB6xII", cookie, socket.inet_aton("127.0.0.1") + bytes(12),
                           socket.inet_aton("127.0.0.1") + bytes(12), SERVER_PORT, port, 0, socket.AF_INET,
-                          FIN_WAIT_1)
-        msg = struct.pack("=IHHII", MAGIC, VERSION, REQ_KILL, 16 + 8 + len(sid), 0) + struct.pack("=II", 1, 0) + sid
+                          FIN_WAIT_1, 0, 0)
+        msg = struct.pack("=IHHII", MAGIC, VERSION, REQ_KILL_NS, 16 + 8 + len(sid), 0) + struct.pack("=II", 1, 0) + sid
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
             s.settimeout(10)
             s.connect(self.sock)

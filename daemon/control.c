@@ -55,15 +55,14 @@ static const struct {
         [PROTO_REQ_KILL_NS] = { ROOT, "kill sockets" },
 };
 
-/* NULL if the peer may send this request, else who may. Every request
- * type proto_decode() lets through has its line in the table; one without
- * would need root. */
-static const char *refusal(const struct control *c, uint16_t type, uid_t uid) {
+/* Every request type proto_decode() lets through has its line in the
+ * table; one without would need root. */
+const char *control_refusal(uint16_t type, uid_t uid, uid_t self) {
         enum access who = type < ELEMENTSOF(access_of) ? access_of[type].who : ROOT;
 
         if (who == ROOT && uid != 0)
                 return "only root may";
-        if (who == ROOT_OR_SELF && uid != 0 && uid != c->self)
+        if (who == ROOT_OR_SELF && uid != 0 && uid != self)
                 return "only root (or finwatchd's own user) may";
         return NULL;
 }
@@ -186,7 +185,7 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len, co
         }
         msg.fds = fds;
         msg.n_fds = n_fds;
-        why = refusal(c, msg.type, cl->peer.uid);
+        why = control_refusal(msg.type, cl->peer.uid, c->self);
         if (why) {
                 control_reply_error(&cl->out, -EPERM, "permission denied: %s %s", why,
                                     msg.type < ELEMENTSOF(access_of) && access_of[msg.type].what

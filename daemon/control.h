@@ -36,6 +36,11 @@ typedef void (*control_handler_fn)(const struct proto_msg *req, const struct ucr
 
 struct control;
 
+/* Who may send a request type, decided before any handler runs: NULL if a
+ * peer of uid may (self: finwatchd's own euid), else the start of the
+ * refusal ("only root may"). */
+const char *control_refusal(uint16_t type, uid_t uid, uid_t self);
+
 /* Listen on path, or on the socket systemd passed (sd_listen_fds). */
 int control_new(struct control **ret, sd_event *event, const char *path, control_handler_fn handler,
                 void *userdata);

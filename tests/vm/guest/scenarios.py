@@ -311,6 +311,30 @@ def unit_attribution(t):
         run("systemctl", "stop", holder)
 
 
+def kill_other_netns(t):
+    """Under the shipped unit (no setns, no CAP_SYS_ADMIN) finwatchd watches
+    its own namespace only, yet `finwatch kill --netns NAME` kills there:
+    the CLI passes it a sock_diag socket opened in that namespace, and the
+    kill is in the daemon's journal with the namespace and who asked."""
+    t.cmd("ip", "netns", "add", "fwkill")
+    try:
+        t.cmd("ip", "-n", "fwkill", "link", "set", "lo", "up")
+        ino = os.stat("/run/netns/fwkill").st_ino
+        c = cursor()
+        with Fixture(["lost-fin:fin-wait-1:owned:4:2"], prefix=("ip", "netns", "exec", "fwkill")) as fx:
+            t.require(fx.endpoints() <= ss_stuck(netns_name="fwkill"), "ss sees the sockets in fwkill")
+            r = t.cmd("finwatch", "kill", "--netns", "fwkill", "--state", "fin-wait-1", "--yes")
+            t.eq(r.stdout.count("killed FIN_WAIT_1"), 2, f"both killed: {r.stdout.strip()!r}")
+            t.check(not (fx.endpoints() & ss_stuck(netns_name="fwkill")), "gone from fwkill (ss)")
+            recs = journal_has(lambda: (lambda k: k if len(k) >= 2 else None)(
+                [k for k in records(c, f"MESSAGE_ID={MSG_KILL}") if k.get("FINWATCH_KILL_RESULT") == "killed"]))
+            t.check(recs and all(k.get("_SYSTEMD_UNIT") == UNIT and k.get("FINWATCH_NETNS") == f"net:[{ino}]"
+                                 and k.get("FINWATCH_REQUESTER_UID") == "0" for k in recs),
+                    f"recorded by the service, with the namespace: {[(k.get('_SYSTEMD_UNIT'), k.get('FINWATCH_NETNS')) for k in recs or []]}")
+    finally:
+        run("ip", "netns", "del", "fwkill")
+
+
 def netns_all(t):
     """netns = all with the shipped drop-in: the daemon sees a namespace
     made in the guest (one held by a process, one named under /run/netns)."""
@@ -395,5 +419,5 @@ def service_healthy(t):
 
 
 SCENARIOS = [install, kernel, notify, reload, seed, privileges, socket_activation, watchdog, sandbox_sysctls,
-             orphan_budget, unit_attribution, security, netns_all, service_healthy]
+             orphan_budget, unit_attribution, security, kill_other_netns, netns_all, service_healthy]
 

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Cause and fate from a socket's timer and tcp_info (cause.c), and the
+ * unit a cgroup path belongs to (cgroup.c): pure, numbers in, names out. */
+#include <stdlib.h>
+
+#include "cause.h"
+#include "cgroup.h"
+#include "test.h"
+#include "util.h"
+
+static struct fw_sock sock(uint8_t timer, uint32_t inode) {
+        struct fw_sock s = {
+                .state = FW_TCP_FIN_WAIT1,
+                .timer = timer,
+                .inode = inode,
+                .timer_expires = 200,
+                .info = { .len = 232, .rto = 200000, .has_snd_wnd = true, .snd_wnd = 65536 },
+        };
+        return s;
+}
+
+static void test_cause(void) {
+        struct fw_sock s;
+
+        /* the FIN left and is not acknowledged */
+        s = sock(DIAG_TIMER_RETRANS, 0);
+        s.info.unacked = 1;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_LOST_FIN);
+        s.info.unacked = 0;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+
+        /* persist timer, unsent bytes: the window says who */
+        s = sock(DIAG_TIMER_PERSIST, 7);
+        s.info.notsent_bytes = 100;
+        s.info.snd_wnd = 0;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_PEER_ZERO_WINDOW);
+        s.info.snd_wnd = 65536;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_BLOCKED_LOCALLY);
+        s.info.has_snd_wnd = false; /* a kernel before 5.4: cannot tell */
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+        s.info.has_snd_wnd = true;
+        s.info.notsent_bytes = 0;
+        s.send_q = 0;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN); /* nothing waits */
+
+        /* no tcp_info, no timer: unknown */
+        s = sock(DIAG_TIMER_RETRANS, 0);
+        s.info.len = 0;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+        s = sock(DIAG_TIMER_OFF, 0);
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+
+        CHECK_STR(cause_to_string(SOCK_CAUSE_LOST_FIN), "lost-fin");
+        CHECK_STR(cause_to_string(SOCK_CAUSE_PEER_ZERO_WINDOW), "peer-zero-window");
+        CHECK_STR(cause_to_string(SOCK_CAUSE_BLOCKED_LOCALLY), "blocked-locally");
+        CHECK_STR(cause_to_string(SOCK_CAUSE_UNKNOWN), "unknown");
+        CHECK_STR(cause_to_string((enum sock_cause) 77), "unknown");
+}
+
+static void test_fate(void) {
+        const struct tcp_limits defaults = { .orphan_retries = 0, .retries2 = 15 };
+        const struct tcp_limits few = { .orphan_retries = 2, .retries2 = 3 };
+        struct fw_sock s;
+        char buf[64];
+
+        /* a lost FIN, an orphan, 0 retransmissions so far, RTO 200 ms, the
+         * timer 200 ms away: tcp_orphan_retries 0 means 8; then 8 more
+         * intervals, each doubled: 400 ms .. 51.2 s */
+        s = sock(DIAG_TIMER_RETRANS, 0);
+        s.info.unacked = 1;
+        cause_annotate(&s, &defaults);
+        CHECK_INT(s.cause, SOCK_CAUSE_LOST_FIN);
+        CHECK_INT(s.fate_msec, 200 + 400 + 800 + 1600 + 3200 + 6400 + 12800 + 25600 + 51200);
+        /* 2 retries: 200 + 400 + 800 */
+        cause_annotate(&s, &few);
+        CHECK_INT(s.fate_msec, 200 + 400 + 800);
+        /* owned: tcp_retries2, each interval capped at TCP_RTO_MAX (120 s) */
+        s.inode = 42;
+        cause_annotate(&s, &few);
+        CHECK_INT(s.fate_msec, 200 + 400 + 800 + 1600);
+        cause_annotate(&s, &defaults);
+        CHECK(s.fate_msec > 15 * 60 * 1000 && s.fate_msec < 16 * 60 * 1000);
+        /* retransmissions beyond the limit: the next expiry */
+        s.info.retransmits = 20;
+        cause_annotate(&s, &defaults);
+        CHECK_INT(s.fate_msec, 200);
+
+        /* a peer's zero window, owned: the kernel never ends it */
+        s = sock(DIAG_TIMER_PERSIST, 42);
+        s.info.notsent_bytes = 100;
+        s.info.snd_wnd = 0;
+        cause_annotate(&s, &defaults);
+        CHECK_INT(s.cause, SOCK_CAUSE_PEER_ZERO_WINDOW);
+        CHECK_INT(s.fate_msec, FATE_NEVER);
+        /* an orphan: when its backoff reaches the limit at TCP_RTO_MAX */
+        s.inode = 0;
+        cause_annotate(&s, &defaults);
+        CHECK(s.fate_msec > 0);
+
+        /* without tcp_info: unknown */
+        s = sock(DIAG_TIMER_RETRANS, 0);
+        s.info.len = 0;
+        cause_annotate(&s, &defaults);
+        CHECK_INT(s.fate_msec, FATE_UNKNOWN);
+
+        CHECK_STR(cause_format_fate(buf, sizeof(buf), FATE_NEVER), "never");
+        CHECK_STR(cause_format_fate(buf, sizeof(buf), FATE_UNKNOWN), "-");
+        CHECK_STR(cause_format_fate(buf, sizeof(buf), 921 * 1000), "~15min 21s");
+}
+
+static void test_cgroup_path_unit(void) {
+        static const struct {
+                const char *path, *unit;
+        } cases[] = {
+                { "/system.slice/nginx.service", "nginx.service" },
+                { "/system.slice/docker-1234.scope", "docker-1234.scope" },
+                { "/user.slice/user-1000.slice/session-2.scope", "session-2.scope" },
+                { "/user.slice/user-1000.slice/user@1000.service/app.slice/app-x.service", "app-x.service" },
+                /* a service's own sub-cgroups belong to it */
+                { "/system.slice/nginx.service/worker", "nginx.service" },
+                /* a slice alone is the unit when nothing inside is */
+                { "/system.slice", "system.slice" },
+                { "/machine.slice/machine-vm.scope/payload", "machine-vm.scope" },
+                { "/", "" },
+                { "/mine/by/hand", "" },
+                { "", "" },
+        };
+        char buf[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                cgroup_path_unit(cases[i].path, buf, sizeof(buf));
+                if (strcmp(buf, cases[i].unit) != 0) {
+                        fprintf(stderr, "cgroup_path_unit(\"%s\") = \"%s\", want \"%s\"\n", cases[i].path, buf,
+                                cases[i].unit);
+                        test_failures++;
+                }
+        }
+        /* cut to the buffer, never past it */
+        cgroup_path_unit("/system.slice/a-very-long-name.service", buf, 6);
+        CHECK_STR(buf, "a-ver");
+}
+
+int main(void) {
+        test_cause();
+        test_fate();
+        test_cgroup_path_unit();
+        return test_result("test-cause");
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the CLI gathers, without the kernel: the ADDR[:PORT] selectors and
+ * the selection of rows (gather.c). */
+#include <arpa/inet.h>
+#include <stdlib.h>
+
+#include "gather.h"
+#include "test.h"
+#include "util.h"
+
+#define S UINT64_C(1000000)
+
+static void test_parse_endpoint(void) {
+        static const char *const bad[] = {
+                "", ":", "1.2.3", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:80x", "[::1", "[::1]x",
+                "[::1]:", "[1.2.3.4]:80x", "host:80", "::1:80:", ":-1",
+        };
+        struct endpoint_sel e;
+
+        CHECK_INT(gather_parse_endpoint("10.0.0.1:445", &e), 0);
+        CHECK(e.set && e.has_addr && e.has_port && e.family == AF_INET && e.port == 445);
+        CHECK_INT(gather_parse_endpoint("10.0.0.1", &e), 0);
+        CHECK(e.has_addr && !e.has_port);
+        CHECK_INT(gather_parse_endpoint(":80", &e), 0);
+        CHECK(!e.has_addr && e.has_port && e.port == 80);
+        CHECK_INT(gather_parse_endpoint("[::1]:9000", &e), 0);
+        CHECK(e.family == AF_INET6 && e.port == 9000 && e.addr[15] == 1);
+        CHECK_INT(gather_parse_endpoint("::1", &e), 0);
+        CHECK(e.family == AF_INET6 && !e.has_port);
+        CHECK_INT(gather_parse_endpoint("[2001:db8::1]", &e), 0);
+        CHECK(e.family == AF_INET6 && !e.has_port);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (gather_parse_endpoint(bad[i], &e) != -EINVAL) {
+                        fprintf(stderr, "gather_parse_endpoint(\"%s\") accepted\n", bad[i]);
+                        test_failures++;
+                }
+        {
+                char longer[200];
+
+                memset(longer, '1', sizeof(longer) - 1);
+                longer[sizeof(longer) - 1] = '\0';
+                CHECK_INT(gather_parse_endpoint(longer, &e), -EINVAL);
+        }
+}
+
+static void test_endpoint_matches(void) {
+        struct endpoint_sel e;
+        uint8_t v4[16] = {}, mapped[16] = {}, v6[16] = {};
+
+        inet_pton(AF_INET, "10.0.0.2", v4);
+        inet_pton(AF_INET6, "::ffff:10.0.0.2", mapped);
+        inet_pton(AF_INET6, "2001:db8::2", v6);
+
+        CHECK(gather_endpoint_matches(&(struct endpoint_sel) {}, AF_INET, v4, 1)); /* no selector: all */
+        CHECK_INT(gather_parse_endpoint("10.0.0.2:1094", &e), 0);
+        CHECK(gather_endpoint_matches(&e, AF_INET, v4, 1094));
+        CHECK(!gather_endpoint_matches(&e, AF_INET, v4, 1095));
+        CHECK(gather_endpoint_matches(&e, AF_INET6, mapped, 1094)); /* v4-mapped is IPv4 */
+        CHECK(!gather_endpoint_matches(&e, AF_INET6, v6, 1094));
+        CHECK_INT(gather_parse_endpoint(":1094", &e), 0);
+        CHECK(gather_endpoint_matches(&e, AF_INET6, v6, 1094));
+        CHECK_INT(gather_parse_endpoint("2001:db8::2", &e), 0);
+        CHECK(gather_endpoint_matches(&e, AF_INET6, v6, 7));
+        CHECK(!gather_endpoint_matches(&e, AF_INET, v4, 7));
+}
+
+static struct row row(uint64_t cookie, uint16_t dport, const char *unit, bool known, uint64_t age) {
+        struct row r = {
+                .sock = { .id = { .cookie = cookie, .family = AF_INET, .sport = 9000, .dport = dport },
+                          .state = FW_TCP_LAST_ACK },
+                .unit = unit,
+                .known = known,
+                .age_usec = age,
+        };
+
+        inet_pton(AF_INET, "127.0.0.1", r.sock.id.src);
+        inet_pton(AF_INET, "127.0.0.2", r.sock.id.dst);
+        return r;
+}
+
+/* The cookies left after a selection over the same five rows. */
+static size_t select_cookies(const struct selection *sel, uint64_t *out) {
+        struct row rows[] = {
+                row(1, 100, "nginx.service", true, 30 * S),
+                row(2, 200, "nginx.service", true, 5 * S),
+                row(3, 300, "squid.service", false, 0),
+                row(4, 100, NULL, true, 60 * S),
+                row(5, 500, "squid.service", true, 90 * S),
+        };
+        struct gathered g = { .rows = rows, .n = ELEMENTSOF(rows) };
+        size_t n = gather_select(&g, sel);
+
+        for (size_t i = 0; i < n; i++)
+                out[i] = g.rows[i].sock.id.cookie;
+        return n;
+}
+
+static void test_select(void) {
+        struct selection sel = SELECTION_DEFAULT;
+        uint64_t c[8];
+
+        CHECK_INT(select_cookies(&sel, c), 5); /* nothing asked: all, in order */
+        CHECK(c[0] == 1 && c[4] == 5);
+
+        sel.have_older = true; /* only what the daemon knows, and old enough */
+        sel.older_than = 30 * S;
+        CHECK_INT(select_cookies(&sel, c), 3);
+        CHECK(c[0] == 1 && c[1] == 4 && c[2] == 5);
+
+        sel = (struct selection) SELECTION_DEFAULT;
+        sel.unit = "squid.service";
+        CHECK_INT(select_cookies(&sel, c), 2);
+        CHECK(c[0] == 3 && c[1] == 5);
+
+        sel = (struct selection) SELECTION_DEFAULT;
+        sel.have_cookie = true;
+        sel.cookie = 4;
+        CHECK_INT(select_cookies(&sel, c), 1);
+        CHECK_INT(c[0], 4);
+
+        sel = (struct selection) SELECTION_DEFAULT;
+        CHECK_INT(gather_parse_endpoint(":100", &sel.peer), 0);
+        CHECK_INT(select_cookies(&sel, c), 2);
+        CHECK(c[0] == 1 && c[1] == 4);
+        CHECK_INT(gather_parse_endpoint("127.0.0.1:9000", &sel.local), 0);
+        sel.unit = "nginx.service"; /* all of them at once: AND */
+        CHECK_INT(select_cookies(&sel, c), 1);
+        CHECK_INT(c[0], 1);
+        CHECK_INT(gather_parse_endpoint("127.0.0.9", &sel.local), 0);
+        CHECK_INT(select_cookies(&sel, c), 0);
+}
+
+int main(void) {
+        test_parse_endpoint();
+        test_endpoint_matches();
+        test_select();
+        return test_result("test-gather");
+}

@@ -12,35 +12,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct proto_msg m;
 
         memcpy(buf, data, size);
-        if (proto_decode(buf, size, &m) == 0 && m.type == PROTO_REQ_KILL) {
+        if (proto_decode(buf, size, &m) == 0 && (m.type == PROTO_REQ_KILL || m.type == PROTO_REQ_KILL_NS)) {
+                size_t item = m.type == PROTO_REQ_KILL ? sizeof(struct proto_sock_id) : sizeof(struct proto_sock_id_ns);
                 struct proto_kill_head head;
                 volatile uint64_t sum = 0;
 
                 /* what a handler does with a decoded kill: every id it names is inside */
                 memcpy(&head, m.payload, sizeof(head));
                 for (uint32_t i = 0; i < head.count; i++) {
-                        struct proto_sock_id w;
+                        union {
+                                struct proto_sock_id w;
+                                struct proto_sock_id_ns ns;
+                        } u;
                         struct sock_id id;
                         uint8_t state;
 
-                        memcpy(&w, m.payload + sizeof(head) + i * sizeof(w), sizeof(w));
-                        proto_id_to_sock(&w, &id, &state);
-                        sum += id.cookie + state;
-                }
-                (void) sum;
-        }
-        if (proto_decode(buf, size, &m) == 0 && m.type == PROTO_REQ_KILL_NS) {
-                struct proto_kill_head head;
-                volatile uint64_t sum = 0;
-
-                memcpy(&head, m.payload, sizeof(head));
-                for (uint32_t i = 0; i < head.count; i++) {
-                        struct proto_sock_id_ns w;
-                        struct sock_id id;
-                        uint8_t state;
-
-                        memcpy(&w, m.payload + sizeof(head) + i * sizeof(w), sizeof(w));
-                        proto_id_ns_to_sock(&w, &id, &state);
+                        memcpy(&u, m.payload + sizeof(head) + i * item, item);
+                        if (m.type == PROTO_REQ_KILL)
+                                proto_id_to_sock(&u.w, &id, &state);
+                        else
+                                proto_id_ns_to_sock(&u.ns, &id, &state);
                         sum += id.cookie + id.netns_ino + state;
                 }
                 (void) sum;

@@ -115,7 +115,7 @@ static int cmp_entry(const void *a, const void *b) {
 
 int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) {
         _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
-        struct daemon_table t = {};
+        _cleanup_(client_table_done) struct daemon_table t = {};
         size_t allocated = 0;
         int r;
 
@@ -131,16 +131,16 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
 
                 r = recv_reply(fd, buf, &msg, errbuf, errsize);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 if (msg.type == PROTO_REPLY_END)
                         break;
                 r = expect(&msg, PROTO_REPLY_TRACKED, errbuf, errsize);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 memcpy(&head, msg.payload, sizeof(head));
                 r = GROW(t.entries, allocated, t.n + head.count, 1024);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 for (uint32_t i = 0; i < head.count; i++) {
                         struct proto_tracked e;
 
@@ -157,10 +157,8 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
         if (t.n > 1)
                 qsort(t.entries, t.n, sizeof(*t.entries), cmp_entry);
         *ret = t;
+        t = (struct daemon_table) {};
         return 0;
-fail:
-        free(t.entries);
-        return r;
 }
 
 const struct daemon_entry *client_table_find(const struct daemon_table *t, uint64_t cookie) {

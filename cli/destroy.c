@@ -7,8 +7,9 @@
 #include "util.h"
 
 /* The next batch from row `from`: at most PROTO_KILL_NS_MAX sockets from at
- * most PROTO_MAX_FDS namespaces other than ours, whose sock_diag sockets go
- * along (the daemon may not watch them). Returns the rows it takes. */
+ * most PROTO_MAX_FDS namespaces, each named by its inode (ours too: the
+ * daemon's may be another) and with our sock_diag socket there along, for a
+ * daemon that does not watch it. Returns the rows it takes. */
 static size_t batch(const struct gathered *g, size_t from, struct proto_sock_id_ns *ids, int *fds, size_t *n_fds) {
         uint32_t inos[PROTO_MAX_FDS];
         size_t n = 0;
@@ -16,19 +17,21 @@ static size_t batch(const struct gathered *g, size_t from, struct proto_sock_id_
         *n_fds = 0;
         for (size_t i = from; i < g->n && n < PROTO_KILL_NS_MAX; i++, n++) {
                 const struct row *row = &g->rows[i];
-                uint32_t ino = row->sock.id.netns_ino;
+                struct sock_id id = row->sock.id;
                 struct diag *d = gather_diag(g, row);
                 size_t k = 0;
 
-                while (k < *n_fds && inos[k] != ino)
+                if (id.netns_ino == 0)
+                        id.netns_ino = (uint32_t) g->netns->home_ino; /* nsfs inodes are 32-bit */
+                while (k < *n_fds && inos[k] != id.netns_ino)
                         k++;
-                if (ino && d && k == *n_fds) {
+                if (d && k == *n_fds) {
                         if (*n_fds == PROTO_MAX_FDS)
                                 break; /* the next batch takes it */
-                        inos[*n_fds] = ino;
+                        inos[*n_fds] = id.netns_ino;
                         fds[(*n_fds)++] = diag_fd(d);
                 }
-                proto_id_ns_from_sock(&ids[n], &row->sock.id, row->sock.state);
+                proto_id_ns_from_sock(&ids[n], &id, row->sock.state);
         }
         return n;
 }

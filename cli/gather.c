@@ -98,7 +98,7 @@ static int cmp_inode(const void *a, const void *b) {
 /* Cause and fate, cgroup and unit, and for owned sockets the process. */
 static void annotate_rows(struct gathered *g) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
-        struct cgroup_cache *cc = NULL;
+        _cleanup_(cgroup_cache_freep) struct cgroup_cache *cc = NULL;
         const char *owned_cgroup = NULL;
         bool one_cgroup = true;
         size_t n_wanted = 0;
@@ -148,7 +148,6 @@ static void annotate_rows(struct gathered *g) {
                         }
                 }
         }
-        cgroup_cache_free(cc);
 }
 
 /* Take the kernel's snapshot of one namespace into rows (appending: the

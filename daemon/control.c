@@ -50,7 +50,7 @@ static const struct {
 } access_of[] = {
         [PROTO_REQ_LIST] = { ANYONE, NULL },
         [PROTO_REQ_STATUS] = { ANYONE, NULL },
-        [PROTO_REQ_KILL] = { ROOT, "kill sockets" },
+        [PROTO_REQ_KILL] = { ANYONE, NULL },     /* refused as a version mismatch, whoever asks */
         [PROTO_REQ_RELOAD] = { ROOT_OR_SELF, "reload finwatchd" },
         [PROTO_REQ_KILL_NS] = { ROOT, "kill sockets" },
 };
@@ -260,19 +260,23 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                 n = receive(fd, c->buf, sizeof(c->buf), fds, &n_fds, &fds_cut);
                 if (n == -EAGAIN || n == -EINTR)
                         return 0;
+                if (n > 0) {
+                        client_touch(cl);
+                        if (fds_cut) {
+                                control_reply_error(&cl->out, -EMSGSIZE, "too many file descriptors (at most %d)",
+                                                    PROTO_MAX_FDS);
+                                cl->close_after = true;
+                        } else
+                                client_request(cl, c->buf, (size_t) n, fds, n_fds);
+                }
+                /* whatever came along is ours to close, on every path: an
+                 * empty packet can carry descriptors too */
+                for (size_t i = 0; i < n_fds; i++)
+                        close(fds[i]);
                 if (n <= 0) {
                         client_free(cl); /* gone, or an error */
                         return 0;
                 }
-                client_touch(cl);
-                if (fds_cut) {
-                        control_reply_error(&cl->out, -EMSGSIZE, "too many file descriptors (at most %d)",
-                                            PROTO_MAX_FDS);
-                        cl->close_after = true;
-                } else
-                        client_request(cl, c->buf, (size_t) n, fds, n_fds);
-                for (size_t i = 0; i < n_fds; i++)
-                        close(fds[i]);
                 return client_send(cl);
         }
         return 0;

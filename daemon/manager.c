@@ -146,6 +146,13 @@ static int policy_kill(const struct sock_id *id, uint8_t *state, void *userdata)
 
 /* ---- after a poll ---- */
 
+void manager_summarize(struct manager *m, uint64_t now) {
+        int r = summary_build(&m->summary, m->tracker, m->labels, now);
+
+        if (r < 0)
+                log_error("counting the tracked sockets: %s", strerror(-r));
+}
+
 static void check_orphans(struct manager *m) {
         struct orphan_count c = {};
         char top[200];
@@ -250,15 +257,17 @@ int manager_poll(struct manager *m, uint64_t now) {
                             "the fates assume the kernel's defaults", strerror(-r));
         if (other_netns)
                 discover_netns(m);
-        r = labels_begin(m->labels, m->netns);
+        r = labels_begin(m->labels, m->netns); /* -ENOMEM: a failed poll, said below */
 
         tracker_begin(m->tracker);
-        /* our own namespace (the set's home), then the others when watched */
+        /* our own namespace (the set's home), then the others when watched;
+         * ours always in host mode, whatever an earlier discovery said */
         for (size_t n = 0; r >= 0 && n < m->netns->n; n++) {
                 struct netns *ns = &m->netns->v[n];
                 bool home = ns->ino == m->netns->home_ino;
+                bool watched = home ? !other_netns || ns->seen : other_netns && ns->seen;
 
-                if (!ns->seen || (!home && !other_netns))
+                if (!watched)
                         continue;
                 ctx.netns_ino = home ? 0 : (uint32_t) ns->ino;
                 ctx.limits = home ? &m->limits : &ns->limits;
@@ -271,7 +280,7 @@ int manager_poll(struct manager *m, uint64_t now) {
                 m->poll_failures++;
                 metrics_count_poll_error(&m->metrics, r);
                 if (r != m->last_poll_error)
-                        log_error("socket dump failed, keeping the previous state: %s", strerror(-r));
+                        log_error("poll failed, keeping the previous state: %s", strerror(-r));
                 m->last_poll_error = r;
         } else {
                 if (m->last_poll_error < 0)
@@ -287,8 +296,7 @@ int manager_poll(struct manager *m, uint64_t now) {
                         m->state_dirty = true;
         }
         /* one count of the table, for everyone who reports it */
-        if (summary_build(&m->summary, m->tracker, m->labels, now) < 0)
-                log_error("counting the tracked sockets: %s", strerror(ENOMEM));
+        manager_summarize(m, now);
         if (m->last_poll_error == 0)
                 check_orphans(m);
         alert_tick(&m->alerter, now, false);
@@ -371,6 +379,7 @@ int manager_reload(struct manager *m, char *err, size_t errsize) {
         }
 
         drop_unwatched(m, &c);
+        manager_summarize(m, manager_now()); /* what status says, now */
         if (strcmp(c.control_socket, m->config.control_socket) != 0)
                 log_notice("the control socket stays at %s until a restart", m->config.control_socket);
         if (strcmp(c.state_file, m->config.state_file) != 0)
@@ -462,8 +471,10 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
                             "ages from a state file written in another time namespace would be off", strerror(-r));
 
         r = tracker_new(&m->tracker);
-        if (r < 0)
+        if (r < 0) {
+                log_error("cannot set up the table of sockets: %s", strerror(-r));
                 return r;
+        }
 
         /* ours alone unless [monitor] netns watches others */
         r = netns_set_new(&m->netns);
@@ -482,8 +493,10 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
         if (cgroup_cache_new(&cgroups) < 0)
                 log_notice("no cgroup v2 hierarchy: sockets are not attributed to units");
         r = labels_new(&m->labels, cgroups);
-        if (r < 0)
+        if (r < 0) {
+                log_error("cannot set up the labels: %s", strerror(-r));
                 return r;
+        }
 
         r = setup_event(m);
         if (r < 0) {
@@ -508,8 +521,10 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
                             "watching and alerting only");
 
         r = load_state(m);
-        if (r < 0)
+        if (r < 0) {
+                log_error("cannot set up the table of sockets: %s", strerror(-r));
                 return r;
+        }
         m->started = manager_now();
 
         *ret = TAKE_PTR(m);

@@ -79,6 +79,10 @@ int manager_poll(struct manager *m, uint64_t now);
  * error goes to errbuf. */
 int manager_reload(struct manager *m, char *errbuf, size_t errsize);
 
+/* Count the table again (the summary status, STATUS=, metrics read):
+ * after each poll, and after what changes the table between polls. */
+void manager_summarize(struct manager *m, uint64_t now);
+
 /* The daemon's clock: CLOCK_BOOTTIME in usec. */
 uint64_t manager_now(void);
 

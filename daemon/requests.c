@@ -91,7 +91,8 @@ static int kill_one(struct manager *m, struct diag *d, const struct sock_id *id,
                 snprintf(netns, sizeof(netns), "net:[%" PRIu32 "]", id->netns_ino);
                 labels.netns = netns;
         }
-        alert_killed(&m->alerter, &view, &labels, r, known ? now - known->state_since : UINT64_MAX, KILL_MANUAL,
+        alert_killed(&m->alerter, &view, &labels, r,
+                     known ? (now > known->state_since ? now - known->state_since : 0) : UINT64_MAX, KILL_MANUAL,
                      (uint32_t) peer->uid, (uint32_t) peer->pid);
         manager_count_kill(m, r);
         if (r == 0 || r == -ENOENT)
@@ -155,12 +156,16 @@ static void handle_kill_ns(struct manager *m, const struct proto_msg *req, const
 
                 memcpy(&w, req->payload + sizeof(head) + i * sizeof(w), sizeof(w));
                 proto_id_ns_to_sock(&w, &id, &state);
+                /* ours, named by its inode (0 says the same) */
+                if (id.netns_ino == m->netns->home_ino)
+                        id.netns_ino = 0;
                 r = kill_one(m, diag_for(m, id.netns_ino, passed, n_passed), &id, &state, peer, now);
                 res = (struct proto_kill_result) { .cookie = id.cookie, .error = r, .state = state };
                 memcpy(out + sizeof(head) + i * sizeof(res), &res, sizeof(res));
         }
         for (size_t i = 0; i < n_passed; i++)
                 diag_free(passed[i].diag);
+        manager_summarize(m, now); /* what status says, now */
         head.flags = 0;
         memcpy(out, &head, sizeof(head));
         control_reply_add(reply, PROTO_REPLY_KILLED, out,

@@ -299,28 +299,18 @@ int statefile_parse(const void *buf, size_t len, const struct statefile_clock *c
 int statefile_load(const char *path, const struct statefile_clock *clock, uint64_t now, struct tracker *t,
                    char *errbuf, size_t errsize) {
         _cleanup_(freep) uint8_t *buf = NULL;
+        _cleanup_(fclosep) FILE *f = fopen(path, "re");
         struct stat st;
-        FILE *f;
-        int r;
 
-        f = fopen(path, "re");
         if (!f)
                 return fail(-errno, errbuf, errsize, "%s", strerror(errno));
         if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
-            st.st_size > (off_t) (sizeof(struct state_header) + 8 + (size_t) STATE_MAX_ENTRIES * sizeof(struct state_record))) {
-                fclose(f);
+            st.st_size > (off_t) (sizeof(struct state_header) + 8 + (size_t) STATE_MAX_ENTRIES * sizeof(struct state_record)))
                 return fail(-EBADMSG, errbuf, errsize, "not a regular file of a plausible size");
-        }
         buf = malloc((size_t) st.st_size + 1);
-        if (!buf) {
-                fclose(f);
+        if (!buf)
                 return -ENOMEM;
-        }
-        if (fread(buf, 1, (size_t) st.st_size, f) != (size_t) st.st_size) {
-                fclose(f);
+        if (fread(buf, 1, (size_t) st.st_size, f) != (size_t) st.st_size)
                 return fail(-EIO, errbuf, errsize, "read error");
-        }
-        fclose(f);
-        r = statefile_parse(buf, (size_t) st.st_size, clock, now, t, errbuf, errsize);
-        return r;
+        return statefile_parse(buf, (size_t) st.st_size, clock, now, t, errbuf, errsize);
 }

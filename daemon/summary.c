@@ -77,7 +77,8 @@ void summary_top_orphan_units(const struct summary *s, unsigned max, char *buf, 
         buf[0] = '\0';
         if (!v)
                 return;
-        for (size_t i = 0; i < s->n_labels; i++)
+        /* orphans of no known unit are no one's to name */
+        for (size_t i = LABEL_NONE + 1; i < s->n_labels; i++)
                 if (s->by_label[i].orphans_in_unit)
                         v[n++] = (struct ranked) { .id = (uint32_t) i, .count = s->by_label[i].orphans_in_unit };
         qsort(v, n, sizeof(*v), cmp_ranked);

@@ -18,6 +18,7 @@ struct cgroup_cache {
         struct cgroup_entry *entries; /* sorted by id */
         size_t n, allocated;
         bool may_refresh;
+        bool complete;           /* the last walk saw every directory */
 };
 
 static int find_cgroup2(char *buf, size_t size) {
@@ -44,20 +45,27 @@ static int find_cgroup2(char *buf, size_t size) {
         return r;
 }
 
-int cgroup_cache_new(struct cgroup_cache **ret) {
-        struct cgroup_cache *c = calloc(1, sizeof(*c));
-        int r;
+int cgroup_cache_new_at(struct cgroup_cache **ret, const char *root) {
+        _cleanup_(cgroup_cache_freep) struct cgroup_cache *c = calloc(1, sizeof(*c));
 
         if (!c)
                 return -ENOMEM;
-        r = find_cgroup2(c->root, sizeof(c->root));
-        if (r < 0) {
-                free(c);
-                return r;
-        }
+        if (strlen(root) >= sizeof(c->root))
+                return -ENAMETOOLONG;
+        strcpy(c->root, root);
         c->may_refresh = true;
-        *ret = c;
+        *ret = TAKE_PTR(c);
         return 0;
+}
+
+int cgroup_cache_new(struct cgroup_cache **ret) {
+        char root[256];
+        int r;
+
+        r = find_cgroup2(root, sizeof(root));
+        if (r < 0)
+                return r;
+        return cgroup_cache_new_at(ret, root);
 }
 
 static void clear(struct cgroup_cache *c) {
@@ -85,13 +93,18 @@ static int add(struct cgroup_cache *c, uint64_t id, const char *path) {
         return 0;
 }
 
-/* Depth-first over the directories below abs (whose path below the root is rel). */
+/* Depth-first over the directories below fd_dir (whose path below the
+ * root is rel), which it takes and closes. 0 when it saw everything, else
+ * the first error (the rest is walked still). */
 static int walk(struct cgroup_cache *c, int fd_dir, const char *rel, unsigned depth) {
         DIR *d;
         struct dirent *de;
+        int r = 0;
 
-        if (depth > 64)
-                return 0;
+        if (depth > 64) {
+                close(fd_dir);
+                return -ELOOP; /* deeper than any real hierarchy: not walked */
+        }
         d = fdopendir(fd_dir);
         if (!d) {
                 close(fd_dir);
@@ -100,23 +113,30 @@ static int walk(struct cgroup_cache *c, int fd_dir, const char *rel, unsigned de
         while ((de = readdir(d))) {
                 char sub[4096];
                 struct stat st;
-                int fd;
+                int fd, k;
 
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
                 if ((size_t) snprintf(sub, sizeof(sub), "%s/%s", strcmp(rel, "/") ? rel : "", de->d_name) >= sizeof(sub))
                         continue;
                 fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (fd < 0)
-                        continue; /* gone meanwhile */
-                if (fstat(fd, &st) < 0 || add(c, (uint64_t) st.st_ino, sub) < 0) {
-                        close(fd);
+                if (fd < 0) {
+                        if (errno != ENOENT && r == 0) /* ENOENT: gone meanwhile */
+                                r = -errno;
                         continue;
                 }
-                (void) walk(c, fd, sub, depth + 1);
+                if (fstat(fd, &st) < 0 || add(c, (uint64_t) st.st_ino, sub) < 0) {
+                        close(fd);
+                        if (r == 0)
+                                r = -ENOMEM;
+                        continue;
+                }
+                k = walk(c, fd, sub, depth + 1);
+                if (k < 0 && r == 0)
+                        r = k;
         }
         closedir(d);
-        return 0;
+        return r;
 }
 
 static int cmp_entry(const void *a, const void *b) {
@@ -137,7 +157,7 @@ static int rescan(struct cgroup_cache *c) {
                 close(fd);
                 return -ENOMEM;
         }
-        (void) walk(c, fd, "/", 0);
+        c->complete = walk(c, fd, "/", 0) >= 0;
         qsort(c->entries, c->n, sizeof(*c->entries), cmp_entry);
         return 0;
 }
@@ -163,7 +183,8 @@ int cgroup_cache_lookup(struct cgroup_cache *c, uint64_t id, const char **ret_pa
                 e = c->n ? bsearch(&key, c->entries, c->n, sizeof(key), cmp_entry) : NULL;
         }
         if (!e)
-                return 0;
+                /* only a walk that saw everything says it is gone */
+                return c->complete ? 0 : -EAGAIN;
         *ret_path = e->path;
         return 1;
 }

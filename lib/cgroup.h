@@ -14,12 +14,19 @@ struct cgroup_cache;
 /* Find the cgroup v2 hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified
  * on a hybrid system). -ENOENT when there is none. */
 int cgroup_cache_new(struct cgroup_cache **ret);
+/* The same over the hierarchy at root (tests: a directory tree of their own). */
+int cgroup_cache_new_at(struct cgroup_cache **ret, const char *root);
 struct cgroup_cache *cgroup_cache_free(struct cgroup_cache *c);
+static inline void cgroup_cache_freep(struct cgroup_cache **c) {
+        cgroup_cache_free(*c);
+}
 
 /* The path of cgroup id below the hierarchy's root ("/" for the root,
  * "/system.slice/nginx.service"). Unknown ids make the cache walk the
  * hierarchy again, at most once per cgroup_cache_refresh_allowed().
- * Returns 1 found, 0 not there (the cgroup was deleted), -errno. */
+ * Returns 1 found, 0 not there (the cgroup was deleted), -EAGAIN not
+ * found by a walk that could not see everything (a directory it could not
+ * open, EMFILE say: cannot tell), -errno. */
 int cgroup_cache_lookup(struct cgroup_cache *c, uint64_t id, const char **ret_path);
 void cgroup_cache_refresh_allowed(struct cgroup_cache *c);
 const char *cgroup_cache_root(const struct cgroup_cache *c);

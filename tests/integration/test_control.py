@@ -347,6 +347,38 @@ def test_abuse(t, a, work):
                 while not types or types[-1] not in (REPLY_END, REPLY_ERROR):
                     types.append(reply_type(s.recv(70000)))
             t.check(types.count(REPLY_TRACKED) >= 2, f"a 2500-socket LIST spans several messages ({types})")
+
+            # descriptors passed along (SCM_RIGHTS) are closed on every path:
+            # an empty packet, a request that takes none, more than fit
+            def daemon_fds():
+                return len(os.listdir(f"/proc/{env.daemon.pid}/fd"))
+
+            fds_before = daemon_fds()
+            with open("/dev/null") as devnull:
+                for _ in range(20):
+                    with env.raw() as s:
+                        socket.send_fds(s, [b""], [devnull.fileno()] * 10)
+                    with env.raw() as s:
+                        socket.send_fds(s, [header(REQ_STATUS, 0)], [devnull.fileno()] * 10)
+                        s.recv(70000)
+                with env.raw() as s:
+                    socket.send_fds(s, [header(REQ_STATUS, 0)], [devnull.fileno()] * 250)
+                    r = s.recv(70000)
+                    t.eq(reply_type(r), REPLY_STATUS, "a request with 250 descriptors along: answered")
+                over = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                over.settimeout(10)
+                over.connect(env.sock)
+                try:
+                    socket.send_fds(over, [header(REQ_STATUS, 0)], [devnull.fileno()] * 300)
+                    r = over.recv(70000)
+                    t.check(reply_type(r) == REPLY_ERROR and b"too many file descriptors" in r,
+                            f"300 descriptors: refused in words ({r[24:100]!r})")
+                except OSError as e:  # the kernel's own limit (SCM_MAX_FD) may refuse the send
+                    t.eq(e.errno, errno.EINVAL, f"300 descriptors: the kernel refuses to send them ({e})")
+                finally:
+                    over.close()
+            time.sleep(0.5)
+            t.eq(daemon_fds(), fds_before, "no descriptor of theirs stays open in the daemon")
             t.check(env.proc.poll() is None, "daemon alive")
         finally:
             env.stop()
@@ -358,8 +390,9 @@ class OldDaemon:
     ERROR -EBADMSG "malformed request" and the connection closed, as 0.1's
     control.c did. For the newer CLI meeting an older daemon."""
 
-    def __init__(self, path):
+    def __init__(self, path, answer=None):
         import threading
+        self.answer = answer  # type -> reply bytes, instead of 0.1's "malformed request"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock.bind(path)
         self.sock.listen(8)
@@ -393,6 +426,8 @@ class OldDaemon:
                     self.asked.append(typ)
                     if typ == REQ_LIST:
                         c.send(header(REPLY_END, 8) + struct.pack("=Q", 0))
+                    elif self.answer:
+                        c.send(self.answer(typ, req))
                     else:
                         c.send(self.error(74, "malformed request"))  # EBADMSG
                         break
@@ -441,6 +476,24 @@ def test_versions(t, a, work, env):
     finally:
         old.close()
     t.eq(ss_states(env.fx, "fin-wait-1", "last-ack"), before, "nothing was killed")
+
+    # a daemon that cannot reach a socket's namespace answers ENXIO for it:
+    # the CLI says why, counts it as a failure, and exits 1
+    def out_of_reach(typ, req):
+        count = struct.unpack_from("=I", req, 16)[0]
+        results = b"".join(struct.pack("=QiB3x", struct.unpack_from("=Q", req, 24 + 64 * i)[0], -errno.ENXIO, 4)
+                           for i in range(count))
+        return header(REPLY_KILLED, 8 + len(results)) + struct.pack("=II", count, 0) + results
+
+    fake = OldDaemon(os.path.join(work, "enxio-control"), answer=out_of_reach)
+    try:
+        r = env.fx.run(a.finwatch, "--socket", os.path.join(work, "enxio-control"), "kill", "--state",
+                       "fin-wait-1", "--yes", timeout=30)
+        t.eq(r.returncode, 1, f"a kill out of the daemon's reach fails ({r.stdout!r})")
+        t.check(r.stdout.startswith("failed FIN_WAIT_1") and "out of reach" in r.stdout,
+                f"and the result line says why: {r.stdout.strip()!r}")
+    finally:
+        fake.close()
 
 
 def main():

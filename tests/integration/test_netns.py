@@ -73,6 +73,39 @@ def host_only_daemon(t, a, work, jd, fx):
         t.eq(d.stop(), 0, "the host-only daemon exits cleanly")
 
 
+def reload_to_host(t, a, work, jd):
+    """Reloaded from names that leave out our own namespace to netns = host,
+    the daemon watches ours again (sockets made in it, this test's world)."""
+    import signal
+
+    sock = os.path.join(work, "control-reload")
+    conf = os.path.join(work, "reload.conf")
+
+    def write(netns):
+        with open(conf, "w") as f:
+            f.write(f"[monitor]\nnetns = {netns}\ninterval = 200ms\n[daemon]\nstate_file =\n"
+                    f"control_socket = {sock}\n")
+
+    def tracked():
+        r = fwtest.subprocess.run([a.finwatch, "--socket", sock, "status", "--json"], capture_output=True,
+                                  text=True)
+        return json.loads(r.stdout)["tracked"] if r.returncode == 0 else None
+
+    write("nosuchname")
+    # in our own namespace: private to this test's world
+    with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:2"], unshare=False):
+        d = fwtest.Daemon(a.finwatchd, conf, None, work, journal=jd)
+        try:
+            fwtest.wait_for(lambda: tracked() is not None, 15)
+            time.sleep(1)
+            t.eq(tracked(), 0, "netns = nosuchname: our namespace is not watched")
+            write("host")
+            d.signal(signal.SIGHUP)
+            t.check(fwtest.wait_for(lambda: tracked() == 2, 10), f"reloaded to host: ours watched again ({tracked()})")
+        finally:
+            t.eq(d.stop(), 0, "the reloaded daemon exits cleanly")
+
+
 def main():
     a = fwtest.parse_args()
     fwtest.require_root_netns()
@@ -144,6 +177,7 @@ def main():
             finally:
                 t.eq(d.stop(), 0, "clean exit")
             host_only_daemon(t, a, work, jd, one)
+            reload_to_host(t, a, work, jd)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     t.done()

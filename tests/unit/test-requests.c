@@ -190,6 +190,33 @@ int main(void) {
                 CHECK(tracker_get(m.tracker, 102) == NULL);
                 CHECK_INT(m.metrics.kills_gone, 1);
                 free(r.data);
+
+                /* status says so at once, not at the next poll */
+                n = ask(&m, PROTO_REQ_STATUS, NULL, 0, out, 8, &r);
+                if (n == 1 && out[0].type == PROTO_REPLY_STATUS) {
+                        struct proto_status st;
+
+                        memcpy(&st, out[0].payload, sizeof(st));
+                        CHECK_INT(st.tracked, 2);
+                        CHECK_INT(st.per_state[FW_TCP_LAST_ACK], 1);
+                }
+                free(r.data);
+
+                /* ours named by its inode, as a CLI in another namespace than
+                 * the daemon's names it: the same as 0 */
+                c = tracker_get(m.tracker, 101);
+                proto_id_ns_from_sock(&k.id, &c->id, c->state);
+                k.id.netns_ino = (uint32_t) m.netns->home_ino;
+                n = ask(&m, PROTO_REQ_KILL_NS, &k, sizeof(k), out, 8, &r);
+                memcpy(&res, out[0].payload + sizeof(struct proto_kill_head), sizeof(res));
+                CHECK_INT(res.error, -ENOENT);
+                CHECK(strstr(s.last, "FINWATCH_NETNS=host\n") != NULL);
+                free(r.data);
+                {
+                        struct tracked again = entry(101, FW_TCP_FIN_WAIT1, now - 5 * S, 0);
+
+                        CHECK_INT(tracker_restore(m.tracker, &again), 0);
+                }
         }
 
         /* 0.1's KILL: a version mismatch, nothing done */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Labels and the summary (labels.c, summary.c) over a cgroup hierarchy of
+ * the test's own (a directory tree: a cgroup's id is its directory's inode
+ * number, as on cgroup2), and the cgroup walk itself (cgroup.c). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "labels.h"
+#include "summary.h"
+#include "test.h"
+#include "util.h"
+
+#define S UINT64_C(1000000)
+
+static char root[] = "/tmp/finwatch-test-cgroup-XXXXXX";
+
+/* Make root/rel (and what leads to it); its inode number, the cgroup id. */
+static uint64_t mkcg(const char *rel) {
+        char path[4096], *p;
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s%s", root, rel);
+        for (p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+                *p = '\0';
+                (void) mkdir(path, 0755);
+                *p = '/';
+        }
+        (void) mkdir(path, 0755);
+        CHECK_INT(stat(path, &st), 0);
+        return (uint64_t) st.st_ino;
+}
+
+static void rmtree(const char *path) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                char sub[4096];
+
+                if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+                        continue;
+                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+                rmtree(sub);
+        }
+        if (d)
+                closedir(d);
+        rmdir(path);
+}
+
+static unsigned open_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        unsigned n = 0;
+
+        while (d && readdir(d))
+                n++;
+        if (d)
+                closedir(d);
+        return n;
+}
+
+static struct tracked entry(uint64_t cookie, uint8_t state, uint64_t cgroup, bool orphan, uint32_t netns,
+                            uint64_t since, uint8_t cause) {
+        return (struct tracked) {
+                .id = { .cookie = cookie, .family = 2, .netns_ino = netns },
+                .state = state, .state_since = since, .first_seen = since, .last_seen = since,
+                .cgroup_id = cgroup, .has_cgroup_id = cgroup != 0, .orphan = orphan, .cause = cause,
+        };
+}
+
+int main(void) {
+        struct cgroup_cache *cc = NULL;
+        struct labels *l = NULL;
+        struct tracker *t = NULL;
+        struct summary s = {};
+        struct metrics m = {};
+        struct netns_set set = {};
+        struct netns ns[2] = {};
+        char top[200], line[256];
+        uint64_t nginx, squid, gone, scope, deep;
+        uint32_t a, b;
+
+        CHECK(mkdtemp(root) != NULL);
+        nginx = mkcg("/system.slice/nginx.service");
+        squid = mkcg("/system.slice/squid.service/worker");
+        scope = mkcg("/machine.slice/docker-1.scope");
+        /* a cgroup that is gone: an id no directory has (a real one's inode
+         * could come back here, on ext4; cgroup2's ids never do) */
+        gone = UINT64_C(0x7ffffffff0);
+
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+        CHECK_INT(labels_new(&l, cc), 0);
+        /* our namespace, and one other named "fwvm" */
+        ns[0] = (struct netns) { .ino = 4026531840u, .seen = true };
+        ns[1] = (struct netns) { .ino = 4026532001u, .seen = true };
+        strcpy(ns[0].name, "host");
+        strcpy(ns[1].name, "fwvm");
+        set = (struct netns_set) { .v = ns, .n = 2, .home_ino = 4026531840u };
+        CHECK_INT(labels_begin(l, &set), 0);
+
+        CHECK_INT(tracker_new(&t), 0);
+        {
+                const struct tracked e[] = {
+                        entry(1, FW_TCP_FIN_WAIT1, nginx, true, 0, 100 * S, 1),
+                        entry(2, FW_TCP_FIN_WAIT1, nginx, true, 0, 150 * S, 1),
+                        entry(3, FW_TCP_LAST_ACK, squid, false, 0, 50 * S, 2),
+                        entry(4, FW_TCP_LAST_ACK, scope, true, 4026532001u, 190 * S, 3),
+                        entry(5, FW_TCP_LAST_ACK, gone, true, 0, 10 * S, 1),
+                        entry(6, FW_TCP_LAST_ACK, 0, true, 4026532999u, 20 * S, 0),
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(e); i++)
+                        CHECK_INT(tracker_restore(t, &e[i]), 0);
+        }
+
+        /* one id per unit, the same for the same unit; names as systemd's */
+        a = labels_unit(l, tracker_get(t, 1));
+        b = labels_unit(l, tracker_get(t, 2));
+        CHECK(a != LABEL_NONE && a == b);
+        CHECK_STR(labels_name(l, a), "nginx.service");
+        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 3))), "squid.service");
+        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 4))), "docker-1.scope");
+        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 5))), "(deleted cgroup)");
+        CHECK_INT(labels_unit(l, tracker_get(t, 6)), LABEL_NONE);
+        CHECK_STR(labels_name(l, labels_netns(l, tracker_get(t, 1))), "host");
+        CHECK_STR(labels_name(l, labels_netns(l, tracker_get(t, 4))), "fwvm");
+        CHECK_INT(labels_netns(l, tracker_get(t, 6)), LABEL_NONE); /* not watched */
+        {
+                struct sock_labels sl;
+
+                labels_of(l, tracker_get(t, 4), &sl);
+                CHECK_STR(sl.unit, "docker-1.scope");
+                CHECK_STR(sl.netns, "fwvm");
+                labels_of(l, tracker_get(t, 6), &sl);
+                CHECK(sl.unit == NULL && sl.netns == NULL);
+        }
+
+        /* a cgroup made after the walk is found with the next poll's walk */
+        {
+                struct tracked late = entry(7, FW_TCP_FIN_WAIT1, mkcg("/system.slice/late.service"), true, 0,
+                                            190 * S, 1);
+
+                CHECK_INT(tracker_restore(t, &late), 0);
+                CHECK_INT(labels_begin(l, &set), 0);
+                CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 7))), "late.service");
+        }
+
+        /* the summary: one pass, counted by ids */
+        CHECK_INT(summary_build(&s, t, l, 200 * S), 0);
+        CHECK_INT(s.tracked, 7);
+        CHECK_INT(s.per_state[FW_TCP_FIN_WAIT1], 3);
+        CHECK_INT(s.per_state[FW_TCP_LAST_ACK], 4);
+        CHECK_INT(s.oldest_usec[FW_TCP_FIN_WAIT1], 100 * S);
+        CHECK_INT(s.oldest_usec[FW_TCP_LAST_ACK], 190 * S);
+        CHECK_INT(s.by_cause[1], 4);
+        CHECK_INT(s.by_cause[0], 1);
+        summary_top_orphan_units(&s, 5, top, sizeof(top));
+        /* largest first, then by first seen; no "-" for orphans of no unit */
+        CHECK_STR(top, "nginx.service=2, docker-1.scope=1, (deleted cgroup)=1, late.service=1");
+        summary_top_orphan_units(&s, 2, top, sizeof(top));
+        CHECK_STR(top, "nginx.service=2, docker-1.scope=1");
+        summary_top_orphan_units(&s, 5, top, 20); /* whole entries only */
+        CHECK_STR(top, "nginx.service=2");
+        summary_status_line(&s, line, sizeof(line));
+        CHECK_STR(line, "tracking 7 stuck sockets: 3 FIN_WAIT_1, 4 LAST_ACK");
+        summary_fill_metrics(&s, &m);
+        CHECK_INT(m.stuck[FW_TCP_LAST_ACK], 4);
+        CHECK_INT(m.stuck_by_cause[2], 1);
+        CHECK_STR(m.by_unit[0].label, "nginx.service");
+        CHECK_INT(m.by_unit[0].count, 2);
+        CHECK_STR(m.by_netns[0].label, "host");
+        CHECK_INT(m.by_netns[0].count, 5);
+        {
+                bool fwvm = false, dash = false;
+
+                for (size_t i = 0; i < METRICS_TOP + 1 && m.by_netns[i].count; i++) {
+                        fwvm |= strcmp(m.by_netns[i].label, "fwvm") == 0 && m.by_netns[i].count == 1;
+                        dash |= strcmp(m.by_netns[i].label, "-") == 0 && m.by_netns[i].count == 1;
+                }
+                CHECK(fwvm && dash);
+        }
+
+        /* many units over the polls: the tables are emptied now and then,
+         * and the labels come back the same */
+        for (unsigned i = 0; i < 800; i++)
+                CHECK_INT(labels_begin(l, &set), 0);
+        CHECK(labels_count(l) < 10);
+        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1))), "nginx.service");
+
+        summary_done(&s);
+        labels_free(l); /* and the cgroup cache with it */
+        tracker_free(t);
+
+        /* a tree deeper than any real one is cut, with no descriptor left
+         * open, and a walk that did not see everything says "cannot tell",
+         * never "deleted" */
+        {
+                char rel[4096] = "";
+                unsigned before;
+                const char *path;
+
+                for (int i = 0; i < 70; i++)
+                        strcat(rel, "/d");
+                deep = mkcg(rel);
+                CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+                before = open_fds();
+                for (int i = 0; i < 5; i++) {
+                        cgroup_cache_refresh_allowed(cc);
+                        CHECK_INT(cgroup_cache_lookup(cc, deep, &path), -EAGAIN);
+                }
+                CHECK_INT(open_fds(), before);
+                CHECK_INT(cgroup_cache_lookup(cc, nginx, &path), 1);
+                CHECK_STR(path, "/system.slice/nginx.service");
+                cgroup_cache_free(cc);
+        }
+
+        rmtree(root);
+        return test_result("test-labels");
+}

@@ -44,6 +44,14 @@ def host_only_daemon(t, a, work, jd, fx):
         t.eq(r.returncode, 0, f"kill through a host-only daemon: {r.stdout.strip()} {r.stderr.strip()}")
         t.check(r.stdout.startswith("killed FIN_WAIT_1"), f"it says killed: {r.stdout.strip()!r}")
         t.eq([s for s in fwtest.ss_sockets(fx) if s[0] == "FIN_WAIT_1"], [], "the socket is gone (ss)")
+
+        # a CLI in another namespace than the daemon's, without --netns:
+        # its own namespace is the socket's, named by inode, socket passed
+        with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:1"]) as other:
+            r = other.run(*cli, "kill", "--state", "last-ack", "--yes")
+            t.eq(r.returncode, 0, f"kill from the socket's own namespace: {r.stdout.strip()} {r.stderr.strip()}")
+            t.check(r.stdout.startswith("killed LAST_ACK"), f"it says killed, not 'already gone': {r.stdout!r}")
+            t.eq(fwtest.ss_sockets(other), set(), "the socket is gone (ss)")
         recs = fwtest.wait_for(lambda: jd.records(f"_PID={d.pid}", "MESSAGE_ID=176cef42821a44f49b664d8769c52f27"),
                                10) or []
         t.check(recs and recs[0].get("FINWATCH_KILL_RESULT") == "killed" and

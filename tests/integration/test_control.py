@@ -378,7 +378,9 @@ def test_abuse(t, a, work):
                 finally:
                     over.close()
             time.sleep(0.5)
-            t.eq(daemon_fds(), fds_before, "no descriptor of theirs stays open in the daemon")
+            # at most as many as before (a client of before may have left since): 20 x 10 leaked would show
+            t.check(daemon_fds() <= fds_before,
+                    f"no descriptor of theirs stays open in the daemon ({daemon_fds()} open, {fds_before} before)")
             t.check(env.proc.poll() is None, "daemon alive")
         finally:
             env.stop()

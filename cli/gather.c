@@ -95,15 +95,12 @@ static int cmp_inode(const void *a, const void *b) {
         return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
-/* Cause and fate, cgroup and unit, and for owned sockets the process. */
-static void annotate_rows(struct gathered *g) {
+void gather_annotate(struct gathered *g, struct cgroup_cache *cc) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
-        _cleanup_(cgroup_cache_freep) struct cgroup_cache *cc = NULL;
         const char *owned_cgroup = NULL;
         bool one_cgroup = true;
         size_t n_wanted = 0;
 
-        (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
         wanted = calloc(g->n ? g->n : 1, sizeof(*wanted));
 
         for (size_t i = 0; i < g->n; i++) {
@@ -226,6 +223,7 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
 int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, struct gathered *ret, char *err,
            size_t errsize) {
         _cleanup_(gathered_done) struct gathered g = {};
+        _cleanup_(cgroup_cache_freep) struct cgroup_cache *cc = NULL;
         int family = sel->v4 == sel->v6 ? AF_UNSPEC : sel->v4 ? AF_INET : AF_INET6;
         int r;
 
@@ -248,7 +246,8 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         }
         if (ask_daemon)
                 join_daemon(&g, socket_path);
-        annotate_rows(&g);
+        (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
+        gather_annotate(&g, cc);
         output_sort(g.rows, g.n);
         *ret = g;
         g = (struct gathered) {};

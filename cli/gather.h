@@ -61,6 +61,12 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
            size_t errsize);
 void gathered_done(struct gathered *g);
 
+/* What gather() adds to the rows of a snapshot: their cgroup and unit, from
+ * the hierarchy cc (NULL: none, units unknown), and for owned sockets the
+ * process holding them. Apart so a test can give it a tree of its own. */
+struct cgroup_cache;
+void gather_annotate(struct gathered *g, struct cgroup_cache *cc);
+
 /* Keep only the rows the selection wants (their order stays): stuck at
  * least older_than, of the unit, with the cookie and endpoints. Returns how
  * many are left. */

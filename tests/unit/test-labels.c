@@ -12,43 +12,15 @@
 #include "labels.h"
 #include "summary.h"
 #include "test.h"
+#include "cgtree.h"
 #include "util.h"
 
 #define S UINT64_C(1000000)
 
 static char root[] = "/tmp/finwatch-test-cgroup-XXXXXX";
 
-/* Make root/rel (and what leads to it); its inode number, the cgroup id. */
 static uint64_t mkcg(const char *rel) {
-        char path[4096], *p;
-        struct stat st;
-
-        snprintf(path, sizeof(path), "%s%s", root, rel);
-        for (p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-                *p = '\0';
-                (void) mkdir(path, 0755);
-                *p = '/';
-        }
-        (void) mkdir(path, 0755);
-        CHECK_INT(stat(path, &st), 0);
-        return (uint64_t) st.st_ino;
-}
-
-static void rmtree(const char *path) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-
-        while (d && (de = readdir(d))) {
-                char sub[4096];
-
-                if (de->d_name[0] == '.' || de->d_type != DT_DIR)
-                        continue;
-                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-                rmtree(sub);
-        }
-        if (d)
-                closedir(d);
-        rmdir(path);
+        return cgtree_make(root, rel);
 }
 
 static unsigned open_fds(void) {
@@ -217,6 +189,6 @@ int main(void) {
                 cgroup_cache_free(cc);
         }
 
-        rmtree(root);
+        cgtree_remove(root);
         return test_result("test-labels");
 }

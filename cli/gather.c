@@ -106,7 +106,7 @@ void gather_annotate(struct gathered *g, struct cgroup_cache *cc) {
         for (size_t i = 0; i < g->n; i++) {
                 struct row *row = &g->rows[i];
                 const char *path = NULL;
-                char unit[256];
+                char unit[CGROUP_UNIT_MAX];
                 int r;
 
                 if (cc && row->sock.has_cgroup_id) {

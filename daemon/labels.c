@@ -182,7 +182,7 @@ int labels_begin(struct labels *l, const struct netns_set *netns) {
 }
 
 uint32_t labels_unit(struct labels *l, const struct tracked *e) {
-        char unit[256];
+        char unit[CGROUP_UNIT_MAX];
         uint32_t id;
         int r;
 

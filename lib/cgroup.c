@@ -201,29 +201,64 @@ static bool is_unit_name(const char *name, size_t len) {
         return false;
 }
 
-void cgroup_path_unit(const char *path, char *buf, size_t size) {
-        const char *best = NULL, *p = path;
-        size_t best_len = 0;
-        bool best_slice = true;
+static bool is_slice(const char *name, size_t len) {
+        return len > 6 && memcmp(name + len - 6, ".slice", 6) == 0;
+}
 
-        /* the innermost unit; a .service or .scope wins over the slices around it */
-        while (*p) {
+/* user@UID.service, UID a decimal number of at most 10 digits: systemd's
+ * user manager (an instance of user@.service named otherwise is not one). */
+static bool is_user_manager(const char *name, size_t len) {
+        const size_t prefix = strlen("user@"), suffix = strlen(".service");
+
+        if (len <= prefix + suffix || len > prefix + 10 + suffix || memcmp(name, "user@", prefix) != 0 ||
+            memcmp(name + len - suffix, ".service", suffix) != 0)
+                return false;
+        for (size_t i = prefix; i < len - suffix; i++)
+                if (name[i] < '0' || name[i] > '9')
+                        return false;
+        return true;
+}
+
+/* The unit of the cgroup path p as one manager sees it (cgroup.h): its name
+ * in *ret_name (length *ret_len, 0 for none); returns what follows a unit
+ * that is not a slice (the unit's own subtree), NULL when there is none. */
+static const char *first_unit(const char *p, const char **ret_name, size_t *ret_len) {
+        *ret_name = NULL;
+        *ret_len = 0;
+        for (;;) {
                 size_t len;
 
                 p += strspn(p, "/");
                 len = strcspn(p, "/");
-                if (len && is_unit_name(p, len)) {
-                        bool slice = len > 6 && memcmp(p + len - 6, ".slice", 6) == 0;
-
-                        if (!slice || best_slice) {
-                                best = p;
-                                best_len = len;
-                                best_slice = slice;
-                        }
-                }
+                if (len == 0 || !is_unit_name(p, len))
+                        return NULL; /* the innermost slice so far, if any */
+                *ret_name = p;
+                *ret_len = len;
+                if (!is_slice(p, len))
+                        return p + len;
                 p += len;
         }
-        snprintf(buf, size, "%.*s", (int) best_len, best ? best : "");
+}
+
+void cgroup_path_unit(const char *path, char *buf, size_t size) {
+        const char *unit, *user_unit, *rest;
+        size_t len, user_len;
+
+        rest = first_unit(path, &unit, &len);
+        if (rest && is_user_manager(unit, len)) {
+                bool manager_itself;
+
+                /* systemd --user in its init.scope, directly below it */
+                (void) first_unit(rest, &user_unit, &user_len);
+                manager_itself = user_len == 0 ||
+                                 (user_unit == rest + strspn(rest, "/") && user_len == strlen("init.scope") &&
+                                  memcmp(user_unit, "init.scope", user_len) == 0);
+                if (!manager_itself) {
+                        snprintf(buf, size, "%.*s/%.*s", (int) len, unit, (int) user_len, user_unit);
+                        return;
+                }
+        }
+        snprintf(buf, size, "%.*s", (int) len, unit ? unit : "");
 }
 
 int cgroup_cache_unit(struct cgroup_cache *c, uint64_t id, char *buf, size_t size, const char **ret_path) {

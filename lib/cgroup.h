@@ -35,7 +35,24 @@ const char *cgroup_cache_root(const struct cgroup_cache *c);
  * path in *ret_path (if not NULL): 1, 0 when the cgroup is gone, -errno. */
 int cgroup_cache_unit(struct cgroup_cache *c, uint64_t id, char *buf, size_t size, const char **ret_path);
 
-/* The systemd unit a cgroup path belongs to: the innermost component that
- * is a unit ("nginx.service", "docker-<id>.scope", "session-2.scope"), or
- * "" when none is (the root, a hand-made cgroup). */
+/* The systemd unit a cgroup path belongs to, as its manager names it, cut to
+ * size bytes. The system manager's: past the slices, the first component,
+ * if it is a unit ("nginx.service", "docker-<id>.scope", "session-2.scope");
+ * what is below it is that unit's own, whatever the names there (a
+ * container's systemd, a service's workers). The innermost of the slices
+ * when no unit follows them ("system.slice"); "" when the path starts with
+ * no slice or unit (the root, a hand-made cgroup).
+ *
+ * A user's manager (user@UID.service, UID a number) runs units of its own:
+ * those are named behind it, "user@1000.service/nginx.service",
+ * "user@1000.service/libpod-<id>.scope", by the same rule below it, so that
+ * they never read as the system's unit of the same name (a system unit's
+ * name has no "/"). Its init.scope holds the manager itself, the system
+ * unit's main process: "user@1000.service", as are cgroups below it that
+ * are no unit of the user's. */
 void cgroup_path_unit(const char *path, char *buf, size_t size);
+
+/* Room for any name cgroup_path_unit() gives: a unit name (255 bytes at
+ * most, a cgroup directory's name) behind the longest user manager
+ * ("user@4294967295.service/", a uid of 10 digits). */
+#define CGROUP_UNIT_MAX (sizeof("user@4294967295.service/") - 1 + 255 + 1)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cause.h"
+#include "cgroup.h"
 #include "diag.h"
 
 enum netns_mode {
@@ -21,7 +22,7 @@ enum netns_mode {
 struct netns {
         uint64_t ino;             /* the namespace's inode: its identity */
         char name[64];            /* "host", the /run/netns name, or "net:[INODE]" */
-        char unit[64];            /* for unnamed ones: the unit of a process in it, "" unknown */
+        char unit[CGROUP_UNIT_MAX]; /* for unnamed ones: the unit of a process in it, "" unknown */
         struct diag *diag;
         struct tcp_limits limits; /* its sysctls, read when it was entered */
         bool seen;                /* found by the last discovery: watched. Ours stays

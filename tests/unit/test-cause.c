@@ -114,18 +114,50 @@ static void test_cgroup_path_unit(void) {
         } cases[] = {
                 { "/system.slice/nginx.service", "nginx.service" },
                 { "/system.slice/docker-1234.scope", "docker-1234.scope" },
+                /* a login session is the system manager's unit */
                 { "/user.slice/user-1000.slice/session-2.scope", "session-2.scope" },
-                { "/user.slice/user-1000.slice/user@1000.service/app.slice/app-x.service", "app-x.service" },
-                /* a service's own sub-cgroups belong to it */
+                { "/user.slice/user-1000.slice", "user-1000.slice" },
+                /* a unit's own sub-cgroups belong to it, whatever their names:
+                 * the first unit past the slices, as systemd counts */
                 { "/system.slice/nginx.service/worker", "nginx.service" },
+                { "/system.slice/docker-1234.scope/system.slice/nginx.service", "docker-1234.scope" },
                 /* a slice alone is the unit when nothing inside is */
                 { "/system.slice", "system.slice" },
+                { "/system.slice/by-hand", "system.slice" },
                 { "/machine.slice/machine-vm.scope/payload", "machine-vm.scope" },
+                { "/init.scope", "init.scope" },
+                /* a user's manager runs units of its own: named behind it */
+                { "/user.slice/user-1000.slice/user@1000.service/app.slice/app-x.service",
+                  "user@1000.service/app-x.service" },
+                { "/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service",
+                  "user@1000.service/nginx.service" },
+                { "/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service/worker",
+                  "user@1000.service/nginx.service" },
+                { "/user.slice/user-0.slice/user@0.service/nginx.service", "user@0.service/nginx.service" },
+                /* a rootless container, and a container's systemd inside it */
+                { "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-0123abcd.scope/container",
+                  "user@1000.service/libpod-0123abcd.scope" },
+                { "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-0123abcd.scope/container/"
+                  "system.slice/nginx.service",
+                  "user@1000.service/libpod-0123abcd.scope" },
+                /* the manager itself (init.scope holds systemd --user, the
+                 * unit's main process), and what is in no unit of its */
+                { "/user.slice/user-1000.slice/user@1000.service/init.scope", "user@1000.service" },
+                { "/user.slice/user-1000.slice/user@1000.service", "user@1000.service" },
+                { "/user.slice/user-1000.slice/user@1000.service/by-hand", "user@1000.service" },
+                { "/user.slice/user-1000.slice/user@1000.service/app.slice", "user@1000.service/app.slice" },
+                { "/user.slice/user-1000.slice/user@1000.service/app.slice/init.scope",
+                  "user@1000.service/init.scope" },
+                /* a user manager is user@ and a uid: a template's instance is not one */
+                { "/system.slice/user@web.service/app.slice/nginx.service", "user@web.service" },
+                { "/system.slice/user@.service/nginx.service", "user@.service" },
+                { "/system.slice/user@12345678901.service/nginx.service", "user@12345678901.service" },
                 { "/", "" },
                 { "/mine/by/hand", "" },
+                { "/mine/nginx.service", "" },
                 { "", "" },
         };
-        char buf[256];
+        char buf[CGROUP_UNIT_MAX];
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 cgroup_path_unit(cases[i].path, buf, sizeof(buf));
@@ -135,9 +167,24 @@ static void test_cgroup_path_unit(void) {
                         test_failures++;
                 }
         }
-        /* cut to the buffer, never past it */
+        /* cut to the buffer, never past it; a user's unit keeps its manager */
         cgroup_path_unit("/system.slice/a-very-long-name.service", buf, 6);
         CHECK_STR(buf, "a-ver");
+        cgroup_path_unit("/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service", buf, 22);
+        CHECK_STR(buf, "user@1000.service/ngi");
+        /* the longest: a 255-byte unit behind the longest manager */
+        {
+                char path[400], want[CGROUP_UNIT_MAX];
+
+                memset(want, 'x', sizeof(want));
+                memcpy(want, "user@4294967295.service/", strlen("user@4294967295.service/"));
+                strcpy(want + CGROUP_UNIT_MAX - 1 - strlen(".service"), ".service");
+                snprintf(path, sizeof(path), "/user.slice/user-4294967295.slice/%.23s/app.slice/%s", want,
+                         want + strlen("user@4294967295.service/"));
+                cgroup_path_unit(path, buf, sizeof(buf));
+                CHECK_INT(strlen(buf), CGROUP_UNIT_MAX - 1);
+                CHECK_STR(buf, want);
+        }
 }
 
 int main(void) {

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What the CLI gathers, without the kernel: the ADDR[:PORT] selectors and
- * the selection of rows (gather.c). */
+/* What the CLI gathers, without the kernel: the ADDR[:PORT] selectors, the
+ * selection of rows, and the units of rows over a cgroup tree of the test's
+ * own (gather.c). */
 #include <arpa/inet.h>
 #include <stdlib.h>
 
+#include "cgroup.h"
 #include "gather.h"
 #include "test.h"
+#include "cgtree.h"
 #include "util.h"
 
 #define S UINT64_C(1000000)
@@ -130,9 +133,79 @@ static void test_select(void) {
         CHECK_INT(select_cookies(&sel, c), 0);
 }
 
+/* A user's manager runs units of its own: --unit nginx.service is the
+ * system's nginx.service only, the user's has its manager in front. */
+static void test_select_user_units(void) {
+        char root[] = "/tmp/finwatch-test-gather-XXXXXX";
+        struct cgroup_cache *cc = NULL;
+        uint64_t ids[5];
+        const char *const want[] = {
+                "nginx.service",
+                "user@1000.service/nginx.service",
+                "user@1000.service/libpod-0123abcd.scope",
+                "user@1000.service",
+                "session-2.scope",
+        };
+        static const struct {
+                const char *unit;
+                uint64_t cookie;        /* the one selected, 0: none */
+        } selections[] = {
+                { "nginx.service", 1 },
+                { "user@1000.service/nginx.service", 2 },
+                { "user@1000.service/libpod-0123abcd.scope", 3 },
+                { "user@1000.service", 4 }, /* the manager's own: not its units */
+                { "session-2.scope", 5 },
+                /* the cgroup path is not the unit's name */
+                { "user@1000.service/app.slice/nginx.service", 0 },
+                { "libpod-0123abcd.scope", 0 },
+                { "app.slice", 0 },
+        };
+
+        CHECK(mkdtemp(root) != NULL);
+        ids[0] = cgtree_make(root, "/system.slice/nginx.service");
+        ids[1] = cgtree_make(root, "/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service");
+        ids[2] = cgtree_make(root, "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-0123abcd.scope");
+        ids[3] = cgtree_make(root, "/user.slice/user-1000.slice/user@1000.service/init.scope");
+        ids[4] = cgtree_make(root, "/user.slice/user-1000.slice/session-2.scope");
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+
+        for (size_t k = 0; k <= ELEMENTSOF(selections); k++) {
+                struct row rows[ELEMENTSOF(ids)];
+                struct gathered g = { .rows = rows, .n = ELEMENTSOF(rows) };
+                struct selection sel = SELECTION_DEFAULT;
+
+                /* orphans (inode 0): no process to look for */
+                for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                        rows[i] = row(i + 1, (uint16_t) (100 + i), NULL, true, 60 * S);
+                        rows[i].sock.has_cgroup_id = true;
+                        rows[i].sock.cgroup_id = ids[i];
+                }
+                gather_annotate(&g, cc);
+                if (k == ELEMENTSOF(selections)) {
+                        /* the names, as the table and JSON show them */
+                        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                                CHECK_STR(rows[i].unit, want[i]);
+                        CHECK_STR(rows[1].cgroup, "/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service");
+                } else {
+                        sel.unit = selections[k].unit;
+                        if (gather_select(&g, &sel) != (selections[k].cookie ? 1 : 0) ||
+                            (selections[k].cookie && g.rows[0].sock.id.cookie != selections[k].cookie)) {
+                                fprintf(stderr, "--unit %s: %zu rows, the first %" PRIu64 ", want cookie %" PRIu64 "\n",
+                                        sel.unit, g.n, g.n ? g.rows[0].sock.id.cookie : 0, selections[k].cookie);
+                                test_failures++;
+                        }
+                }
+                strpool_done(&g.strings);
+        }
+
+        cgroup_cache_free(cc);
+        cgtree_remove(root);
+}
+
 int main(void) {
         test_parse_endpoint();
         test_endpoint_matches();
         test_select();
+        test_select_user_units();
         return test_result("test-gather");
 }

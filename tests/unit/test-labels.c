@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Labels and the summary (labels.c, summary.c) over a cgroup hierarchy of
  * the test's own (a directory tree: a cgroup's id is its directory's inode
- * number, as on cgroup2), and the cgroup walk itself (cgroup.c). */
+ * number, as on cgroup2), and the cgroup walk itself (cgroup.c); a user's
+ * units against the system's of the same name, down to the journal record
+ * and the metrics. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "cgroup.h"
 #include "labels.h"
+#include "metrics.h"
 #include "summary.h"
 #include "test.h"
 #include "cgtree.h"
@@ -41,6 +45,97 @@ static struct tracked entry(uint64_t cookie, uint8_t state, uint64_t cgroup, boo
                 .state = state, .state_since = since, .first_seen = since, .last_seen = since,
                 .cgroup_id = cgroup, .has_cgroup_id = cgroup != 0, .orphan = orphan, .cause = cause,
         };
+}
+
+/* An alert's record, as one string of KEY=VALUE lines. */
+static int collect(const struct iovec *iov, int n, void *userdata) {
+        char *out = userdata;
+        size_t off = 0;
+
+        for (int i = 0; i < n && off < 4096; i++)
+                off += (size_t) snprintf(out + off, 4096 - off, "%.*s\n", (int) iov[i].iov_len,
+                                         (const char *) iov[i].iov_base);
+        return 0;
+}
+
+/* A user's manager runs units of its own: a unit of the user's is named
+ * behind its manager, never like the system's unit of the same name, in the
+ * labels, the journal, the top orphan units and the metrics. */
+static void test_user_units(void) {
+        struct cgroup_cache *cc = NULL;
+        struct labels *l = NULL;
+        struct tracker *t = NULL;
+        struct summary s = {};
+        struct metrics m = {};
+        struct alerter a;
+        struct sock_labels sl;
+        char top[300], record[4096] = "", *text = NULL;
+        size_t text_size = 0;
+        FILE *f;
+        uint64_t sys = mkcg("/system.slice/nginx.service"),
+                 user = mkcg("/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service"),
+                 pod = mkcg("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-0123abcd.scope"),
+                 manager = mkcg("/user.slice/user-1000.slice/user@1000.service/init.scope");
+        uint32_t u_sys, u_user;
+
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+        CHECK_INT(labels_new(&l, cc), 0);
+        CHECK_INT(labels_begin(l, NULL), 0);
+        CHECK_INT(tracker_new(&t), 0);
+        {
+                const struct tracked e[] = {
+                        entry(11, FW_TCP_FIN_WAIT1, user, true, 0, 100 * S, 1),
+                        entry(12, FW_TCP_FIN_WAIT1, user, true, 0, 110 * S, 1),
+                        entry(13, FW_TCP_LAST_ACK, user, true, 0, 120 * S, 1),
+                        entry(14, FW_TCP_LAST_ACK, pod, true, 0, 130 * S, 1),
+                        entry(15, FW_TCP_LAST_ACK, pod, true, 0, 140 * S, 1),
+                        entry(16, FW_TCP_LAST_ACK, sys, true, 0, 150 * S, 1),
+                        entry(17, FW_TCP_LAST_ACK, manager, false, 0, 160 * S, 1),
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(e); i++)
+                        CHECK_INT(tracker_restore(t, &e[i]), 0);
+        }
+
+        /* two nginx.service, two names */
+        u_user = labels_unit(l, tracker_get(t, 11));
+        u_sys = labels_unit(l, tracker_get(t, 16));
+        CHECK(u_user != LABEL_NONE && u_sys != LABEL_NONE && u_user != u_sys);
+        CHECK_STR(labels_name(l, u_user), "user@1000.service/nginx.service");
+        CHECK_STR(labels_name(l, u_sys), "nginx.service");
+        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 14))), "user@1000.service/libpod-0123abcd.scope");
+        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 17))), "user@1000.service");
+
+        /* the journal: FINWATCH_UNIT */
+        alerter_init(&a, 60, collect, record);
+        labels_of(l, tracker_get(t, 12), &sl);
+        alert_stuck(&a, tracker_get(t, 12), &sl, 100 * S, false, 200 * S);
+        CHECK(strstr(record, "FINWATCH_UNIT=user@1000.service/nginx.service\n") != NULL);
+        labels_of(l, tracker_get(t, 16), &sl);
+        alert_stuck(&a, tracker_get(t, 16), &sl, 50 * S, false, 200 * S);
+        CHECK(strstr(record, "FINWATCH_UNIT=nginx.service\n") != NULL);
+
+        /* the orphan budget's top units and the metrics */
+        CHECK_INT(summary_build(&s, t, l, 200 * S), 0);
+        summary_top_orphan_units(&s, 5, top, sizeof(top));
+        CHECK_STR(top, "user@1000.service/nginx.service=3, user@1000.service/libpod-0123abcd.scope=2, "
+                       "nginx.service=1");
+        summary_fill_metrics(&s, &m);
+        f = open_memstream(&text, &text_size);
+        CHECK(f != NULL);
+        if (f) {
+                CHECK_INT(metrics_format(f, &m), 0);
+                fclose(f);
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"user@1000.service/nginx.service\"} 3\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"user@1000.service/libpod-0123abcd.scope\"} 2\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"nginx.service\"} 1\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"user@1000.service\"} 1\n"));
+                free(text);
+        }
+
+        summary_done(&s);
+        labels_free(l);
+        tracker_free(t);
 }
 
 int main(void) {
@@ -188,6 +283,8 @@ int main(void) {
                 CHECK_STR(path, "/system.slice/nginx.service");
                 cgroup_cache_free(cc);
         }
+
+        test_user_units();
 
         cgtree_remove(root);
         return test_result("test-labels");

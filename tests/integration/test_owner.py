@@ -5,7 +5,9 @@ classified right (v4 and v6, orphan and owned); the fate estimate of an
 orphan is within 20% of when the kernel really reaps it; sockets made in a
 transient cgroup named like a unit are attributed to it, also after
 close(), and to "(deleted)" once the cgroup is gone; alerts carry cause,
-fate and unit; --unit filters list and kill."""
+fate and unit; --unit filters list and kill. In a cgroup tree shaped like a
+user's manager, the user's units are named behind it and never pass for the
+system's unit of the same name."""
 import json
 import os
 import shutil
@@ -34,6 +36,30 @@ def own_cgroup():
             if line.startswith("0::"):
                 return line[3:].strip()
     return "/"
+
+
+def remove_cgroups(top, home):
+    """Remove the cgroup tree at top, deepest first; a process still in it
+    goes back to home first. Quiet: this is cleanup, on failure too."""
+    if not os.path.isdir(top):
+        return
+    for path, _, _ in os.walk(top, topdown=False):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    with open(os.path.join(home, "cgroup.procs"), "w") as p:
+                        p.write(pid)
+        except OSError:
+            pass
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def in_cgroup(cg, *cmd):
+    """cmd, moved into the cgroup cg before it starts (it makes its sockets there)."""
+    return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
 
 
 def key(o):
@@ -97,9 +123,11 @@ def test_owner(t, a, work, jd):
     root = cgroup2_root()
     if not root:
         fwtest.skip_or_fail("no cgroup v2 hierarchy")
-    parent = os.path.join(root, own_cgroup().lstrip("/"))
+    # at the hierarchy's root: a cgroup below a unit (ours, if we run in
+    # one) belongs to that unit, whatever its name
+    home = os.path.join(root, own_cgroup().lstrip("/"))
     unit = f"fwtest-{os.getpid()}.scope"
-    cg = os.path.join(parent, unit)
+    cg = os.path.join(root, unit)
     os.mkdir(cg)
     conf = os.path.join(work, "owner.conf")
     with open(conf, "w") as f:
@@ -107,10 +135,9 @@ def test_owner(t, a, work, jd):
                 f"[daemon]\nstate_file =\ncontrol_socket = {work}/control\n")
     try:
         # the fixture moves itself into the cgroup before it makes any socket
-        wrapper = ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", a.fixture]
-        fx = fwtest.Fixture(wrapper[0], [], timeout=60)
-        fx.args = wrapper + ["--unshare", "--make", "lost-fin:last-ack:orphan:4:2",
-                             "--make", "zero-window:fin-wait-1:owned:4:1"]
+        fx = fwtest.Fixture("sh", [], timeout=60)
+        fx.args = in_cgroup(cg, a.fixture, "--unshare", "--make", "lost-fin:last-ack:orphan:4:2",
+                            "--make", "zero-window:fin-wait-1:owned:4:1")
         with fx:
             time.sleep(0.5)
             got = list_json(fx, a)
@@ -142,25 +169,109 @@ def test_owner(t, a, work, jd):
             t.eq((r.returncode, len(r.stdout.splitlines())), (0, 2), "kill --unit")
 
             # the process leaves and the cgroup is removed: its orphans stay, their cgroup is gone
-            with open(os.path.join(parent, "cgroup.procs"), "w") as f:
+            with open(os.path.join(home, "cgroup.procs"), "w") as f:
                 f.write(str(fx.proc.pid))
             os.rmdir(cg)
             got = list_json(fx, a)
             t.check(got and all(o["unit"] == "(deleted)" and o["cgroup_deleted"] for o in got),
                     f"a deleted cgroup is shown as such: {[(o['unit'], o['cgroup_deleted']) for o in got]}")
     finally:
-        if os.path.isdir(cg):
-            try:
-                with open(os.path.join(cg, "cgroup.procs")) as f:
-                    for pid in f.read().split():
-                        with open(os.path.join(parent, "cgroup.procs"), "w") as p:
-                            p.write(pid)
-            except OSError:
-                pass
-            try:
-                os.rmdir(cg)
-            except OSError:
-                pass
+        remove_cgroups(cg, home)
+
+
+def test_user_manager(t, a, work, jd):
+    """A tree shaped like a user's manager, in a slice of the test's own at
+    the hierarchy's root (no such user is needed: only the names count):
+    the system's fwtest-N-web.service, the user's unit of the same name in
+    user@4242.service/app.slice, and a rootless container's
+    user@4242.service/user.slice/libpod-0123abcd.scope/container, all with
+    stuck sockets in one network namespace. The user's units are named
+    behind their manager in the table, JSON, journal and metrics; --unit of
+    one selects it alone, in list and kill."""
+    root = cgroup2_root()
+    home = os.path.join(root, own_cgroup().lstrip("/"))
+    top = os.path.join(root, f"fwtest-{os.getpid()}.slice")
+    manager = os.path.join(top, "user-4242.slice", "user@4242.service")
+    web = f"fwtest-{os.getpid()}-web.service"
+    cgs = {"system": os.path.join(top, web), "user": os.path.join(manager, "app.slice", web),
+           "pod": os.path.join(manager, "user.slice", "libpod-0123abcd.scope", "container")}
+    names = {"system": web, "user": f"user@4242.service/{web}", "pod": "user@4242.service/libpod-0123abcd.scope"}
+    # which sockets each makes: the system's lost FINs (its nft rules, in its
+    # own namespace), the others' zero windows there too, each on a port of its own
+    ports = {"system": (9000, "127.0.0.1"), "user": (9100, "127.0.0.1"), "pod": (9100, "::1")}
+    prom = os.path.join(work, "user.prom")
+    conf = os.path.join(work, "user.conf")
+    with open(conf, "w") as f:
+        f.write(f"[monitor]\ninterval = 200ms\n[alert]\nafter = 1s\n[metrics]\ntextfile = {prom}\n"
+                f"[daemon]\nstate_file =\ncontrol_socket = {work}/user-control\n")
+
+    def whose(o):
+        for k, (port, addr) in ports.items():
+            if o["local_port"] == port and o["local_address"] == addr:
+                return k
+        return None
+
+    try:
+        for cg in cgs.values():
+            os.makedirs(cg)
+        sysfx = fwtest.Fixture("sh", [], timeout=60)
+        sysfx.args = in_cgroup(cgs["system"], a.fixture, "--unshare", "--make", "lost-fin:last-ack:orphan:4:2")
+        with sysfx:
+            enter = ["nsenter", "-t", str(sysfx.pid), "-n"]
+            userfx = fwtest.Fixture("sh", [], timeout=60)
+            userfx.args = in_cgroup(cgs["user"], *enter, a.fixture, "--i-am-in-a-private-netns",
+                                    "--make", "zero-window:fin-wait-1:owned:4:2")
+            podfx = fwtest.Fixture("sh", [], timeout=60)
+            podfx.args = in_cgroup(cgs["pod"], *enter, a.fixture, "--i-am-in-a-private-netns",
+                                   "--make", "zero-window:fin-wait-1:owned:6:1")
+            with userfx, podfx:
+                time.sleep(0.5)
+                got = list_json(sysfx, a)
+                t.eq(sorted((whose(o), o["unit"]) for o in got),
+                     sorted([("system", names["system"])] * 2 + [("user", names["user"])] * 2 +
+                            [("pod", names["pod"])]),
+                     "each socket named by its manager")
+                owned = [o for o in got if whose(o) == "user"]
+                t.check(owned and all(o["pid"] == userfx.proc.pid and o["process"] == "fw-stuck" for o in owned),
+                        f"the user's sockets' process: {[(o['pid'], o['process']) for o in owned]}")
+                table = sysfx.run(a.finwatch, "list", "--no-daemon").stdout
+                t.check(f" {names['user']} " in table and f" {names['pod']} " in table,
+                        f"the table names the user's units: {table}")
+
+                for k, name in names.items():
+                    sel = list_json(sysfx, a, "--unit", name)
+                    t.check(sel and all(whose(o) == k for o in sel) and
+                            len(sel) == len([o for o in got if whose(o) == k]),
+                            f"--unit {name}: {k}'s alone, got {[(whose(o), o['unit']) for o in sel]}")
+                t.eq(list_json(sysfx, a, "--unit", "user@4242.service"), [],
+                     "--unit of the manager: its own processes, none of its units")
+                t.eq(list_json(sysfx, a, "--unit", "libpod-0123abcd.scope"), [],
+                     "--unit of the container's scope without its manager: none")
+
+                d = fwtest.Daemon(a.finwatchd, conf, sysfx, work, journal=jd)
+                try:
+                    recs = fwtest.wait_for(lambda: (lambda r: r if len(r) >= 5 else None)(
+                        jd.records(f"_PID={d.pid}", "MESSAGE_ID=b4cd1459bf4140c695af9432d3238033")), 15) or []
+                    byport = {"system": "127.0.0.1:9000", "user": "127.0.0.1:9100", "pod": "[::1]:9100"}
+                    t.eq(sorted((r.get("FINWATCH_LOCAL"), r.get("FINWATCH_UNIT")) for r in recs),
+                         sorted([(byport[k], names[k]) for k in ("system", "system", "user", "user", "pod")]),
+                         "FINWATCH_UNIT of each")
+                    text = fwtest.wait_for(lambda: (lambda x: x if x and names["pod"] in x else None)(
+                        open(prom).read() if os.path.exists(prom) else None), 10) or ""
+                    for k, n in (("system", 2), ("user", 2), ("pod", 1)):
+                        t.check(f'finwatch_stuck_sockets_by_unit{{unit="{names[k]}"}} {n}\n' in text,
+                                f"metrics: {names[k]} {n}")
+                finally:
+                    d.stop()
+
+                r = sysfx.run(a.finwatch, "kill", "--no-daemon", "--unit", web, "--dry-run")
+                t.eq(len(r.stdout.splitlines()), 2, f"kill --unit {web}: the system's two only ({r.stdout!r})")
+                r = sysfx.run(a.finwatch, "kill", "--no-daemon", "--unit", names["user"], "--yes")
+                t.eq((r.returncode, len(r.stdout.splitlines())), (0, 2), f"kill --unit {names['user']}")
+                left = list_json(sysfx, a)
+                t.eq(sorted(whose(o) for o in left), ["pod", "system", "system"], "the others are still there")
+    finally:
+        remove_cgroups(top, home)
 
 
 def test_orphan_budget(t, a, work, jd):
@@ -202,6 +313,7 @@ def main():
         test_fate(t, a)
         with fwtest.Journal() as jd:
             test_owner(t, a, work, jd)
+            test_user_manager(t, a, work, jd)
             test_orphan_budget(t, a, work, jd)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -63,21 +63,25 @@ static int send_request_fds(int fd, uint16_t type, const void *payload, size_t l
         return 0;
 }
 
-static int send_request(int fd, uint16_t type, const void *payload, size_t len) {
-        return send_request_fds(fd, type, payload, len, NULL, 0);
-}
-
 /* Receive one reply into buf (PROTO_MAX_REPLY bytes) and check it. An ERROR
  * reply becomes its errno, with the daemon's sentence in errbuf. */
-static int recv_reply(int fd, uint8_t *buf, struct proto_msg *msg, char *errbuf, size_t errsize) {
+static int recv_reply_flags(int fd, uint8_t *buf, struct proto_msg *msg, int flags, char *errbuf, size_t errsize) {
         ssize_t n;
         int r;
 
-        n = recv(fd, buf, PROTO_MAX_REPLY, MSG_TRUNC);
-        if (n < 0)
-                return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        n = recv(fd, buf, PROTO_MAX_REPLY, MSG_TRUNC | flags);
+        if (n < 0) {
+                if (errno == EAGAIN && !(flags & MSG_DONTWAIT)) {
+                        snprintf(errbuf, errsize, "finwatchd did not answer within %d s", CLIENT_TIMEOUT_SEC);
+                        return -ETIMEDOUT;
+                }
+                if (errno == ECONNRESET || errno == EPIPE)
+                        snprintf(errbuf, errsize, "finwatchd closed the connection without an answer (%s)",
+                                 strerror(errno));
+                return -errno;
+        }
         if (n == 0) {
-                snprintf(errbuf, errsize, "the daemon closed the connection");
+                snprintf(errbuf, errsize, "finwatchd closed the connection without an answer");
                 return -ECONNRESET;
         }
         if ((size_t) n > PROTO_MAX_REPLY) {
@@ -98,6 +102,28 @@ static int recv_reply(int fd, uint8_t *buf, struct proto_msg *msg, char *errbuf,
                 return e.error;
         }
         return 0;
+}
+
+static int recv_reply(int fd, uint8_t *buf, struct proto_msg *msg, char *errbuf, size_t errsize) {
+        return recv_reply_flags(fd, buf, msg, 0, errbuf, errsize);
+}
+
+/* Send one request and receive the first message of its reply. A daemon
+ * that refused us may have said why before it closed: that sentence is
+ * the error then, not the broken pipe. */
+static int transact(int fd, uint16_t type, const void *payload, size_t len, const int *fds, size_t n_fds,
+                    uint8_t *buf, struct proto_msg *msg, char *errbuf, size_t errsize) {
+        int r = send_request_fds(fd, type, payload, len, fds, n_fds);
+
+        if (r < 0) {
+                int said = recv_reply_flags(fd, buf, msg, MSG_DONTWAIT, errbuf, errsize);
+
+                if (said < 0 && msg->type == PROTO_REPLY_ERROR)
+                        return said;
+                snprintf(errbuf, errsize, "cannot send the request to finwatchd: %s", strerror(-r));
+                return r;
+        }
+        return recv_reply(fd, buf, msg, errbuf, errsize);
 }
 
 static int expect(const struct proto_msg *msg, uint16_t type, char *errbuf, size_t errsize) {
@@ -121,15 +147,12 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
 
         if (!buf)
                 return -ENOMEM;
-        r = send_request(fd, PROTO_REQ_LIST, NULL, 0);
-        if (r < 0)
-                return r;
-
-        for (;;) {
-                struct proto_msg msg;
+        for (bool first = true;; first = false) {
+                struct proto_msg msg = {};
                 struct proto_tracked_head head;
 
-                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+                r = first ? transact(fd, PROTO_REQ_LIST, NULL, 0, NULL, 0, buf, &msg, errbuf, errsize)
+                          : recv_reply(fd, buf, &msg, errbuf, errsize);
                 if (r < 0)
                         return r;
                 if (msg.type == PROTO_REPLY_END)
@@ -176,14 +199,12 @@ void client_table_done(struct daemon_table *t) {
 
 int client_status(int fd, struct proto_status *ret, char *errbuf, size_t errsize) {
         _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
-        struct proto_msg msg;
+        struct proto_msg msg = {};
         int r;
 
         if (!buf)
                 return -ENOMEM;
-        r = send_request(fd, PROTO_REQ_STATUS, NULL, 0);
-        if (r >= 0)
-                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+        r = transact(fd, PROTO_REQ_STATUS, NULL, 0, NULL, 0, buf, &msg, errbuf, errsize);
         if (r >= 0)
                 r = expect(&msg, PROTO_REPLY_STATUS, errbuf, errsize);
         if (r < 0)
@@ -194,14 +215,12 @@ int client_status(int fd, struct proto_status *ret, char *errbuf, size_t errsize
 
 int client_reload(int fd, char *errbuf, size_t errsize) {
         _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
-        struct proto_msg msg;
+        struct proto_msg msg = {};
         int r;
 
         if (!buf)
                 return -ENOMEM;
-        r = send_request(fd, PROTO_REQ_RELOAD, NULL, 0);
-        if (r >= 0)
-                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+        r = transact(fd, PROTO_REQ_RELOAD, NULL, 0, NULL, 0, buf, &msg, errbuf, errsize);
         if (r >= 0)
                 r = expect(&msg, PROTO_REPLY_OK, errbuf, errsize);
         return r;
@@ -213,7 +232,7 @@ int client_kill(int fd, const struct proto_sock_id_ns *ids, size_t n, const int 
         size_t len = sizeof(head) + n * sizeof(*ids);
         _cleanup_(freep) uint8_t *req = malloc(len);
         _cleanup_(freep) uint8_t *buf = malloc(PROTO_MAX_REPLY);
-        struct proto_msg msg;
+        struct proto_msg msg = {};
         int r;
 
         if (!req || !buf)
@@ -222,9 +241,7 @@ int client_kill(int fd, const struct proto_sock_id_ns *ids, size_t n, const int 
                 return -EINVAL;
         memcpy(req, &head, sizeof(head));
         memcpy(req + sizeof(head), ids, n * sizeof(*ids));
-        r = send_request_fds(fd, PROTO_REQ_KILL_NS, req, len, fds, n_fds);
-        if (r >= 0)
-                r = recv_reply(fd, buf, &msg, errbuf, errsize);
+        r = transact(fd, PROTO_REQ_KILL_NS, req, len, fds, n_fds, buf, &msg, errbuf, errsize);
         /* a daemon older than this finwatch: 0.1 calls the request malformed,
          * later ones say they do not know it */
         if (r == -EOPNOTSUPP || (r == -EBADMSG && strcmp(errbuf, "malformed request") == 0)) {

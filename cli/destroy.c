@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <systemd/sd-journal.h>
 
 #include "client.h"
 #include "destroy.h"
+#include "record.h"
 #include "util.h"
 
 /* The next batch from row `from`: at most PROTO_KILL_NS_MAX sockets from at
@@ -64,14 +67,58 @@ static int via_daemon(const struct gathered *g, const char *socket_path, int *re
         return 0;
 }
 
-int destroy_rows(const struct gathered *g, const char *socket_path, int *results, char *err, size_t errsize) {
+/* The audit record the daemon would have written, written by us: a kill
+ * without finwatchd is in the journal all the same (journald adds our
+ * _UID and _PID, which it checks, beside the fields we claim). */
+static int record_direct_kill(const struct row *row, int result) {
+        const struct fw_sock *s = &row->sock;
+        char netns[32];
+        struct record_sock v = {
+                .id = s->id,
+                .cgroup_id = s->cgroup_id,
+                .fate_msec = s->fate_msec,
+                .state = s->state,
+                .timer = s->timer,
+                .timer_count = s->timer_count,
+                .cause = s->cause,
+                .orphan = fw_sock_is_orphan(s),
+                .has_cgroup_id = s->has_cgroup_id,
+                .unit = row->unit,
+                .netns = row->netns,
+        };
+        struct record_kill k = {
+                .result = result,
+                .age_usec = row->known ? row->age_usec : UINT64_MAX,
+                .origin = KILL_MANUAL,
+                .uid = (uint32_t) getuid(),
+                .pid = (uint32_t) getpid(),
+                .via = "finwatch",
+        };
+        struct record r = {};
+
+        if (!v.netns && s->id.netns_ino) {
+                snprintf(netns, sizeof(netns), "net:[%" PRIu32 "]", s->id.netns_ino);
+                v.netns = netns;
+        }
+        record_killed(&r, "finwatch", &v, &k);
+        return sd_journal_sendv(r.iov, r.n);
+}
+
+int destroy_rows(const struct gathered *g, const char *socket_path, int *results, int *ret_unrecorded, char *err,
+                 size_t errsize) {
+        *ret_unrecorded = 0;
+
         if (socket_path)
                 return via_daemon(g, socket_path, results, err, errsize);
         for (size_t i = 0; i < g->n; i++) {
                 struct diag *d = gather_diag(g, &g->rows[i]);
                 uint8_t state;
+                int r;
 
                 results[i] = d ? diag_kill(d, &g->rows[i].sock.id, &state) : -ENOENT;
+                r = record_direct_kill(&g->rows[i], results[i]);
+                if (r < 0 && *ret_unrecorded == 0)
+                        *ret_unrecorded = r;
         }
         return 0;
 }

@@ -194,6 +194,10 @@ static int gather_or_fail(const struct verb_args *a, struct gathered *g) {
                 fprintf(stderr, "%s: %s: %u network namespace%s left out: permission denied (entering needs "
                         "CAP_SYS_ADMIN, and CAP_SYS_PTRACE for other users' processes)\n", program, a->verb,
                         g->netns_denied, g->netns_denied == 1 ? "" : "s");
+        /* kill: no way around a daemon that runs, or its record of who killed what is lost */
+        if (g->daemon_runs && !g->have_daemon && strcmp(a->verb, "kill") == 0)
+                return fail(EXIT_FAILURE_RUNTIME, "kill: %s; nothing killed (--no-daemon kills without it, "
+                            "recorded in the journal by finwatch)", g->daemon_note);
         if (g->daemon_note[0])
                 fprintf(stderr, "%s: %s: %s; the kernel's snapshot alone, ages unknown\n", program, a->verb,
                         g->daemon_note);
@@ -310,7 +314,7 @@ static int verb_kill(int argc, char **argv) {
         const struct selection *sel = &a.sel;
         char err[256] = "";
         size_t n, failed = 0;
-        int r;
+        int r, unrecorded;
 
         r = parse_options("kill", argc, argv, SELECTION_SHORT "l:p:c:dy", options, kill_option, &a, usage_kill);
         if (r != PARSED)
@@ -346,9 +350,12 @@ static int verb_kill(int argc, char **argv) {
         results = calloc(n, sizeof(*results));
         if (!results)
                 return fail(EXIT_FAILURE_RUNTIME, "out of memory");
-        r = destroy_rows(&g, g.have_daemon ? arg_socket : NULL, results, err, sizeof(err));
+        r = destroy_rows(&g, g.have_daemon ? arg_socket : NULL, results, &unrecorded, err, sizeof(err));
         if (r < 0)
                 return fail(EXIT_FAILURE_RUNTIME, "kill: %s", err);
+        if (unrecorded < 0)
+                fprintf(stderr, "%s: kill: the journal did not take the record of every kill: %s\n", program,
+                        strerror(-unrecorded));
 
         for (size_t i = 0; i < n; i++) {
                 print_result(&g.rows[i], results[i], false);

@@ -195,8 +195,12 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
         if (fd < 0) {
                 snprintf(g->daemon_note, sizeof(g->daemon_note), "no finwatchd answers at %s (%s)", socket_path,
                          strerror(-fd));
+                /* none there, or the socket of one that is not running;
+                 * anything else (a full backlog, EACCES) is a daemon */
+                g->daemon_runs = fd != -ENOENT && fd != -ECONNREFUSED;
                 return;
         }
+        g->daemon_runs = true;
         r = client_list(fd, &table, err, sizeof(err));
         if (r < 0) {
                 snprintf(g->daemon_note, sizeof(g->daemon_note), "finwatchd did not answer (%s)",

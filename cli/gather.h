@@ -47,6 +47,8 @@ struct gathered {
         struct row *rows;
         size_t n, allocated;
         bool have_daemon;          /* finwatchd answered: rows it tracks are known */
+        bool daemon_runs;          /* something listens at the control socket (answered or not):
+                                    * kills go through it, never around it */
         struct netns_set *netns;   /* ours, and the namespaces looked at */
         struct strpool strings;    /* the rows' units, cgroups and process names */
         /* for the caller to tell the user */

@@ -11,35 +11,11 @@
 #include "alert.h"
 #include "cause.h"
 #include "diag.h"
+#include "record.h"
 #include "sockfmt.h"
 #include "util.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
-
-/* A record under construction: fixed storage, no allocation. */
-#define RECORD_FIELDS 30
-struct record {
-        struct iovec iov[RECORD_FIELDS];
-        char text[RECORD_FIELDS][256];
-        int n;
-};
-
-static void __attribute__((format(printf, 2, 3))) field(struct record *r, const char *fmt, ...) {
-        va_list ap;
-        int len;
-
-        if (r->n >= RECORD_FIELDS)
-                return;
-        va_start(ap, fmt);
-        len = vsnprintf(r->text[r->n], sizeof(r->text[r->n]), fmt, ap);
-        va_end(ap);
-        if (len < 0)
-                return;
-        if ((size_t) len >= sizeof(r->text[r->n]))
-                len = sizeof(r->text[r->n]) - 1;
-        r->iov[r->n] = (struct iovec) { .iov_base = r->text[r->n], .iov_len = (size_t) len };
-        r->n++;
-}
 
 static void send_record(struct alerter *a, struct record *r) {
         int ret = a->sink(r->iov, r->n, a->sink_userdata);
@@ -66,15 +42,15 @@ void alert_tick(struct alerter *a, uint64_t now, bool force) {
                 return;
 
         if (held > 0) {
-                field(&r, "MESSAGE=%u more finwatch alerts held back by the rate limit (%u stuck, %u cleared; "
+                record_field(&r, "MESSAGE=%u more finwatch alerts held back by the rate limit (%u stuck, %u cleared; "
                           "at most %u a minute)", held, a->held_stuck, a->held_cleared, a->max_per_minute);
-                field(&r, "PRIORITY=%d", LOG_WARNING);
-                field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_SUMMARY);
-                field(&r, "SYSLOG_IDENTIFIER=finwatchd");
-                field(&r, "FINWATCH_HELD=%u", held);
-                field(&r, "FINWATCH_HELD_STUCK=%u", a->held_stuck);
-                field(&r, "FINWATCH_HELD_CLEARED=%u", a->held_cleared);
-                field(&r, "FINWATCH_MAX_PER_MINUTE=%u", a->max_per_minute);
+                record_field(&r, "PRIORITY=%d", LOG_WARNING);
+                record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_SUMMARY);
+                record_field(&r, "SYSLOG_IDENTIFIER=finwatchd");
+                record_field(&r, "FINWATCH_HELD=%u", held);
+                record_field(&r, "FINWATCH_HELD_STUCK=%u", a->held_stuck);
+                record_field(&r, "FINWATCH_HELD_CLEARED=%u", a->held_cleared);
+                record_field(&r, "FINWATCH_MAX_PER_MINUTE=%u", a->max_per_minute);
                 send_record(a, &r);
         }
         a->window_open = false;
@@ -107,35 +83,28 @@ static const struct endpoints *endpoints_of(struct endpoints *ep, const struct t
         return ep;
 }
 
-/* The fields every socket record has; MESSAGE, PRIORITY and MESSAGE_ID come first. */
-static void socket_fields(struct record *r, const struct tracked *e, const struct sock_labels *l,
-                          const struct endpoints *ep) {
-        const char *local = ep->local, *peer = ep->peer;
+/* What a record says of a tracked socket. */
+static struct record_sock record_sock_of(const struct tracked *e, const struct sock_labels *l) {
+        return (struct record_sock) {
+                .id = e->id,
+                .cgroup_id = e->cgroup_id,
+                .fate_msec = e->fate_msec,
+                .state = e->state,
+                .timer = e->timer,
+                .timer_count = e->timer_count,
+                .cause = e->cause,
+                .orphan = e->orphan,
+                .has_cgroup_id = e->has_cgroup_id,
+                .unit = l->unit,
+                .netns = l->netns,
+        };
+}
 
-        field(r, "SYSLOG_IDENTIFIER=finwatchd");
-        field(r, "FINWATCH_STATE=%s", sockfmt_state_name(e->state));
-        field(r, "FINWATCH_LOCAL=%s", local);
-        field(r, "FINWATCH_PEER=%s", peer);
-        field(r, "FINWATCH_COOKIE=%" PRIu64, e->id.cookie);
-        field(r, "FINWATCH_ORPHAN=%s", e->orphan ? "yes" : "no");
-        field(r, "FINWATCH_TIMER=%s", sockfmt_timer_name(e->timer));
-        field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
-        field(r, "FINWATCH_CAUSE=%s", cause_to_string(e->cause));
-        if (l->netns)
-                field(r, "FINWATCH_NETNS=%s", l->netns);
-        if (e->fate_msec == FATE_NEVER)
-                field(r, "FINWATCH_FATE=never");
-        else if (e->fate_msec < 0)
-                field(r, "FINWATCH_FATE=unknown");
-        else {
-                field(r, "FINWATCH_FATE=reaped");
-                field(r, "FINWATCH_REAPED_IN_SEC=%" PRId64, (e->fate_msec + 999) / 1000);
-        }
-        if (e->has_cgroup_id) {
-                field(r, "FINWATCH_CGROUP_ID=%" PRIu64, e->cgroup_id);
-                if (l->unit && l->unit[0])
-                        field(r, "FINWATCH_UNIT=%s", l->unit);
-        }
+/* The fields every socket record has; MESSAGE, PRIORITY and MESSAGE_ID come first. */
+static void socket_fields(struct record *r, const struct tracked *e, const struct sock_labels *l) {
+        struct record_sock v = record_sock_of(e, l);
+
+        record_socket(r, "finwatchd", &v);
 }
 
 void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t age, bool repeat,
@@ -150,13 +119,13 @@ void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_l
                 return;
         }
         endpoints_of(&ep, e);
-        field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", sockfmt_state_name(e->state), ep.local, ep.peer,
+        record_field(&r, "MESSAGE=%s %s -> %s stuck for %s, %s", sockfmt_state_name(e->state), ep.local, ep.peer,
               format_duration(age_s, sizeof(age_s), age), e->orphan ? "orphan" : "owned by a process");
-        field(&r, "PRIORITY=%d", LOG_WARNING);
-        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
-        field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
-        field(&r, "FINWATCH_REPEAT=%s", repeat ? "yes" : "no");
-        socket_fields(&r, e, l, &ep);
+        record_field(&r, "PRIORITY=%d", LOG_WARNING);
+        record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
+        record_field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
+        record_field(&r, "FINWATCH_REPEAT=%s", repeat ? "yes" : "no");
+        socket_fields(&r, e, l);
         send_record(a, &r);
 }
 
@@ -172,12 +141,12 @@ void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock
                 return;
         }
         endpoints_of(&ep, e);
-        field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", sockfmt_state_name(e->state),
+        record_field(&r, "MESSAGE=%s %s -> %s cleared after being stuck for %s", sockfmt_state_name(e->state),
               ep.local, ep.peer, format_duration(age_s, sizeof(age_s), stuck));
-        field(&r, "PRIORITY=%d", LOG_NOTICE);
-        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
-        field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
-        socket_fields(&r, e, l, &ep);
+        record_field(&r, "PRIORITY=%d", LOG_NOTICE);
+        record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
+        record_field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
+        socket_fields(&r, e, l);
         send_record(a, &r);
 }
 
@@ -226,53 +195,26 @@ bool alert_journal_reachable(const char *path) {
 
 void alert_killed(struct alerter *a, const struct tracked *e, const struct sock_labels *l, int result, uint64_t age,
                   enum kill_origin origin, uint32_t uid, uint32_t pid) {
-        static const char *const origins[] = {
-                [KILL_MANUAL] = "manual", [KILL_AUTO] = "auto", [KILL_AUTO_DRY_RUN] = "dry-run",
+        struct record_sock v = record_sock_of(e, l);
+        struct record_kill k = {
+                .result = result, .age_usec = age, .origin = origin, .uid = uid, .pid = pid, .via = "finwatchd",
         };
-        char age_s[DURATION_STRLEN] = "";
-        struct endpoints ep;
         struct record r = {};
-        const char *verb;
 
-        endpoints_of(&ep, e);
-        if (age != UINT64_MAX)
-                format_duration(age_s, sizeof(age_s), age);
-        if (origin == KILL_AUTO_DRY_RUN)
-                verb = "would kill (dry run)";
-        else if (result == 0)
-                verb = "killed";
-        else
-                verb = "failed to kill";
-        field(&r, "MESSAGE=%s %s %s -> %s%s%s%s%s", verb, sockfmt_state_name(e->state), ep.local, ep.peer,
-              age_s[0] ? " stuck for " : "", age_s, result < 0 ? ": " : "",
-              result < 0 ? diag_kill_strerror(result) : "");
-        field(&r, "PRIORITY=%d", result < 0 && origin != KILL_AUTO_DRY_RUN ? LOG_ERR : LOG_NOTICE);
-        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_KILLED);
-        field(&r, "FINWATCH_KILL_ORIGIN=%s", origins[origin]);
-        field(&r, "FINWATCH_KILL_RESULT=%s", result == 0 ? (origin == KILL_AUTO_DRY_RUN ? "dry-run" : "killed")
-                                                          : result == -ENOENT ? "gone" : "failed");
-        if (result < 0)
-                field(&r, "FINWATCH_KILL_ERRNO=%d", -result);
-        if (origin == KILL_MANUAL) {
-                field(&r, "FINWATCH_REQUESTER_UID=%" PRIu32, uid);
-                field(&r, "FINWATCH_REQUESTER_PID=%" PRIu32, pid);
-        }
-        if (age != UINT64_MAX)
-                field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
-        socket_fields(&r, e, l, &ep);
+        record_killed(&r, "finwatchd", &v, &k);
         send_record(a, &r);
 }
 
 void alert_kill_deferred(struct alerter *a, unsigned n, unsigned max_per_minute) {
         struct record r = {};
 
-        field(&r, "MESSAGE=auto-kill budget of %u a minute reached: %u stuck socket%s wait for the next minute",
+        record_field(&r, "MESSAGE=auto-kill budget of %u a minute reached: %u stuck socket%s wait for the next minute",
               max_per_minute, n, n == 1 ? "" : "s");
-        field(&r, "PRIORITY=%d", LOG_WARNING);
-        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_KILL_DEFERRED);
-        field(&r, "SYSLOG_IDENTIFIER=finwatchd");
-        field(&r, "FINWATCH_DEFERRED=%u", n);
-        field(&r, "FINWATCH_MAX_PER_MINUTE=%u", max_per_minute);
+        record_field(&r, "PRIORITY=%d", LOG_WARNING);
+        record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_KILL_DEFERRED);
+        record_field(&r, "SYSLOG_IDENTIFIER=finwatchd");
+        record_field(&r, "FINWATCH_DEFERRED=%u", n);
+        record_field(&r, "FINWATCH_MAX_PER_MINUTE=%u", max_per_minute);
         send_record(a, &r);
 }
 
@@ -280,17 +222,17 @@ void alert_orphan_budget(struct alerter *a, uint64_t orphans, uint64_t max_orpha
                          const char *top_units) {
         struct record r = {};
 
-        field(&r, "MESSAGE=%" PRIu64 " orphaned TCP sockets, %" PRIu64 ".%02" PRIu64 "%% of net.ipv4.tcp_max_orphans "
+        record_field(&r, "MESSAGE=%" PRIu64 " orphaned TCP sockets, %" PRIu64 ".%02" PRIu64 "%% of net.ipv4.tcp_max_orphans "
                   "(%" PRIu64 "), past the %u.%02u%% budget%s%s", orphans,
               max_orphans ? orphans * 100 / max_orphans : 0, max_orphans ? orphans * 10000 / max_orphans % 100 : 0,
               max_orphans, budget_bp / 100, budget_bp % 100, top_units[0] ? "; most from " : "", top_units);
-        field(&r, "PRIORITY=%d", LOG_WARNING);
-        field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_ORPHAN_BUDGET);
-        field(&r, "SYSLOG_IDENTIFIER=finwatchd");
-        field(&r, "FINWATCH_ORPHANS=%" PRIu64, orphans);
-        field(&r, "FINWATCH_MAX_ORPHANS=%" PRIu64, max_orphans);
-        field(&r, "FINWATCH_ORPHAN_BUDGET_BP=%u", budget_bp);
+        record_field(&r, "PRIORITY=%d", LOG_WARNING);
+        record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_ORPHAN_BUDGET);
+        record_field(&r, "SYSLOG_IDENTIFIER=finwatchd");
+        record_field(&r, "FINWATCH_ORPHANS=%" PRIu64, orphans);
+        record_field(&r, "FINWATCH_MAX_ORPHANS=%" PRIu64, max_orphans);
+        record_field(&r, "FINWATCH_ORPHAN_BUDGET_BP=%u", budget_bp);
         if (top_units[0])
-                field(&r, "FINWATCH_TOP_UNITS=%s", top_units);
+                record_field(&r, "FINWATCH_TOP_UNITS=%s", top_units);
         send_record(a, &r);
 }

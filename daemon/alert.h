@@ -9,12 +9,13 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "record.h"
 #include "tracker.h"
 
 #define ALERT_MESSAGE_ID_STUCK   "b4cd1459bf4140c695af9432d3238033"
 #define ALERT_MESSAGE_ID_CLEARED "bbfca07b105e4dbe9b45054f9af909c9"
 #define ALERT_MESSAGE_ID_SUMMARY "10dbc8dc976747ae9445d14576345c07"
-#define ALERT_MESSAGE_ID_KILLED  "176cef42821a44f49b664d8769c52f27"
+#define ALERT_MESSAGE_ID_KILLED  RECORD_MESSAGE_ID_KILLED
 #define ALERT_MESSAGE_ID_KILL_DEFERRED "840d2535a81d4912bc9b3ea265f0b2bf"
 #define ALERT_MESSAGE_ID_ORPHAN_BUDGET "f055b0afc3b14d7fab38c936e5f223d3"
 
@@ -49,13 +50,6 @@ void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink
 void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t age, bool repeat,
                  uint64_t now);
 void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now);
-
-/* How a kill was asked for. */
-enum kill_origin {
-        KILL_MANUAL,        /* a client of the control socket */
-        KILL_AUTO,          /* the [kill] policy */
-        KILL_AUTO_DRY_RUN,  /* the policy in dry-run: nothing was killed */
-};
 
 /* The audit record of one kill (never rate limited: every kill is told).
  * result: diag_kill()'s. age: usec in its state, UINT64_MAX unknown.

@@ -18,21 +18,29 @@ struct client {
         struct ucred peer;
         sd_event_source *io;
         sd_event_source *timer;
+        sd_event_source *lifetime; /* unprivileged and refused clients: the whole connection */
         struct reply out;        /* what is left to send */
         size_t sent;             /* bytes of out already sent */
         bool close_after;        /* close once out is sent (after a bad request) */
+        bool privileged;         /* root, or our own user: the reserve, no lifetime, no budget */
+        char refusal[128];       /* "" admitted; else held only to answer this to its request */
 };
 
 struct control {
         sd_event *event;
         sd_event_source *listen_io;
+        sd_event_source *accept_timer; /* while accepting is paused (EMFILE and the like) */
+        bool accept_told;        /* the failure was logged; said again once it works */
         int listen_fd;
         char path[108];          /* bound by us: unlinked on free; "" if inherited */
         control_handler_fn handler;
         void *userdata;
         uid_t self;              /* our own euid: the unit's ExecReload= runs as it */
         struct client *clients;
-        unsigned n_clients;
+        unsigned n_clients;      /* admitted ones: the slots taken */
+        unsigned n_refusing;     /* refused ones waiting for their request */
+        size_t queued;           /* bytes of out - sent of unprivileged clients */
+        struct control_stats stats;
         uint8_t buf[PROTO_MAX_REQUEST + 1];
 };
 
@@ -105,10 +113,16 @@ static void client_free(struct client *cl) {
                 c->clients = cl->next;
         if (cl->next)
                 cl->next->prev = cl->prev;
-        c->n_clients--;
+        if (cl->refusal[0])
+                c->n_refusing--;
+        else
+                c->n_clients--;
+        if (!cl->privileged)
+                c->queued -= cl->out.len - cl->sent;
 
         sd_event_source_disable_unref(cl->io);
         sd_event_source_disable_unref(cl->timer);
+        sd_event_source_disable_unref(cl->lifetime);
         if (cl->fd >= 0)
                 close(cl->fd);
         reply_reset(&cl->out);
@@ -136,6 +150,8 @@ static int client_flush(struct client *cl) {
                         return -errno; /* EPIPE, ECONNRESET: the client left */
                 }
                 cl->sent += h.length;
+                if (!cl->privileged)
+                        cl->control->queued -= h.length;
                 client_touch(cl);
         }
         reply_reset(&cl->out);
@@ -160,6 +176,12 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len, co
         const char *why;
         int r;
 
+        if (cl->refusal[0]) {
+                /* read, so that the answer is not lost to a reset */
+                control_reply_error(&cl->out, -EBUSY, "%s", cl->refusal);
+                cl->close_after = true;
+                return;
+        }
         if (len > PROTO_MAX_REQUEST) {
                 control_reply_error(&cl->out, -EMSGSIZE, "request too large (at most %d bytes)", PROTO_MAX_REQUEST);
                 cl->close_after = true;
@@ -196,6 +218,15 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len, co
         if (cl->out.error) {
                 reply_reset(&cl->out);
                 control_reply_error(&cl->out, -ENOMEM, "out of memory");
+        }
+        /* Replies to other users wait in our memory until read: together
+         * they stay under the budget, but one always fits (a large table
+         * can still be listed). Root's and our own are not counted. */
+        if (!cl->privileged && c->queued > 0 && c->queued + cl->out.len > CONTROL_QUEUE_MAX) {
+                reply_reset(&cl->out);
+                c->stats.busy_replies++;
+                control_reply_error(&cl->out, -EBUSY, "finwatchd is busy: %zu KiB of replies wait for clients that "
+                                    "read slowly; try again", c->queued >> 10);
         }
 }
 
@@ -268,6 +299,8 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                                 cl->close_after = true;
                         } else
                                 client_request(cl, c->buf, (size_t) n, fds, n_fds);
+                        if (!cl->privileged)
+                                c->queued += cl->out.len; /* a new reply: nothing of it sent yet */
                 }
                 /* whatever came along is ours to close, on every path: an
                  * empty packet can carry descriptors too */
@@ -285,11 +318,39 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
 static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         struct client *cl = userdata;
 
-        log_debug("control client pid %d timed out", (int) cl->peer.pid);
+        log_debug("control client pid %d uid %d %s", (int) cl->peer.pid, (int) cl->peer.uid,
+                  s == cl->lifetime ? "reached its lifetime" : "timed out");
         client_free(cl);
         return 0;
 }
 
+/* NULL if a client may take a slot now, else why not (in buf). */
+static const char *admission(const struct control *c, const struct client *new, char *buf, size_t size) {
+        unsigned of_uid = 0, unprivileged = 0;
+
+        if (c->n_clients >= CONTROL_MAX_CLIENTS)
+                return snprintf(buf, size, "finwatchd is busy: all %d connections are taken; try again",
+                                CONTROL_MAX_CLIENTS), buf;
+        if (new->privileged)
+                return NULL;
+        for (const struct client *cl = c->clients; cl; cl = cl->next) {
+                if (cl->refusal[0] || cl->privileged)
+                        continue;
+                unprivileged++;
+                if (cl->peer.uid == new->peer.uid)
+                        of_uid++;
+        }
+        if (of_uid >= CONTROL_MAX_PER_UID)
+                return snprintf(buf, size, "finwatchd is busy: uid %u has %u connections open, the most one user "
+                                "may; try again when one is closed", (unsigned) new->peer.uid, of_uid), buf;
+        if (unprivileged >= CONTROL_MAX_CLIENTS - CONTROL_RESERVED)
+                return snprintf(buf, size, "finwatchd is busy: %u connections of other users are open (the last %d "
+                                "are kept for root); try again", unprivileged, CONTROL_RESERVED), buf;
+        return NULL;
+}
+
+/* The refused client is answered in the same way as the admitted, with
+ * its request read first; only with no room for that is it told at once. */
 static void refuse(int fd, const char *why) {
         struct reply r = {};
 
@@ -300,19 +361,53 @@ static void refuse(int fd, const char *why) {
         close(fd);
 }
 
+static int on_accept_resume(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct control *c = userdata;
+
+        (void) sd_event_source_set_enabled(c->listen_io, SD_EVENT_ON);
+        return 0;
+}
+
+/* Out of descriptors (or memory): the connection stays in the backlog and
+ * the socket readable, so waiting for it again would spin. Stop listening
+ * for a while instead, as OpenBSD's daemons do (accept_pause). */
+static void pause_accepting(struct control *c, int error) {
+        int r;
+
+        c->stats.accept_failures++;
+        if (!c->accept_told)
+                log_warning("cannot accept control connections: %s; trying again every second until it works",
+                            strerror(error));
+        c->accept_told = true;
+        (void) sd_event_source_set_enabled(c->listen_io, SD_EVENT_OFF);
+        if (c->accept_timer)
+                r = sd_event_source_set_time_relative(c->accept_timer, CONTROL_ACCEPT_PAUSE_USEC);
+        else
+                r = sd_event_add_time_relative(c->event, &c->accept_timer, CLOCK_MONOTONIC,
+                                               CONTROL_ACCEPT_PAUSE_USEC, 0, on_accept_resume, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->accept_timer, SD_EVENT_ONESHOT);
+        if (r < 0) /* without the timer, spinning beats never listening again */
+                (void) sd_event_source_set_enabled(c->listen_io, SD_EVENT_ON);
+}
+
 static int on_accept(sd_event_source *s, int lfd, uint32_t revents, void *userdata) {
         struct control *c = userdata;
         socklen_t len = sizeof(struct ucred);
+        char why[sizeof(((struct client *) NULL)->refusal)];
+        const char *refusal;
         struct client *cl;
         int fd, r;
 
         fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        pause_accepting(c, errno);
                 return 0; /* EAGAIN, or the client gave up: nothing to do */
-
-        if (c->n_clients >= CONTROL_MAX_CLIENTS) {
-                refuse(fd, "too many clients, try again");
-                return 0;
+        }
+        if (c->accept_told) {
+                log_notice("accepting control connections again");
+                c->accept_told = false;
         }
 
         cl = calloc(1, sizeof(*cl));
@@ -324,15 +419,33 @@ static int on_accept(sd_event_source *s, int lfd, uint32_t revents, void *userda
         cl->fd = fd;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cl->peer, &len) < 0)
                 cl->peer = (struct ucred) { .pid = 0, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+        cl->privileged = cl->peer.uid == 0 || cl->peer.uid == c->self;
+        refusal = admission(c, cl, why, sizeof(why));
+        if (refusal) {
+                c->stats.refused++;
+                if (c->n_refusing >= CONTROL_MAX_REFUSING) {
+                        free(cl);
+                        refuse(fd, refusal);
+                        return 0;
+                }
+                snprintf(cl->refusal, sizeof(cl->refusal), "%s", refusal);
+                cl->privileged = false; /* a refusal's few bytes count like any reply */
+                c->n_refusing++;
+        } else
+                c->n_clients++;
         cl->next = c->clients;
         if (c->clients)
                 c->clients->prev = cl;
         c->clients = cl;
-        c->n_clients++;
 
         r = sd_event_add_io(c->event, &cl->io, fd, EPOLLIN, on_client_io, cl);
         if (r >= 0)
                 r = sd_event_add_time_relative(c->event, &cl->timer, CLOCK_MONOTONIC, CONTROL_CLIENT_TIMEOUT_USEC,
+                                               0, on_client_timeout, cl);
+        if (r >= 0 && (!cl->privileged || cl->refusal[0]))
+                r = sd_event_add_time_relative(c->event, &cl->lifetime, CLOCK_MONOTONIC,
+                                               cl->refusal[0] ? CONTROL_REFUSE_WAIT_USEC
+                                                              : CONTROL_CLIENT_LIFETIME_USEC,
                                                0, on_client_timeout, cl);
         if (r < 0) {
                 log_warning("control client: %s", strerror(-r));
@@ -406,6 +519,7 @@ struct control *control_free(struct control *c) {
         while (c->clients)
                 client_free(c->clients);
         sd_event_source_disable_unref(c->listen_io);
+        sd_event_source_disable_unref(c->accept_timer);
         if (c->listen_fd >= 0)
                 close(c->listen_fd);
         if (c->path[0])
@@ -416,4 +530,9 @@ struct control *control_free(struct control *c) {
 
 unsigned control_clients(const struct control *c) {
         return c->n_clients;
+}
+
+void control_get_stats(const struct control *c, struct control_stats *ret) {
+        *ret = c->stats;
+        ret->queued = c->queued;
 }

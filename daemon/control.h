@@ -13,8 +13,23 @@
 
 #include "proto.h"
 
-#define CONTROL_MAX_CLIENTS 64
-#define CONTROL_CLIENT_TIMEOUT_USEC (10 * UINT64_C(1000000))
+/* The limits, as systemd's varlink servers keep them (connections in all and
+ * per uid), with a reserve no other user can take from root, as ext4 keeps
+ * blocks for root. "Privileged": root, or finwatchd's own user (the unit's
+ * ExecReload= runs as it). finwatchd(8) says the same. */
+#define CONTROL_MAX_CLIENTS 64           /* connections in all */
+#define CONTROL_RESERVED 8               /* of them, only for privileged clients */
+#define CONTROL_MAX_PER_UID 8            /* one unprivileged uid's connections at a time */
+#define CONTROL_CLIENT_TIMEOUT_USEC (10 * UINT64_C(1000000))   /* idle: no request, nothing sent */
+#define CONTROL_CLIENT_LIFETIME_USEC (30 * UINT64_C(1000000))  /* an unprivileged connection in all:
+                                                                * requests do not extend it */
+#define CONTROL_MAX_REFUSING 16          /* refused clients held until their request came, to
+                                          * answer it with the reason (a close with a request
+                                          * unread reaches the client as ECONNRESET instead) */
+#define CONTROL_REFUSE_WAIT_USEC (1 * UINT64_C(1000000))
+#define CONTROL_QUEUE_MAX (16u << 20)    /* bytes of replies waiting for unprivileged readers,
+                                          * all of them together (one reply always fits) */
+#define CONTROL_ACCEPT_PAUSE_USEC (1 * UINT64_C(1000000))      /* after EMFILE and the like */
 
 /* A reply under construction: whole messages, one after the other. */
 struct reply {
@@ -50,3 +65,12 @@ static inline void control_freep(struct control **c) {
                 control_free(*c);
 }
 unsigned control_clients(const struct control *c);
+
+/* What the socket went through: for status and the metrics. */
+struct control_stats {
+        uint64_t refused;          /* connections refused by the limits above */
+        uint64_t busy_replies;     /* replies refused for the queue budget */
+        uint64_t accept_failures;  /* accept4() failures that paused accepting (EMFILE, ...) */
+        size_t queued;             /* bytes of replies queued for unprivileged clients now */
+};
+void control_get_stats(const struct control *c, struct control_stats *ret);

@@ -209,7 +209,9 @@ int client_status(int fd, struct proto_status *ret, char *errbuf, size_t errsize
                 r = expect(&msg, PROTO_REPLY_STATUS, errbuf, errsize);
         if (r < 0)
                 return r;
-        memcpy(ret, msg.payload, sizeof(*ret));
+        /* an older daemon's is shorter (proto.h): the rest reads 0 */
+        memset(ret, 0, sizeof(*ret));
+        memcpy(ret, msg.payload, msg.payload_len < sizeof(*ret) ? msg.payload_len : sizeof(*ret));
         return 0;
 }
 

@@ -190,10 +190,13 @@ static int gather_or_fail(const struct verb_args *a, struct gathered *g) {
         r = gather(&a->sel, arg_socket, !a->sel.no_daemon, g, err, sizeof(err));
         if (r < 0)
                 return diag_error(err, r);
-        if (g->netns_denied)
+        if (g->netns_unwatched.denied)
                 fprintf(stderr, "%s: %s: %u network namespace%s left out: permission denied (entering needs "
                         "CAP_SYS_ADMIN, and CAP_SYS_PTRACE for other users' processes)\n", program, a->verb,
-                        g->netns_denied, g->netns_denied == 1 ? "" : "s");
+                        g->netns_unwatched.denied, g->netns_unwatched.denied == 1 ? "" : "s");
+        if (g->netns_unwatched.no_fds)
+                fprintf(stderr, "%s: %s: %u network namespace%s left out: out of file descriptors (ulimit -n)\n",
+                        program, a->verb, g->netns_unwatched.no_fds, g->netns_unwatched.no_fds == 1 ? "" : "s");
         /* kill: no way around a daemon that runs, or its record of who killed what is lost */
         if (g->daemon_runs && !g->have_daemon && strcmp(a->verb, "kill") == 0)
                 return fail(EXIT_FAILURE_RUNTIME, "kill: %s; nothing killed (--no-daemon kills without it, "

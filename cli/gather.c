@@ -237,7 +237,7 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
                 return failed(r, err, errsize, "cannot open netlink sock_diag socket");
         if (sel->netns) {
                 r = netns_set_discover(g.netns, strcmp(sel->netns, "all") == 0 ? NETNS_ALL : NETNS_NAMED,
-                                       sel->netns, &g.netns_denied);
+                                       sel->netns, 0, &g.netns_unwatched);
                 if (r < 0)
                         return failed(r, err, errsize, "cannot list network namespaces");
         }

@@ -52,7 +52,7 @@ struct gathered {
         struct netns_set *netns;   /* ours, and the namespaces looked at */
         struct strpool strings;    /* the rows' units, cgroups and process names */
         /* for the caller to tell the user */
-        unsigned netns_denied;     /* namespaces left out: no permission to enter */
+        struct netns_unwatched netns_unwatched; /* namespaces left out, and why */
         char daemon_note[256];     /* why finwatchd's ages are missing; "" if it answered or was not asked */
 };
 

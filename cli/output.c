@@ -364,6 +364,21 @@ static int status_json(FILE *f, const struct proto_status *st) {
         json_object_set_new(o, "kills_failed", json_integer((json_int_t) st->kills_failed));
         json_object_set_new(o, "destroy_supported",
                             st->destroy_supported < 0 ? json_null() : json_boolean(st->destroy_supported));
+        if (st->netns_mode != 0) {
+                json_t *u = json_object();
+
+                json_object_set_new(o, "netns_watched", json_integer(st->netns_watched));
+                json_object_set_new(o, "netns_max", json_integer(st->netns_cap));
+                if (u) {
+                        json_object_set_new(u, "denied", json_integer(st->netns_denied));
+                        json_object_set_new(u, "no_fds", json_integer(st->netns_no_fds));
+                        json_object_set_new(u, "max_netns", json_integer(st->netns_over_cap));
+                }
+                json_object_set_new(o, "netns_unwatched", u ? u : json_null());
+        }
+        json_object_set_new(o, "control_refused", json_integer((json_int_t) st->control_refused));
+        json_object_set_new(o, "control_busy", json_integer((json_int_t) st->control_busy));
+        json_object_set_new(o, "control_accept_failures", json_integer((json_int_t) st->control_accept_failures));
         r = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(o);
         if (r < 0 || fputc('\n', f) == EOF)
@@ -399,6 +414,20 @@ int output_status(FILE *f, const struct proto_status *st, bool json) {
                         st->destroy_supported > 0    ? "supported"
                         : st->destroy_supported == 0 ? "not supported by this kernel (no CONFIG_INET_DIAG_DESTROY)"
                                                      : "unknown");
+                if (st->netns_mode != 0) {
+                        unsigned left = st->netns_denied + st->netns_no_fds + st->netns_over_cap;
+
+                        fprintf(f, "netns:       %u watched besides ours (at most %u)", st->netns_watched, st->netns_cap);
+                        if (left)
+                                fprintf(f, ", %u NOT watched: %u permission denied, %u out of file descriptors, "
+                                        "%u past max_netns", left, st->netns_denied, st->netns_no_fds,
+                                        st->netns_over_cap);
+                        fputc('\n', f);
+                }
+                if (st->control_refused || st->control_busy || st->control_accept_failures)
+                        fprintf(f, "control:     %" PRIu64 " connections refused (per-user limits), %" PRIu64
+                                " replies refused (busy), %" PRIu64 " accept failures\n", st->control_refused,
+                                st->control_busy, st->control_accept_failures);
                 r = 0;
         }
         if (fflush(f) != 0 || ferror(f))

@@ -185,6 +185,17 @@ static const char *v_rate(const char *value, struct config *c, size_t offset, si
         return NULL;
 }
 
+static const char *v_max_netns(const char *value, struct config *c, size_t offset, size_t size) {
+        uint64_t v;
+
+        if (parse_u64(value, &v) < 0)
+                return "not a whole number";
+        if (v < 1 || v > 1000000)
+                return "out of range (1 to 1000000)";
+        *FIELD(c, offset, unsigned) = (unsigned) v;
+        return NULL;
+}
+
 static const char *v_path(const char *value, struct config *c, size_t offset, size_t size) {
         char *dst = FIELD(c, offset, char);
 
@@ -320,6 +331,7 @@ static const struct key {
         { "monitor", "states",           v_states,     offsetof(struct config, states), 0 },
         { "monitor", "families",         v_families,   offsetof(struct config, families), 0 },
         { "monitor", "netns",            v_netns,      offsetof(struct config, netns_mode), 0 },
+        { "monitor", "max_netns",        v_max_netns,  offsetof(struct config, max_netns), 0 },
         { "alert",   "after",            v_after,      offsetof(struct config, alert_after), 0 },
         { "alert",   "repeat",           v_repeat,     offsetof(struct config, alert_repeat), 0 },
         { "alert",   "max_per_minute",   v_rate,       offsetof(struct config, alert_max_per_minute), 0 },
@@ -360,6 +372,7 @@ void config_defaults(struct config *c) {
         c->kill_auto = KILL_POLICY_NO;
         c->kill_after = 15 * USEC_PER_MIN;
         c->kill_max_per_minute = 100;
+        c->max_netns = CONFIG_DEFAULT_MAX_NETNS;
         strcpy(c->state_file, CONFIG_DEFAULT_STATE_FILE);
         strcpy(c->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET);
 }
@@ -547,6 +560,7 @@ void config_print(FILE *f, const struct config *c) {
                 c->families == (CONFIG_FAMILY_IPV4 | CONFIG_FAMILY_IPV6) ? "," : "",
                 c->families & CONFIG_FAMILY_IPV6 ? "ipv6" : "");
         fprintf(f, "netns = %s\n", c->netns_mode == NETNS_HOST ? "host" : c->netns_mode == NETNS_ALL ? "all" : c->netns_names);
+        fprintf(f, "max_netns = %u\n", c->max_netns);
         fprintf(f, "\n[alert]\n");
         fprintf(f, "after = %s\n", format_duration_exact(buf, sizeof(buf), c->alert_after));
         fprintf(f, "repeat = %s\n", c->alert_repeat ? format_duration_exact(buf, sizeof(buf), c->alert_repeat) : "off");

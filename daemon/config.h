@@ -13,6 +13,10 @@
 
 #define CONFIG_DEFAULT_PATH FW_SYSCONFDIR "/finwatch/finwatch.conf"
 #define CONFIG_DEFAULT_STATE_FILE "/run/finwatch/state"
+/* One descriptor per watched namespace: with the unit's LimitNOFILE=2048,
+ * 1024 of them and CONFIG_FD_RESERVE for everything else. */
+#define CONFIG_DEFAULT_MAX_NETNS 1024
+#define CONFIG_FD_RESERVE 512       /* clients, passed descriptors, the cgroup walk, files */
 #define CONFIG_DEFAULT_CONTROL_SOCKET PROTO_DEFAULT_SOCKET  /* one constant, the protocol's */
 
 enum {
@@ -51,6 +55,7 @@ struct config {
         unsigned families;          /* CONFIG_FAMILY_* */
         int netns_mode;             /* enum netns_mode */
         char netns_names[160];      /* NETNS_NAMED: the names, comma separated */
+        unsigned max_netns;         /* namespaces watched besides ours, at most (one descriptor each) */
         /* [alert] */
         uint64_t alert_after;       /* usec stuck before the first alert */
         uint64_t alert_repeat;      /* usec between repeated alerts, 0 = never */

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -112,6 +113,14 @@ static int load_state(struct manager *m) {
 
 /* ---- killing, in the namespace a socket lives in ---- */
 
+size_t manager_netns_watched(const struct manager *m) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->netns->n; i++)
+                n += m->netns->v[i].seen && m->netns->v[i].ino != m->netns->home_ino;
+        return n;
+}
+
 struct diag *manager_diag_of(struct manager *m, uint32_t netns_ino) {
         return netns_set_diag(m->netns, netns_ino);
 }
@@ -186,6 +195,19 @@ static void write_metrics(struct manager *m) {
         x->alerts_held = m->alerter.held_total;
         x->polls = m->polls;
         x->poll_duration_usec = m->last_poll_duration;
+        x->netns_others = m->config.netns_mode != NETNS_HOST;
+        x->netns_watched = (uint32_t) manager_netns_watched(m);
+        x->netns_denied = m->netns_unwatched.denied;
+        x->netns_no_fds = m->netns_unwatched.no_fds;
+        x->netns_over_cap = m->netns_unwatched.over_cap;
+        if (m->control) {
+                struct control_stats cs;
+
+                control_get_stats(m->control, &cs);
+                x->control_refused = cs.refused;
+                x->control_busy = cs.busy_replies;
+                x->control_accept_failures = cs.accept_failures;
+        }
 
         r = metrics_write(m->config.metrics_textfile, x);
         if (r < 0 && !m->metrics_error_told) {
@@ -229,16 +251,58 @@ static int dump_families(struct manager *m, struct diag *d, struct observe_ctx *
         return 0;
 }
 
-/* Find the namespaces again ([monitor] netns other than host). */
-static void discover_netns(struct manager *m) {
-        unsigned denied = 0;
+/* max_netns as our file limit allows it: one descriptor per namespace, and
+ * CONFIG_FD_RESERVE (at most half the limit) for everything else. Said once
+ * per value when it is less than configured. */
+static unsigned netns_cap(struct manager *m) {
+        unsigned cap = m->config.max_netns;
+        rlim_t want = (rlim_t) cap + CONFIG_FD_RESERVE;
+        struct rlimit rl;
 
-        if (netns_set_discover(m->netns, (enum netns_mode) m->config.netns_mode, m->config.netns_names,
-                               &denied) >= 0 && denied > 0 && !m->netns_denied_told) {
-                log_warning("%u network namespace%s left out: permission denied (watching needs CAP_SYS_ADMIN, "
-                            "and CAP_SYS_PTRACE for other users' processes)", denied, denied == 1 ? "" : "s");
-                m->netns_denied_told = true;
+        /* the soft limit up to what we need, as far as the hard one allows
+         * (systemd's advice for services that need many descriptors) */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+                rlim_t reserve = rl.rlim_cur / 2 < CONFIG_FD_RESERVE ? rl.rlim_cur / 2 : CONFIG_FD_RESERVE;
+                rlim_t room = rl.rlim_cur - reserve;
+
+                if (room < cap)
+                        cap = room > 0 ? (unsigned) room : 1;
+        }
+        if (cap < m->config.max_netns && cap != m->netns_cap_told)
+                log_warning("max_netns = %u does not fit the file limit (%llu descriptors): watching at most %u "
+                            "network namespaces besides ours (raise LimitNOFILE=, see finwatchd(8))",
+                            m->config.max_netns, (unsigned long long) rl.rlim_cur, cap);
+        m->netns_cap_told = cap < m->config.max_netns ? cap : 0;
+        return cap;
+}
+
+/* Find the namespaces again; in host mode that closes all but ours (a
+ * reload from netns = all leaves nothing pinned). What could not be watched
+ * is counted for status and metrics, and said in a warning that comes
+ * again only when the counts change, at most every 10 minutes. */
+static void discover_netns(struct manager *m, uint64_t now) {
+        struct netns_unwatched *u = &m->netns_unwatched;
+        int r;
+
+        r = netns_set_discover(m->netns, (enum netns_mode) m->config.netns_mode, m->config.netns_names,
+                               m->netns_cap, u);
+        if (r < 0 && r != m->netns_error)
+                log_warning("cannot look for network namespaces, watching those found before: %s", strerror(-r));
+        m->netns_error = r < 0 ? r : 0;
+        if (netns_unwatched_total(u) == 0 ||
+            memcmp(u, &m->netns_warned_of, sizeof(*u)) == 0 ||
+            (m->netns_warned && now - m->netns_warned < MANAGER_NETNS_WARN_INTERVAL_USEC))
+                return;
+        log_warning("%u network namespace%s not watched: %u permission denied (watching needs CAP_SYS_ADMIN, and "
+                    "CAP_SYS_PTRACE for other users' processes), %u out of file descriptors, %u past max_netns = %u",
+                    netns_unwatched_total(u), netns_unwatched_total(u) == 1 ? "" : "s", u->denied, u->no_fds,
+                    u->over_cap, m->netns_cap);
+        m->netns_warned = now;
+        m->netns_warned_of = *u;
 }
 
 int manager_poll(struct manager *m, uint64_t now) {
@@ -255,8 +319,7 @@ int manager_poll(struct manager *m, uint64_t now) {
         if (newly_failing(&m->limits_error, r))
                 log_warning("cannot read net.ipv4.tcp_orphan_retries and tcp_retries2: %s: "
                             "the fates assume the kernel's defaults", strerror(-r));
-        if (other_netns)
-                discover_netns(m);
+        discover_netns(m, now);
         r = labels_begin(m->labels, m->netns); /* -ENOMEM: a failed poll, said below */
 
         tracker_begin(m->tracker);
@@ -349,7 +412,9 @@ static void drop_unwatched(struct manager *m, const struct config *c) {
         while ((e = tracker_next(m->tracker, &iter))) {
                 unsigned fam = e->id.family == AF_INET ? CONFIG_FAMILY_IPV4 : CONFIG_FAMILY_IPV6;
 
-                if ((c->states & DIAG_STATE_BIT(e->state)) && (c->families & fam))
+                /* back to netns = host: the others' sockets are no longer seen */
+                if ((c->states & DIAG_STATE_BIT(e->state)) && (c->families & fam) &&
+                    (e->id.netns_ino == 0 || c->netns_mode != NETNS_HOST))
                         continue;
                 if (GROW(drop, allocated, n + 1, 64) < 0)
                         break;
@@ -358,7 +423,8 @@ static void drop_unwatched(struct manager *m, const struct config *c) {
         for (size_t i = 0; i < n; i++)
                 tracker_forget(m->tracker, drop[i]);
         if (n > 0) {
-                log_info("no longer watching %zu tracked socket%s (states or families changed)", n, n == 1 ? "" : "s");
+                log_info("no longer watching %zu tracked socket%s (states, families or namespaces changed)", n,
+                         n == 1 ? "" : "s");
                 m->state_dirty = true;
         }
 }
@@ -385,6 +451,7 @@ int manager_reload(struct manager *m, char *err, size_t errsize) {
         if (strcmp(c.state_file, m->config.state_file) != 0)
                 log_notice("the state file is now %s", c.state_file);
         m->config = c;
+        m->netns_cap = netns_cap(m);
         m->alerter.max_per_minute = c.alert_max_per_minute;
         /* The new interval takes effect from now. */
         (void) sd_event_source_set_time(m->poll_timer, manager_now() + c.interval);
@@ -477,6 +544,7 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
         }
 
         /* ours alone unless [monitor] netns watches others */
+        m->netns_cap = netns_cap(m);
         r = netns_set_new(&m->netns);
         if (r < 0) {
                 log_error("netlink sock_diag unavailable: %s", strerror(-r));

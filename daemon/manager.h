@@ -24,12 +24,20 @@
 #include "tracker.h"
 
 #define MANAGER_SAVE_INTERVAL_USEC (30 * UINT64_C(1000000))
+/* A warning about namespaces left out, again only after this and only when
+ * the counts changed: one a poll would flood the journal. */
+#define MANAGER_NETNS_WARN_INTERVAL_USEC (10 * 60 * UINT64_C(1000000))
 
 struct manager {
         sd_event *event;
         sd_event_source *poll_timer;
         struct netns_set *netns;      /* ours (the home), and with [monitor] netns every watched one */
-        bool netns_denied_told;
+        struct netns_unwatched netns_unwatched; /* the last discovery's left out */
+        int netns_error;              /* -errno while discovery fails (said once), else 0 */
+        unsigned netns_cap;           /* max_netns as the file limit allows it */
+        unsigned netns_cap_told;      /* the cap last said to be lower than max_netns, 0 none */
+        uint64_t netns_warned;        /* usec of the last warning about unwatched ones, 0 never */
+        struct netns_unwatched netns_warned_of; /* what it said */
         struct tracker *tracker;
         struct alerter alerter;
         struct labels *labels;        /* units and namespaces, interned */
@@ -85,6 +93,9 @@ void manager_summarize(struct manager *m, uint64_t now);
 
 /* The daemon's clock: CLOCK_BOOTTIME in usec. */
 uint64_t manager_now(void);
+
+/* Network namespaces watched besides ours. */
+size_t manager_netns_watched(const struct manager *m);
 
 /* The sock_diag socket the manager has in a namespace (0: ours), or NULL. */
 struct diag *manager_diag_of(struct manager *m, uint32_t netns_ino);

@@ -131,6 +131,27 @@ int metrics_format(FILE *f, const struct metrics *m) {
                         errno_label(m->poll_errors[i].error), m->poll_errors[i].count);
         if (m->poll_errors_other)
                 fprintf(f, "finwatch_poll_errors_total{reason=\"other\"} %" PRIu64 "\n", m->poll_errors_other);
+        if (m->netns_others)
+                fprintf(f, "# HELP finwatch_netns_watched Network namespaces watched besides finwatchd's own.\n"
+                           "# TYPE finwatch_netns_watched gauge\n"
+                           "finwatch_netns_watched %" PRIu32 "\n"
+                           "# HELP finwatch_netns_unwatched Network namespaces found and not watched, by reason.\n"
+                           "# TYPE finwatch_netns_unwatched gauge\n"
+                           "finwatch_netns_unwatched{reason=\"denied\"} %" PRIu32 "\n"
+                           "finwatch_netns_unwatched{reason=\"no_fds\"} %" PRIu32 "\n"
+                           "finwatch_netns_unwatched{reason=\"max_netns\"} %" PRIu32 "\n",
+                        m->netns_watched, m->netns_denied, m->netns_no_fds, m->netns_over_cap);
+        fprintf(f, "# HELP finwatch_control_refused_total Control connections refused by the per-user limits.\n"
+                   "# TYPE finwatch_control_refused_total counter\n"
+                   "finwatch_control_refused_total %" PRIu64 "\n"
+                   "# HELP finwatch_control_busy_total Control replies refused: too much waits for slow readers.\n"
+                   "# TYPE finwatch_control_busy_total counter\n"
+                   "finwatch_control_busy_total %" PRIu64 "\n"
+                   "# HELP finwatch_control_accept_failures_total accept() failures (out of descriptors) that paused "
+                   "the control socket.\n"
+                   "# TYPE finwatch_control_accept_failures_total counter\n"
+                   "finwatch_control_accept_failures_total %" PRIu64 "\n",
+                m->control_refused, m->control_busy, m->control_accept_failures);
         return ferror(f) ? -EIO : 0;
 }
 

@@ -61,7 +61,20 @@ static void handle_status(struct manager *m, struct reply *reply) {
                 .tracked = m->summary.tracked,
                 .destroy_supported = m->destroy_supported,
                 .last_poll_error = m->last_poll_error,
+                .netns_mode = (uint32_t) m->config.netns_mode,
+                .netns_watched = (uint32_t) manager_netns_watched(m),
+                .netns_denied = m->netns_unwatched.denied,
+                .netns_no_fds = m->netns_unwatched.no_fds,
+                .netns_over_cap = m->netns_unwatched.over_cap,
+                .netns_cap = m->netns_cap,
         };
+        struct control_stats cs = {};
+
+        if (m->control)
+                control_get_stats(m->control, &cs);
+        st.control_refused = cs.refused;
+        st.control_busy = cs.busy_replies;
+        st.control_accept_failures = cs.accept_failures;
 
         snprintf(st.version, sizeof(st.version), "%s", FW_VERSION);
         snprintf(st.config_path, sizeof(st.config_path), "%s", m->config_path);

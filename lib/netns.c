@@ -88,34 +88,75 @@ static int open_in(struct netns_set *s, int fd, struct diag **ret, struct tcp_li
         return r;
 }
 
-/* Mark ino seen, or enter and add it. path: its ns file. */
-static int consider(struct netns_set *s, const char *path, const char *name, pid_t pid, unsigned *denied) {
+/* What one discovery could not watch, by inode, each with its reason:
+ * counted once each at the end, however many processes share it. */
+enum skip_reason { SKIP_DENIED, SKIP_NO_FDS, SKIP_OVER_CAP };
+struct skipped {
+        uint64_t ino;             /* 0: unknown (not even stat allowed): counted each time */
+        enum skip_reason why;
+};
+struct discovery {
+        unsigned max;             /* watched besides ours; 0: no cap */
+        struct skipped *v;
+        size_t n, allocated;
+        int error;                /* -ENOMEM once an append failed: the counts are low */
+};
+
+static void skip(struct discovery *dc, uint64_t ino, int error) {
+        enum skip_reason why = error == -EACCES || error == -EPERM ? SKIP_DENIED
+                               : error == -E2BIG ? SKIP_OVER_CAP : SKIP_NO_FDS;
+
+        if (GROW(dc->v, dc->allocated, dc->n + 1, 64) < 0) {
+                dc->error = -ENOMEM;
+                return;
+        }
+        dc->v[dc->n++] = (struct skipped) { .ino = ino, .why = why };
+}
+
+static bool out_of_fds(int error) {
+        return error == -EMFILE || error == -ENFILE || error == -ENOMEM || error == -ENOBUFS;
+}
+
+static size_t watched_besides_home(const struct netns_set *s) {
+        return s->n - 1; /* the home is always in the set */
+}
+
+/* Mark ino seen, or enter and add it. path: its ns file. Returns 0, or
+ * -ENOMEM; what could not be watched goes to dc. */
+static int consider(struct netns_set *s, const char *path, const char *name, pid_t pid, struct discovery *dc) {
         struct netns *ns;
         struct diag *d = NULL;
         struct tcp_limits limits;
         struct stat st;
         int fd, r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == EACCES || errno == EPERM ? ((*denied)++, 0) : 0;
-        if (fstat(fd, &st) < 0) {
-                close(fd);
-                return 0;
+        if (stat(path, &st) < 0) {
+                if (errno == EACCES || errno == EPERM || out_of_fds(-errno))
+                        skip(dc, 0, -errno);
+                return 0; /* gone meanwhile */
         }
         ns = netns_set_find(s, (uint64_t) st.st_ino);
         if (ns) {
                 ns->seen = true;
                 /* a name found later is better than an inode */
                 if (name && strncmp(ns->name, "net:[", 5) == 0)
-                        snprintf(ns->name, sizeof(ns->name), "%s", name);
-                close(fd);
+                        snprintf(ns->name, sizeof(ns->name), "%.*s", (int) sizeof(ns->name) - 1, name);
+                return 0;
+        }
+        if (dc->max && watched_besides_home(s) >= dc->max) {
+                skip(dc, (uint64_t) st.st_ino, -E2BIG);
+                return 0;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == EACCES || errno == EPERM || out_of_fds(-errno))
+                        skip(dc, (uint64_t) st.st_ino, -errno);
                 return 0;
         }
         r = open_in(s, fd, &d, &limits);
         close(fd);
-        if (r == -EPERM) {
-                (*denied)++;
+        if (r == -EPERM || r == -EACCES || out_of_fds(r)) {
+                skip(dc, (uint64_t) st.st_ino, r);
                 return 0;
         }
         if (r < 0)
@@ -164,72 +205,103 @@ static bool name_listed(const char *names, const char *name) {
         return false;
 }
 
-int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *names, unsigned *ret_denied) {
-        unsigned denied = 0;
-        DIR *d;
+static int cmp_skipped(const void *a, const void *b) {
+        const struct skipped *x = a, *y = b;
+
+        return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Each namespace once, under the first reason found (the sort is stable
+ * enough for that: equal inodes keep no order, so take the lowest reason). */
+static void count_skipped(struct discovery *dc, struct netns_unwatched *u) {
+        *u = (struct netns_unwatched) {};
+        if (dc->n > 1)
+                qsort(dc->v, dc->n, sizeof(*dc->v), cmp_skipped);
+        for (size_t i = 0; i < dc->n;) {
+                enum skip_reason why = dc->v[i].why;
+                size_t j = i + 1;
+
+                while (dc->v[i].ino != 0 && j < dc->n && dc->v[j].ino == dc->v[i].ino) {
+                        if (dc->v[j].why < why)
+                                why = dc->v[j].why;
+                        j++;
+                }
+                if (why == SKIP_DENIED)
+                        u->denied++;
+                else if (why == SKIP_NO_FDS)
+                        u->no_fds++;
+                else
+                        u->over_cap++;
+                i = j;
+        }
+}
+
+/* Consider every entry of dir: /run/netns (names) or /proc (pids). 0, or
+ * -errno when the directory could not be read whole (not for ENOENT). */
+static int scan(struct netns_set *s, const char *dir, enum netns_mode mode, const char *names,
+                struct discovery *dc) {
+        bool by_pid = strcmp(dir, "/proc") == 0;
+        DIR *d = opendir(dir);
         struct dirent *de;
-        int r;
+        int r = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while (r >= 0 && (de = readdir(d))) {
+                char path[512], *end;
+                long pid = 0;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (by_pid) {
+                        pid = strtol(de->d_name, &end, 10);
+                        if (*end || pid <= 0)
+                                continue;
+                        snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+                } else {
+                        if (mode == NETNS_NAMED && !name_listed(names ? names : "", de->d_name))
+                                continue;
+                        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                }
+                r = consider(s, path, by_pid ? NULL : de->d_name, (pid_t) pid, dc);
+        }
+        closedir(d);
+        return r;
+}
+
+int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *names, unsigned max,
+                       struct netns_unwatched *ret_unwatched) {
+        struct discovery dc = { .max = max };
+        int r = 0;
 
         for (size_t i = 0; i < s->n; i++)
                 s->v[i].seen = s->v[i].ino == s->home_ino &&
                                (mode != NETNS_NAMED || name_listed(names ? names : "", "host"));
 
-        if (mode == NETNS_ALL || mode == NETNS_NAMED) {
-                d = opendir(NETNS_RUN_DIR);
-                while (d && (de = readdir(d))) {
-                        char path[512];
+        if (mode == NETNS_ALL || mode == NETNS_NAMED)
+                r = scan(s, NETNS_RUN_DIR, mode, names, &dc);
+        if (r >= 0 && mode == NETNS_ALL)
+                r = scan(s, "/proc", mode, names, &dc);
 
-                        if (de->d_name[0] == '.')
-                                continue;
-                        if (mode == NETNS_NAMED && !name_listed(names ? names : "", de->d_name))
-                                continue;
-                        snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", de->d_name);
-                        r = consider(s, path, de->d_name, 0, &denied);
-                        if (r < 0) {
-                                closedir(d);
-                                return r;
-                        }
-                }
-                if (d)
-                        closedir(d);
-        }
-        if (mode == NETNS_ALL) {
-                d = opendir("/proc");
-                while (d && (de = readdir(d))) {
-                        char path[64], *end;
-                        long pid = strtol(de->d_name, &end, 10);
-                        struct stat st;
-
-                        if (*end || pid <= 0)
-                                continue;
-                        snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
-                        /* most processes share a few namespaces: stat first, open only new ones */
-                        if (stat(path, &st) == 0 && netns_set_find(s, (uint64_t) st.st_ino)) {
-                                netns_set_find(s, (uint64_t) st.st_ino)->seen = true;
+        if (r < 0) {
+                /* not read whole (EMFILE on the directory, say): what was not
+                 * found may be there still, so nothing is closed */
+                for (size_t i = 0; i < s->n; i++)
+                        s->v[i].seen = s->v[i].seen || s->v[i].ino != s->home_ino;
+        } else
+                /* close what is gone; our socket was what kept it alive */
+                for (size_t i = 0; i < s->n;) {
+                        if (s->v[i].seen || s->v[i].ino == s->home_ino) {
+                                i++;
                                 continue;
                         }
-                        r = consider(s, path, NULL, (pid_t) pid, &denied);
-                        if (r < 0) {
-                                closedir(d);
-                                return r;
-                        }
+                        diag_free(s->v[i].diag);
+                        s->v[i] = s->v[--s->n];
                 }
-                if (d)
-                        closedir(d);
-        }
-
-        /* close what is gone; our socket was what kept it alive */
-        for (size_t i = 0; i < s->n;) {
-                if (s->v[i].seen || s->v[i].ino == s->home_ino) {
-                        i++;
-                        continue;
-                }
-                diag_free(s->v[i].diag);
-                s->v[i] = s->v[--s->n];
-        }
-        if (ret_denied)
-                *ret_denied = denied;
-        return (int) s->n;
+        if (ret_unwatched)
+                count_skipped(&dc, ret_unwatched);
+        free(dc.v);
+        return r < 0 ? r : dc.error < 0 ? dc.error : (int) s->n;
 }
 
 int netns_of_socket(int fd, uint64_t *ret_ino) {

@@ -44,11 +44,26 @@ static inline void netns_set_freep(struct netns_set **s) {
         netns_set_free(*s);
 }
 
-/* Find the namespaces again: new ones are opened, gone ones closed.
- * names: for NETNS_NAMED, a comma or space separated list. Returns the
- * number of namespaces, or -errno; a namespace that cannot be entered
- * (EPERM without CAP_SYS_ADMIN) is left out and counted in *ret_denied. */
-int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *names, unsigned *ret_denied);
+/* The namespaces a discovery found and could not watch, each counted once
+ * under the first reason it met (a process whose namespace we may not even
+ * see is counted as one). */
+struct netns_unwatched {
+        unsigned denied;          /* EPERM, EACCES: CAP_SYS_ADMIN (and CAP_SYS_PTRACE) needed */
+        unsigned no_fds;          /* EMFILE, ENFILE, ENOMEM: no descriptor for its sock_diag socket */
+        unsigned over_cap;        /* past the cap on watched namespaces */
+};
+
+static inline unsigned netns_unwatched_total(const struct netns_unwatched *u) {
+        return u->denied + u->no_fds + u->over_cap;
+}
+
+/* Find the namespaces again: new ones are opened, gone ones closed (a
+ * mode of NETNS_HOST closes all but ours). names: for NETNS_NAMED, a comma
+ * or space separated list. max: at most this many watched besides ours, 0
+ * for no cap; those watched already stay. Returns the number of namespaces,
+ * or -errno; the ones left out are counted in *ret_unwatched (may be NULL). */
+int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *names, unsigned max,
+                       struct netns_unwatched *ret_unwatched);
 
 struct netns *netns_set_find(struct netns_set *s, uint64_t ino);
 /* The sock_diag socket of the namespace with this inode (0: ours, the

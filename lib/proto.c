@@ -92,9 +92,10 @@ static int check_payload(uint16_t type, const uint8_t *p, size_t len) {
         case PROTO_REPLY_STATUS: {
                 struct proto_status s;
 
-                if (len != sizeof(s))
+                if (len != sizeof(s) && len != PROTO_STATUS_V0_SIZE)
                         return -EBADMSG;
-                memcpy(&s, p, sizeof(s));
+                memset(&s, 0, sizeof(s));
+                memcpy(&s, p, len);
                 return nul_terminated(s.version, sizeof(s.version)) &&
                        nul_terminated(s.config_path, sizeof(s.config_path)) ? 0 : -EBADMSG;
         }

@@ -139,8 +139,20 @@ struct proto_status {
         int32_t destroy_supported;     /* 1 yes, 0 no (kernel without INET_DIAG_DESTROY), -1 unknown */
         int32_t last_poll_error;       /* -errno, 0 ok */
         uint32_t reserved;
+        /* since 0.2.1; a 0.2.0 daemon's status ends above (PROTO_STATUS_V0_SIZE),
+         * and the rest reads 0 */
+        uint32_t netns_mode;           /* enum netns_mode: 0 host (the rest of netns_* is 0) */
+        uint32_t netns_watched;        /* network namespaces watched besides ours */
+        uint32_t netns_denied;         /* found and not watched: permission denied */
+        uint32_t netns_no_fds;         /* ... out of file descriptors */
+        uint32_t netns_over_cap;       /* ... past max_netns */
+        uint32_t netns_cap;            /* max_netns as the file limit allows it */
+        uint64_t control_refused;      /* connections refused by the per-uid limits */
+        uint64_t control_busy;         /* replies refused for the queue budget */
+        uint64_t control_accept_failures;
 };
-_Static_assert(sizeof(struct proto_status) == 32 + 256 + 9 * 8 + 4 + 64 + 3 * 4, "proto_status layout");
+#define PROTO_STATUS_V0_SIZE (32 + 256 + 9 * 8 + 4 + 64 + 3 * 4)
+_Static_assert(sizeof(struct proto_status) == PROTO_STATUS_V0_SIZE + 6 * 4 + 3 * 8, "proto_status layout");
 
 /* PROTO_REPLY_ERROR payload: an errno and a sentence for the user. */
 struct proto_error {

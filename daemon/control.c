@@ -31,6 +31,7 @@ struct control {
         sd_event_source *listen_io;
         sd_event_source *accept_timer; /* while accepting is paused (EMFILE and the like) */
         bool accept_told;        /* the failure was logged; said again once it works */
+        uint64_t accept_warned;  /* usec, CLOCK_MONOTONIC, of that warning; 0 never */
         int listen_fd;
         char path[108];          /* bound by us: unlinked on free; "" if inherited */
         control_handler_fn handler;
@@ -375,10 +376,15 @@ static void pause_accepting(struct control *c, int error) {
         int r;
 
         c->stats.accept_failures++;
-        if (!c->accept_told)
+        /* once, and again only after a while: a limit that is reached, freed
+         * and reached again makes no flood */
+        if (!c->accept_told && (!c->accept_warned || now_usec(CLOCK_MONOTONIC) - c->accept_warned >=
+                                                             CONTROL_ACCEPT_WARN_INTERVAL_USEC)) {
                 log_warning("cannot accept control connections: %s; trying again every second until it works",
                             strerror(error));
-        c->accept_told = true;
+                c->accept_warned = now_usec(CLOCK_MONOTONIC);
+                c->accept_told = true;
+        }
         (void) sd_event_source_set_enabled(c->listen_io, SD_EVENT_OFF);
         if (c->accept_timer)
                 r = sd_event_source_set_time_relative(c->accept_timer, CONTROL_ACCEPT_PAUSE_USEC);

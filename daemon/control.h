@@ -30,6 +30,7 @@
 #define CONTROL_QUEUE_MAX (16u << 20)    /* bytes of replies waiting for unprivileged readers,
                                           * all of them together (one reply always fits) */
 #define CONTROL_ACCEPT_PAUSE_USEC (1 * UINT64_C(1000000))      /* after EMFILE and the like */
+#define CONTROL_ACCEPT_WARN_INTERVAL_USEC (10 * 60 * UINT64_C(1000000))
 
 /* A reply under construction: whole messages, one after the other. */
 struct reply {

@@ -293,9 +293,14 @@ static void discover_netns(struct manager *m, uint64_t now) {
         if (r < 0 && r != m->netns_error)
                 log_warning("cannot look for network namespaces, watching those found before: %s", strerror(-r));
         m->netns_error = r < 0 ? r : 0;
-        if (netns_unwatched_total(u) == 0 ||
-            memcmp(u, &m->netns_warned_of, sizeof(*u)) == 0 ||
-            (m->netns_warned && now - m->netns_warned < MANAGER_NETNS_WARN_INTERVAL_USEC))
+        if (netns_unwatched_total(u) == 0)
+                m->netns_warned_of = *u; /* all watched again: the next trouble is said at once */
+        if (netns_unwatched_total(u) == 0 || memcmp(u, &m->netns_warned_of, sizeof(*u)) == 0)
+                return;
+        /* a reason not said yet is said at once; new counts wait their turn */
+        if (!(u->denied && !m->netns_warned_of.denied) && !(u->no_fds && !m->netns_warned_of.no_fds) &&
+            !(u->over_cap && !m->netns_warned_of.over_cap) && m->netns_warned &&
+            now - m->netns_warned < MANAGER_NETNS_WARN_INTERVAL_USEC)
                 return;
         log_warning("%u network namespace%s not watched: %u permission denied (watching needs CAP_SYS_ADMIN, and "
                     "CAP_SYS_PTRACE for other users' processes), %u out of file descriptors, %u past max_netns = %u",

@@ -57,6 +57,10 @@ void netns_set_free(struct netns_set *s) {
         free(s->v);
         if (s->home_fd >= 0)
                 close(s->home_fd);
+        if (s->run_dir)
+                closedir(s->run_dir);
+        if (s->proc_dir)
+                closedir(s->proc_dir);
         free(s);
 }
 
@@ -241,12 +245,27 @@ static void count_skipped(struct discovery *dc, struct netns_unwatched *u) {
 static int scan(struct netns_set *s, const char *dir, enum netns_mode mode, const char *names,
                 struct discovery *dc) {
         bool by_pid = strcmp(dir, "/proc") == 0;
-        DIR *d = opendir(dir);
+        void **kept = by_pid ? &s->proc_dir : &s->run_dir;
         struct dirent *de;
+        DIR *d = *kept;
         int r = 0;
 
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        if (d) {
+                struct stat st;
+
+                /* removed and made again (ip netns): read the new one */
+                if (fstat(dirfd(d), &st) == 0 && st.st_nlink == 0) {
+                        closedir(d);
+                        d = *kept = NULL;
+                }
+        }
+        if (d)
+                rewinddir(d);
+        else {
+                d = *kept = opendir(dir);
+                if (!d)
+                        return errno == ENOENT ? 0 : -errno; /* /run/netns may come later */
+        }
         while (r >= 0 && (de = readdir(d))) {
                 char path[512], *end;
                 long pid = 0;
@@ -265,39 +284,40 @@ static int scan(struct netns_set *s, const char *dir, enum netns_mode mode, cons
                 }
                 r = consider(s, path, by_pid ? NULL : de->d_name, (pid_t) pid, dc);
         }
-        closedir(d);
         return r;
 }
 
 int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *names, unsigned max,
                        struct netns_unwatched *ret_unwatched) {
         struct discovery dc = { .max = max };
-        int r = 0;
+        int r, r_run = 0, r_proc = 0;
 
         for (size_t i = 0; i < s->n; i++)
                 s->v[i].seen = s->v[i].ino == s->home_ino &&
                                (mode != NETNS_NAMED || name_listed(names ? names : "", "host"));
 
+        /* both, whatever the first said: what the second finds is counted */
         if (mode == NETNS_ALL || mode == NETNS_NAMED)
-                r = scan(s, NETNS_RUN_DIR, mode, names, &dc);
-        if (r >= 0 && mode == NETNS_ALL)
-                r = scan(s, "/proc", mode, names, &dc);
+                r_run = scan(s, NETNS_RUN_DIR, mode, names, &dc);
+        if (mode == NETNS_ALL)
+                r_proc = scan(s, "/proc", mode, names, &dc);
+        r = r_run < 0 ? r_run : r_proc;
 
-        if (r < 0) {
-                /* not read whole (EMFILE on the directory, say): what was not
-                 * found may be there still, so nothing is closed */
-                for (size_t i = 0; i < s->n; i++)
-                        s->v[i].seen = s->v[i].seen || s->v[i].ino != s->home_ino;
-        } else
-                /* close what is gone; our socket was what kept it alive */
-                for (size_t i = 0; i < s->n;) {
-                        if (s->v[i].seen || s->v[i].ino == s->home_ino) {
-                                i++;
-                                continue;
-                        }
-                        diag_free(s->v[i].diag);
-                        s->v[i] = s->v[--s->n];
+        /* a directory not read whole (EMFILE, say): what it would have found
+         * may be there still, so that is not closed: the named ones for
+         * /run/netns, all for /proc */
+        for (size_t i = 0; r < 0 && i < s->n; i++)
+                if (s->v[i].ino != s->home_ino && (r_proc < 0 || strncmp(s->v[i].name, "net:[", 5) != 0))
+                        s->v[i].seen = true;
+        /* close what is gone; our socket was what kept it alive */
+        for (size_t i = 0; i < s->n;) {
+                if (s->v[i].seen || s->v[i].ino == s->home_ino) {
+                        i++;
+                        continue;
                 }
+                diag_free(s->v[i].diag);
+                s->v[i] = s->v[--s->n];
+        }
         if (ret_unwatched)
                 count_skipped(&dc, ret_unwatched);
         free(dc.v);

@@ -35,6 +35,10 @@ struct netns_set {
         size_t n, allocated;
         int home_fd;              /* our own namespace, to come back to */
         uint64_t home_ino;
+        /* /run/netns and /proc, kept open from the first discovery on and read
+         * again from the start each time: out of descriptors, the namespaces
+         * found are counted as such, not lost with the directory */
+        void *run_dir, *proc_dir; /* DIR *, NULL until opened */
 };
 
 /* The set with our own namespace in it ("host"). */

@@ -114,6 +114,129 @@ def reload_to_host(t, a, work, jd):
             t.eq(d.stop(), 0, "the reloaded daemon exits cleanly")
 
 
+def daemon_fds(d):
+    return len(os.listdir(f"/proc/{d.pid}/fd"))
+
+
+def daemon_cpu_seconds(d):
+    # finwatchd itself: the last process of the nsenter/prlimit chain exec'd into it
+    with open(f"/proc/{d.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def many_namespaces(t, a, work, jd):
+    """netns = all with a file limit of 64 and 60 namespaces made by an
+    unprivileged user (unshare -Urn): the cap fits the limit, the rest are
+    counted and said; control connections past the limit pause accept
+    instead of spinning, and namespaces that find no descriptor are counted;
+    a reload to netns = host closes every namespace's socket."""
+    import signal
+
+    sock = os.path.join(work, "control-many")
+    conf = os.path.join(work, "many.conf")
+    prom = os.path.join(work, "many.prom")
+
+    def write(netns):
+        with open(conf, "w") as f:
+            f.write(f"[monitor]\nnetns = {netns}\ninterval = 200ms\n[daemon]\nstate_file =\n"
+                    f"control_socket = {sock}\n[metrics]\ntextfile = {prom}\n")
+
+    def status():
+        r = fwtest.subprocess.run([a.finwatch, "--socket", sock, "status", "--json"], capture_output=True,
+                                  text=True, timeout=60)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def sleeper():
+        return fwtest.subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                        "unshare", "-Urn", "sleep", "600"])
+
+    def in_own_netns(p):
+        try:
+            return os.stat(f"/proc/{p.pid}/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino
+        except OSError:
+            return False
+
+    write("all")
+    sleepers = [sleeper() for _ in range(60)]
+    extra = []
+    d = None
+    try:
+        t.check(fwtest.wait_for(lambda: all(in_own_netns(p) for p in sleepers), 20),
+                "60 namespaces made by uid 65534 (unshare -Urn)")
+        d = fwtest.Daemon(a.finwatchd, conf, None, work, journal=jd, prefix=("prlimit", "--nofile=64:64"))
+        st = fwtest.wait_for(lambda: (lambda s: s if s and s.get("netns_watched") else None)(status()), 15) or {}
+        cap = st.get("netns_max", 0)
+        t.check(0 < cap < 60, f"the cap fits a file limit of 64 ({cap})")
+        unw = st.get("netns_unwatched") or {}
+        t.eq(st.get("netns_watched"), cap, "as many watched as the cap")
+        t.check(unw.get("max_netns", 0) >= 60 - cap, f"the rest counted past max_netns ({unw})")
+        t.check(fwtest.wait_for(lambda: "max_netns = 1024 does not fit the file limit" in d.stderr(), 5),
+                "the cap below max_netns is said")
+        t.check("past max_netns" in d.stderr() and "not watched" in d.stderr(), "the unwatched ones are said")
+        t.check(fwtest.wait_for(lambda: os.path.exists(prom) and
+                                'finwatch_netns_unwatched{reason="max_netns"}' in open(prom).read(), 5),
+                "metrics count them")
+        if os.path.exists(prom):
+            vals = {line.split()[0]: float(line.split()[1]) for line in open(prom)
+                    if line.startswith("finwatch_netns")}
+            t.eq(vals.get("finwatch_netns_watched"), float(cap), "metric: watched")
+            t.check(vals.get('finwatch_netns_unwatched{reason="max_netns"}', 0) >= 60 - cap, f"metric: over cap {vals}")
+
+        # what polling 60 namespaces costs, to tell a spin from it
+        cpu0 = daemon_cpu_seconds(d)
+        time.sleep(3)
+        baseline = daemon_cpu_seconds(d) - cpu0
+        # descriptors run out: connections held by root fill the rest
+        import socket as socketmod
+        held = []
+        for _ in range(60):
+            c = socketmod.socket(socketmod.AF_UNIX, socketmod.SOCK_SEQPACKET)
+            c.settimeout(5)
+            try:
+                c.connect(sock)
+                held.append(c)
+            except OSError:
+                c.close()
+        time.sleep(1)
+        cpu0 = daemon_cpu_seconds(d)
+        time.sleep(3)
+        spent = daemon_cpu_seconds(d) - cpu0
+        t.check(spent < baseline + 1.0,
+                f"out of descriptors, accept does not spin ({spent:.2f} s of CPU in 3 s, {baseline:.2f} s before)")
+        t.check("cannot accept control connections" in d.stderr(), "the failed accept is said")
+        t.eq(d.stderr().count("cannot accept control connections"), 1, "said once")
+        # namespaces that come now find no descriptor: counted, said
+        for p in sleepers[:5]:
+            fwtest.stop_process(p)
+        extra = [sleeper() for _ in range(5)]
+        t.check(fwtest.wait_for(lambda: "out of file descriptors" in d.stderr() and
+                                " 0 out of file descriptors" not in d.stderr().split("not watched")[-1], 10),
+                f"namespaces without a descriptor are counted and said: {d.stderr()[-400:]!r}")
+        for c in held:
+            c.close()
+        t.check(fwtest.wait_for(lambda: status() is not None, 10), "status answers again once they left")
+        t.check("accepting control connections again" in d.stderr(), "the recovery is said")
+        st = fwtest.wait_for(lambda: (lambda s: s if s and (s.get("netns_unwatched") or {}).get("no_fds") == 0
+                                      else None)(status()), 10) or {}
+        t.eq((st.get("netns_unwatched") or {}).get("no_fds"), 0, "with descriptors back, none left out for want of them")
+        t.eq(st.get("netns_watched"), cap, "and as many watched as the cap again")
+
+        # reload to netns = host: every namespace's socket is closed
+        before = daemon_fds(d)
+        write("host")
+        d.signal(signal.SIGHUP)
+        t.check(fwtest.wait_for(lambda: daemon_fds(d) <= before - cap, 10),
+                f"reloaded to host: the namespaces' sockets closed ({before} before, {daemon_fds(d)} now, cap {cap})")
+        st = status() or {}
+        t.check("netns_watched" not in st, "status shows no namespaces in host mode")
+    finally:
+        if d:
+            t.eq(d.stop(), 0, "the limited daemon exits cleanly")
+        for p in sleepers + extra:
+            fwtest.stop_process(p)
+
+
 def main():
     a = fwtest.parse_args()
     fwtest.require_root_netns()
@@ -186,6 +309,7 @@ def main():
                 t.eq(d.stop(), 0, "clean exit")
             host_only_daemon(t, a, work, jd, one)
             reload_to_host(t, a, work, jd)
+            many_namespaces(t, a, work, jd)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     t.done()

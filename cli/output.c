@@ -181,8 +181,39 @@ static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t
         fwrite(line, 1, (size_t) (p - line), f);
 }
 
-int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
-        size_t width[_COL_MAX];
+/* Render with fn into memory, then write it to f in one piece: a failure on
+ * the way (out of memory) leaves f untouched - never half a table, never
+ * "[" alone. 0, or -ENOMEM, -EIO on a write error. */
+static int write_whole(FILE *f, int (*fn)(FILE *m, const void *args), const void *args) {
+        _cleanup_(freep) char *buf = NULL;
+        size_t size = 0;
+        FILE *m = open_memstream(&buf, &size);
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        r = fn(m, args);
+        if (fclose(m) != 0 && r >= 0)
+                r = -ENOMEM; /* a memory stream fails only for want of memory */
+        if (r < 0)
+                return r;
+        if (fwrite(buf, 1, size, f) != size || fflush(f) != 0 || ferror(f))
+                return -EIO;
+        return 0;
+}
+
+struct rows_args {
+        const struct row *rows;
+        size_t n;
+        unsigned flags;
+        uint64_t now_realtime_usec;
+};
+
+static int render_table(FILE *f, const void *args) {
+        const struct rows_args *a = args;
+        const struct row *rows = a->rows;
+        size_t n = a->n, width[_COL_MAX];
+        unsigned flags = a->flags;
         struct cells_text text;
         const char *cells[_COL_MAX];
 
@@ -209,10 +240,11 @@ int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
                 row_cells(&text, &rows[i], cells);
                 print_cells(f, cells, width, flags);
         }
-
-        if (fflush(f) != 0 || ferror(f))
-                return -EIO;
         return 0;
+}
+
+int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
+        return write_whole(f, render_table, &(const struct rows_args) { .rows = rows, .n = n, .flags = flags });
 }
 
 static int set_new(json_t *o, const char *key, json_t *v) {
@@ -315,9 +347,15 @@ static void put_indented(FILE *f, const char *text) {
         }
 }
 
-int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec) {
+static int render_json(FILE *f, const void *args) {
+        const struct rows_args *a = args;
+        const struct row *rows = a->rows;
+        uint64_t now_realtime_usec = a->now_realtime_usec;
+        size_t n = a->n;
+
         /* One object at a time: the whole array as jansson values would take
-         * about 6 KiB a socket (300 MB at 50k sockets). */
+         * about 6 KiB a socket (300 MB at 50k sockets); its text, about 1.4
+         * KiB a socket, is held until it is written. */
         fputs(n ? "[\n" : "[", f);
         for (size_t i = 0; i < n; i++) {
                 json_t *o = output_row_json(&rows[i], now_realtime_usec);
@@ -330,9 +368,13 @@ int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime
                 free(text);
                 fputs(i + 1 < n ? ",\n" : "\n", f);
         }
-        if (fputs("]\n", f) == EOF || fflush(f) != 0 || ferror(f))
-                return -EIO;
+        fputs("]\n", f);
         return 0;
+}
+
+int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec) {
+        return write_whole(f, render_json, &(const struct rows_args) {
+                .rows = rows, .n = n, .now_realtime_usec = now_realtime_usec });
 }
 
 static int status_json(FILE *f, const struct proto_status *st) {
@@ -366,42 +408,48 @@ static int status_json(FILE *f, const struct proto_status *st) {
                             st->destroy_supported < 0 ? json_null() : json_boolean(st->destroy_supported));
         r = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(o);
-        if (r < 0 || fputc('\n', f) == EOF)
-                return -EIO;
+        if (r < 0)
+                return -ENOMEM; /* into memory: only for want of it */
+        fputc('\n', f);
+        return 0;
+}
+
+struct status_args {
+        const struct proto_status *st;
+        bool json;
+};
+
+static int render_status(FILE *f, const void *args) {
+        const struct status_args *sa = args;
+        const struct proto_status *st = sa->st;
+        char a[DURATION_STRLEN], b[DURATION_STRLEN], d[DURATION_STRLEN];
+
+        if (sa->json)
+                return status_json(f, st);
+        fprintf(f, "finwatchd %s, up %s\n", st->version, format_duration(a, sizeof(a), st->uptime_usec));
+        fprintf(f, "config:      %s\n", st->config_path);
+        fprintf(f, "polls:       every %s, last took %s, %" PRIu64 " done, %" PRIu64 " failed%s%s\n",
+                format_duration(b, sizeof(b), st->interval_usec),
+                format_duration(d, sizeof(d), st->last_poll_usec), st->polls, st->poll_failures,
+                st->last_poll_error ? ", last error: " : "",
+                st->last_poll_error ? strerror(-st->last_poll_error) : "");
+        fprintf(f, "tracked:     %u stuck socket%s", st->tracked, st->tracked == 1 ? "" : "s");
+        for (unsigned s = 0, first = 1; s < ELEMENTSOF(st->per_state); s++)
+                if (st->per_state[s] && sockfmt_state_or_null((uint8_t) s)) {
+                        fprintf(f, "%s%u %s", first ? ": " : ", ", st->per_state[s],
+                                sockfmt_state_name((uint8_t) s));
+                        first = 0;
+                }
+        fprintf(f, "\nalerts:      %" PRIu64 " sent, %" PRIu64 " held back by the rate limit\n",
+                st->alerts_sent, st->alerts_held);
+        fprintf(f, "kills:       %" PRIu64 " done, %" PRIu64 " failed\n", st->kills_ok, st->kills_failed);
+        fprintf(f, "SOCK_DESTROY: %s\n",
+                st->destroy_supported > 0    ? "supported"
+                : st->destroy_supported == 0 ? "not supported by this kernel (no CONFIG_INET_DIAG_DESTROY)"
+                                             : "unknown");
         return 0;
 }
 
 int output_status(FILE *f, const struct proto_status *st, bool json) {
-        char a[DURATION_STRLEN], b[DURATION_STRLEN], d[DURATION_STRLEN];
-        int r;
-
-        if (json)
-                r = status_json(f, st);
-        else {
-                fprintf(f, "finwatchd %s, up %s\n", st->version, format_duration(a, sizeof(a), st->uptime_usec));
-                fprintf(f, "config:      %s\n", st->config_path);
-                fprintf(f, "polls:       every %s, last took %s, %" PRIu64 " done, %" PRIu64 " failed%s%s\n",
-                        format_duration(b, sizeof(b), st->interval_usec),
-                        format_duration(d, sizeof(d), st->last_poll_usec), st->polls, st->poll_failures,
-                        st->last_poll_error ? ", last error: " : "",
-                        st->last_poll_error ? strerror(-st->last_poll_error) : "");
-                fprintf(f, "tracked:     %u stuck socket%s", st->tracked, st->tracked == 1 ? "" : "s");
-                for (unsigned s = 0, first = 1; s < ELEMENTSOF(st->per_state); s++)
-                        if (st->per_state[s] && sockfmt_state_or_null((uint8_t) s)) {
-                                fprintf(f, "%s%u %s", first ? ": " : ", ", st->per_state[s],
-                                        sockfmt_state_name((uint8_t) s));
-                                first = 0;
-                        }
-                fprintf(f, "\nalerts:      %" PRIu64 " sent, %" PRIu64 " held back by the rate limit\n",
-                        st->alerts_sent, st->alerts_held);
-                fprintf(f, "kills:       %" PRIu64 " done, %" PRIu64 " failed\n", st->kills_ok, st->kills_failed);
-                fprintf(f, "SOCK_DESTROY: %s\n",
-                        st->destroy_supported > 0    ? "supported"
-                        : st->destroy_supported == 0 ? "not supported by this kernel (no CONFIG_INET_DIAG_DESTROY)"
-                                                     : "unknown");
-                r = 0;
-        }
-        if (fflush(f) != 0 || ferror(f))
-                return -EIO;
-        return r;
+        return write_whole(f, render_status, &(const struct status_args) { .st = st, .json = json });
 }

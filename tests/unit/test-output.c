@@ -166,8 +166,55 @@ static void test_json(void) {
         free(text);
 }
 
+/* jansson's allocations fail from the fail_at-th on (0: never). */
+static unsigned allocations, fail_at;
+
+static void *failing_malloc(size_t size) {
+        if (fail_at && ++allocations >= fail_at)
+                return NULL;
+        return malloc(size);
+}
+
+/* Out of memory anywhere on the way: an error, and nothing written - no
+ * "[" alone, no half array (before, `finwatch list --json` printed "[" and
+ * then failed). Every allocation jansson makes fails once, in turn. */
+static void test_json_nothing_half_written(void) {
+        struct row s[3] = {};
+        bool failed_late = false;
+
+        for (int i = 0; i < 3; i++)
+                s[i].sock = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", (uint16_t) (1000 + i), FW_TCP_LAST_ACK,
+                                 (uint64_t) i + 1);
+        json_set_alloc_funcs(failing_malloc, free);
+        for (fail_at = 1;; fail_at++) {
+                char *text = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&text, &size);
+                int r;
+
+                allocations = 0;
+                r = json_at_now(f, s, 3);
+                fclose(f);
+                if (r == 0) {
+                        CHECK(size > 0 && text[0] == '[');
+                        free(text);
+                        break;
+                }
+                CHECK_INT(r, -ENOMEM);
+                if (size != 0)
+                        fprintf(stderr, "allocation %u failed: %zu bytes written anyway\n", fail_at, size);
+                CHECK_INT(size, 0);
+                failed_late |= fail_at > 100; /* past the first row */
+                free(text);
+        }
+        CHECK(failed_late);
+        fail_at = 0;
+        json_set_alloc_funcs(malloc, free);
+}
+
 int main(void) {
         test_table();
         test_json();
+        test_json_nothing_half_written();
         return test_result("test-output");
 }

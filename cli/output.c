@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cause.h"
+#include "escape.h"
 #include "output.h"
 #include "proto.h"
 #include "sockfmt.h"
@@ -86,7 +87,11 @@ struct cells_text {
         char timer[TIMER_STRLEN];
         char age[DURATION_STRLEN];
         char fate[DURATION_STRLEN + 2];
-        char process[32];
+        /* other users' names, escaped (escape.h): a unit name is at most 255
+         * bytes (cgroup.h), a command 15 (owner.h), a namespace's 63 (netns.h) */
+        char unit[ESCAPE_MAX_PER_BYTE * 255 + 1];
+        char process[24 + ESCAPE_MAX_PER_BYTE * 15];
+        char netns[ESCAPE_MAX_PER_BYTE * 63 + 1];
         char cookie[24];
 };
 
@@ -107,9 +112,11 @@ static void row_fill(struct cells_text *row, const struct row *r) {
                 char *p = put_u64(row->process, (uint64_t) r->pid);
 
                 *p++ = '/';
-                copy_cut(p, sizeof(row->process) - (size_t) (p - row->process), or_else(r->process, "?"));
+                escape_cut(p, sizeof(row->process) - (size_t) (p - row->process), or_else(r->process, "?"));
         } else
                 strcpy(row->process, "-");
+        escape_cut(row->unit, sizeof(row->unit), r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"));
+        escape_cut(row->netns, sizeof(row->netns), or_else(r->netns, "host"));
         *put_u64(row->cookie, s->id.cookie) = '\0';
 }
 
@@ -139,46 +146,61 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
         cells[COL_CAUSE] = cause_to_string(s->cause);
         cells[COL_FATE] = row->fate;
-        cells[COL_UNIT] = r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-");
+        cells[COL_UNIT] = row->unit;
         cells[COL_PROCESS] = row->process;
-        cells[COL_NETNS] = or_else(r->netns, "host");
+        cells[COL_NETNS] = row->netns;
         cells[COL_COOKIE] = row->cookie;
 }
 
-/* One line, built in memory and written at once. */
+/* A line, built in memory and written at once. */
+struct line {
+        FILE *f;
+        size_t n;
+        char buf[4096];
+};
+
+static void line_put(struct line *l, const char *s, size_t len) {
+        if (len > sizeof(l->buf) - l->n) {
+                fwrite(l->buf, 1, l->n, l->f);
+                l->n = 0;
+                if (len > sizeof(l->buf)) {
+                        fwrite(s, 1, len, l->f);
+                        return;
+                }
+        }
+        memcpy(l->buf + l->n, s, len);
+        l->n += len;
+}
+
+static void line_pad(struct line *l, size_t n) {
+        static const char spaces[64] = "                                                                ";
+
+        for (; n > sizeof(spaces); n -= sizeof(spaces))
+                line_put(l, spaces, sizeof(spaces));
+        line_put(l, spaces, n);
+}
+
+/* Columns are as wide as their widest cell on a terminal: escaped names are
+ * valid UTF-8 (escape.h), and a character takes 0, 1 or 2 columns. */
 static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX], unsigned flags) {
-        char line[4096], *p = line;
+        struct line l = { .f = f };
 
         for (int c = 0; c < _COL_MAX; c++) {
                 bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
-                size_t len = strlen(cells[c]), w = width[c] > len ? width[c] : len;
+                size_t len = strlen(cells[c]), cw = utf8_width(cells[c]), pad = width[c] > cw ? width[c] - cw : 0;
 
                 if (c == COL_NETNS && !(flags & OUTPUT_NETNS))
                         continue;
                 if (c == _COL_MAX - 1)
-                        w = len; /* the last column is not padded */
-                if ((size_t) (line + sizeof(line) - p) < w + 2) {
-                        fwrite(line, 1, (size_t) (p - line), f);
-                        p = line;
-                        if (w + 2 > sizeof(line)) { /* a cell longer than a line: not from us */
-                                fputs(cells[c], f);
-                                fputc(c == _COL_MAX - 1 ? '\n' : ' ', f);
-                                continue;
-                        }
-                }
-                if (right) {
-                        memset(p, ' ', w - len);
-                        p += w - len;
-                }
-                memcpy(p, cells[c], len);
-                p += len;
-                if (!right) {
-                        memset(p, ' ', w - len);
-                        p += w - len;
-                }
-                *p++ = c == _COL_MAX - 1 ? '\n' : ' ';
+                        pad = 0; /* the last column is not padded */
+                if (right)
+                        line_pad(&l, pad);
+                line_put(&l, cells[c], len);
+                if (!right)
+                        line_pad(&l, pad);
+                line_put(&l, c == _COL_MAX - 1 ? "\n" : " ", 1);
         }
-        fwrite(line, 1, (size_t) (p - line), f);
+        fwrite(l.buf, 1, l.n, f);
 }
 
 /* Render with fn into memory, then write it to f in one piece: a failure on
@@ -228,9 +250,9 @@ static int render_table(FILE *f, const void *args) {
                 row_fill(&text, &rows[i]);
                 row_cells(&text, &rows[i], cells);
                 for (int c = 0; c < _COL_MAX; c++) {
-                        size_t l = strlen(cells[c]);
-                        if (l > width[c])
-                                width[c] = l;
+                        size_t w = utf8_width(cells[c]);
+                        if (w > width[c])
+                                width[c] = w;
                 }
         }
 
@@ -261,6 +283,17 @@ static json_t *json_time(uint64_t realtime_usec) {
         if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 return json_null();
         return json_string(buf);
+}
+
+/* A name another user wrote, escaped as in the table (escape.h): valid
+ * UTF-8, so json_string takes it. NULL when out of memory. */
+static json_t *json_name(const char *s) {
+        _cleanup_(freep) char *escaped = NULL;
+
+        if (!escape_needed(s))
+                return json_string(s);
+        escaped = escape_dup(s);
+        return escaped ? json_string(escaped) : NULL;
 }
 
 json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
@@ -309,14 +342,14 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
         r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
         r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)")
-                                : or_else(row->unit, NULL) ? json_string(row->unit) : json_null());
-        r |= set_new(o, "cgroup", or_else(row->cgroup, NULL) ? json_string(row->cgroup) : json_null());
+                                : or_else(row->unit, NULL) ? json_name(row->unit) : json_null());
+        r |= set_new(o, "cgroup", or_else(row->cgroup, NULL) ? json_name(row->cgroup) : json_null());
         r |= set_new(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
-        r |= set_new(o, "netns", json_string(or_else(row->netns, "host")));
+        r |= set_new(o, "netns", json_name(or_else(row->netns, "host")));
         r |= set_new(o, "netns_inode", s->id.netns_ino ? json_integer((json_int_t) s->id.netns_ino) : json_null());
-        r |= set_new(o, "netns_unit", or_else(row->netns_unit, NULL) ? json_string(row->netns_unit) : json_null());
+        r |= set_new(o, "netns_unit", or_else(row->netns_unit, NULL) ? json_name(row->netns_unit) : json_null());
         r |= set_new(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
-        r |= set_new(o, "process", row->pid > 0 && or_else(row->process, NULL) ? json_string(row->process) : json_null());
+        r |= set_new(o, "process", row->pid > 0 && or_else(row->process, NULL) ? json_name(row->process) : json_null());
         r |= set_new(o, "uid", json_integer(s->uid));
         r |= set_new(o, "inode", json_integer(s->inode));
         /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */

@@ -11,6 +11,7 @@
 #include "alert.h"
 #include "cause.h"
 #include "diag.h"
+#include "escape.h"
 #include "sockfmt.h"
 #include "util.h"
 
@@ -111,6 +112,9 @@ static const struct endpoints *endpoints_of(struct endpoints *ep, const struct t
 static void socket_fields(struct record *r, const struct tracked *e, const struct sock_labels *l,
                           const struct endpoints *ep) {
         const char *local = ep->local, *peer = ep->peer;
+        /* names escaped (escape.h), as finwatch list and the metrics show
+         * them, and cut to whole characters to fit a field */
+        char name[sizeof(r->text[0])];
 
         field(r, "SYSLOG_IDENTIFIER=finwatchd");
         field(r, "FINWATCH_STATE=%s", sockfmt_state_name(e->state));
@@ -122,7 +126,7 @@ static void socket_fields(struct record *r, const struct tracked *e, const struc
         field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) e->timer_count);
         field(r, "FINWATCH_CAUSE=%s", cause_to_string(e->cause));
         if (l->netns)
-                field(r, "FINWATCH_NETNS=%s", l->netns);
+                field(r, "FINWATCH_NETNS=%s", escape_cut(name, sizeof(name) - strlen("FINWATCH_NETNS="), l->netns));
         if (e->fate_msec == FATE_NEVER)
                 field(r, "FINWATCH_FATE=never");
         else if (e->fate_msec < 0)
@@ -134,7 +138,7 @@ static void socket_fields(struct record *r, const struct tracked *e, const struc
         if (e->has_cgroup_id) {
                 field(r, "FINWATCH_CGROUP_ID=%" PRIu64, e->cgroup_id);
                 if (l->unit && l->unit[0])
-                        field(r, "FINWATCH_UNIT=%s", l->unit);
+                        field(r, "FINWATCH_UNIT=%s", escape_cut(name, sizeof(name) - strlen("FINWATCH_UNIT="), l->unit));
         }
 }
 

@@ -37,8 +37,9 @@ void output_sort(struct row *rows, size_t n);
  * now_realtime_usec: wall clock, to turn "first seen N ago" into a time. */
 json_t *output_row_json(const struct row *r, uint64_t now_realtime_usec);
 
-/* Each of these builds its whole output in memory and writes it to f at
- * once: when it fails (-ENOMEM), nothing reaches f; -EIO on a write error. */
+/* JSON and the status are built whole in memory and written to f at once:
+ * when they fail (-ENOMEM), nothing reaches f. The table cannot fail but
+ * for the writing: it is written as it is made. -EIO on a write error. */
 
 /* finwatchd's status (proto.h), as lines for people or a JSON object. 0 or -errno. */
 struct proto_status;

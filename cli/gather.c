@@ -7,6 +7,7 @@
 #include "cause.h"
 #include "cgroup.h"
 #include "client.h"
+#include "escape.h"
 #include "gather.h"
 #include "owner.h"
 #include "util.h"
@@ -258,6 +259,17 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         return 0;
 }
 
+/* --unit NAME: the unit's name as finwatch shows it (escaped) or as it is. */
+static bool unit_matches(const char *unit, const char *want) {
+        char shown[ESCAPE_MAX_PER_BYTE * 255 + 1];
+
+        if (!unit)
+                return false;
+        if (strcmp(unit, want) == 0)
+                return true;
+        return escape_needed(unit) && strcmp(escape_cut(shown, sizeof(shown), unit), want) == 0;
+}
+
 size_t gather_select(struct gathered *g, const struct selection *sel) {
         size_t kept = 0;
 
@@ -271,7 +283,7 @@ size_t gather_select(struct gathered *g, const struct selection *sel) {
                         continue;
                 if (sel->have_cookie && s->id.cookie != sel->cookie)
                         continue;
-                if (sel->unit && (!row->unit || strcmp(row->unit, sel->unit) != 0))
+                if (sel->unit && !unit_matches(row->unit, sel->unit))
                         continue;
                 if (!gather_endpoint_matches(&sel->local, s->id.family, s->id.src, s->id.sport) ||
                     !gather_endpoint_matches(&sel->peer, s->id.family, s->id.dst, s->id.dport))

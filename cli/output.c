@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cause.h"
+#include "escape.h"
 #include "output.h"
 #include "proto.h"
 #include "sockfmt.h"
@@ -86,9 +87,19 @@ struct cells_text {
         char timer[TIMER_STRLEN];
         char age[DURATION_STRLEN];
         char fate[DURATION_STRLEN + 2];
-        char process[32];
+        /* other users' names, escaped (escape.h): a unit name is at most 255
+         * bytes (cgroup.h), a command 15 (owner.h), a namespace's 63 (netns.h) */
+        char unit[ESCAPE_MAX_PER_BYTE * 255 + 1];
+        char process[24 + ESCAPE_MAX_PER_BYTE * 15];
+        char netns[ESCAPE_MAX_PER_BYTE * 63 + 1];
+        const char *unit_shown, *netns_shown; /* the name itself, or its escape above */
         char cookie[24];
 };
+
+/* name as shown: itself when it needs no escaping, as nearly all do */
+static const char *shown(char *buf, size_t size, const char *name) {
+        return escape_needed(name) ? escape_cut(buf, size, name) : name;
+}
 
 static void row_fill(struct cells_text *row, const struct row *r) {
         const struct fw_sock *s = &r->sock;
@@ -107,9 +118,11 @@ static void row_fill(struct cells_text *row, const struct row *r) {
                 char *p = put_u64(row->process, (uint64_t) r->pid);
 
                 *p++ = '/';
-                copy_cut(p, sizeof(row->process) - (size_t) (p - row->process), or_else(r->process, "?"));
+                escape_cut(p, sizeof(row->process) - (size_t) (p - row->process), or_else(r->process, "?"));
         } else
                 strcpy(row->process, "-");
+        row->unit_shown = shown(row->unit, sizeof(row->unit), r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"));
+        row->netns_shown = shown(row->netns, sizeof(row->netns), or_else(r->netns, "host"));
         *put_u64(row->cookie, s->id.cookie) = '\0';
 }
 
@@ -139,49 +152,135 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
         cells[COL_CAUSE] = cause_to_string(s->cause);
         cells[COL_FATE] = row->fate;
-        cells[COL_UNIT] = r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-");
+        cells[COL_UNIT] = row->unit_shown;
         cells[COL_PROCESS] = row->process;
-        cells[COL_NETNS] = or_else(r->netns, "host");
+        cells[COL_NETNS] = row->netns_shown;
         cells[COL_COOKIE] = row->cookie;
 }
 
-/* One line, built in memory and written at once. */
-static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX], unsigned flags) {
-        char line[4096], *p = line;
+/* A line, built in memory and written at once. */
+struct line {
+        FILE *f;
+        size_t n;
+        char buf[4096];
+};
 
+static void line_put(struct line *l, const char *s, size_t len) {
+        if (len > sizeof(l->buf) - l->n) {
+                fwrite(l->buf, 1, l->n, l->f);
+                l->n = 0;
+                if (len > sizeof(l->buf)) {
+                        fwrite(s, 1, len, l->f);
+                        return;
+                }
+        }
+        memcpy(l->buf + l->n, s, len);
+        l->n += len;
+}
+
+static void line_pad(struct line *l, size_t n) {
+        static const char spaces[64] = "                                                                ";
+
+        for (; n > sizeof(spaces); n -= sizeof(spaces))
+                line_put(l, spaces, sizeof(spaces));
+        line_put(l, spaces, n);
+}
+
+/* Columns are as wide as their widest cell on a terminal. Our own cells are
+ * ASCII; names are escaped, so valid UTF-8 (escape.h), and a character of
+ * theirs takes 0, 1 or 2 columns. */
+static size_t cell_width(int c, const char *cell, size_t len) {
+        return c == COL_UNIT || c == COL_PROCESS || c == COL_NETNS ? utf8_width(cell) : len;
+}
+
+static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX], unsigned flags) {
+        struct line l; /* not zeroed: 4 KiB a row */
+
+        l.f = f;
+        l.n = 0;
         for (int c = 0; c < _COL_MAX; c++) {
                 bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
-                size_t len = strlen(cells[c]), w = width[c] > len ? width[c] : len;
+                size_t len = strlen(cells[c]), cw = cell_width(c, cells[c], len), pad = width[c] > cw ? width[c] - cw : 0;
 
                 if (c == COL_NETNS && !(flags & OUTPUT_NETNS))
                         continue;
                 if (c == _COL_MAX - 1)
-                        w = len; /* the last column is not padded */
-                if ((size_t) (line + sizeof(line) - p) < w + 2) {
-                        fwrite(line, 1, (size_t) (p - line), f);
-                        p = line;
-                        if (w + 2 > sizeof(line)) { /* a cell longer than a line: not from us */
-                                fputs(cells[c], f);
-                                fputc(c == _COL_MAX - 1 ? '\n' : ' ', f);
-                                continue;
-                        }
-                }
-                if (right) {
-                        memset(p, ' ', w - len);
-                        p += w - len;
-                }
-                memcpy(p, cells[c], len);
-                p += len;
-                if (!right) {
-                        memset(p, ' ', w - len);
-                        p += w - len;
-                }
-                *p++ = c == _COL_MAX - 1 ? '\n' : ' ';
+                        pad = 0; /* the last column is not padded */
+                if (right)
+                        line_pad(&l, pad);
+                line_put(&l, cells[c], len);
+                if (!right)
+                        line_pad(&l, pad);
+                line_put(&l, c == _COL_MAX - 1 ? "\n" : " ", 1);
         }
-        fwrite(line, 1, (size_t) (p - line), f);
+        fwrite(l.buf, 1, l.n, f);
 }
 
-int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
+/* Output held in memory until it is whole. Not open_memstream: that copies
+ * the whole text at each doubling and zeroes what it adds (list --json of
+ * 50k sockets, 70 MB, took 1.6 times as long as with this); realloc moves
+ * large blocks with mremap, and their pages are faulted in at once
+ * (memory_prefault). */
+struct outbuf {
+        char *data;
+        size_t len, allocated;
+};
+
+static ssize_t outbuf_write(void *cookie, const char *s, size_t n) {
+        struct outbuf *b = cookie;
+
+        if (n > b->allocated - b->len) {
+                size_t a = b->allocated ? b->allocated : 64 * 1024;
+                char *p;
+
+                while (a - b->len < n) {
+                        if (a > SIZE_MAX / 2)
+                                return errno = ENOMEM, -1;
+                        a *= 2;
+                }
+                p = realloc(b->data, a);
+                if (!p)
+                        return errno = ENOMEM, -1;
+                memory_prefault(p + b->allocated, a - b->allocated);
+                b->data = p;
+                b->allocated = a;
+        }
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        return (ssize_t) n;
+}
+
+static void outbuf_done(struct outbuf *b) {
+        free(b->data);
+}
+
+/* Render with fn into memory, then write it to f in one piece: a failure on
+ * the way (out of memory) leaves f untouched - never "[" alone, never half
+ * an array. 0, or -ENOMEM, -EIO on a write error. */
+static int write_whole(FILE *f, int (*fn)(FILE *m, const void *args), const void *args) {
+        _cleanup_(outbuf_done) struct outbuf b = {};
+        FILE *m = fopencookie(&b, "w", (cookie_io_functions_t) { .write = outbuf_write });
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        r = fn(m, args);
+        if (fclose(m) != 0 && r >= 0)
+                r = -ENOMEM; /* writing into memory fails only for want of it */
+        if (r < 0)
+                return r;
+        if (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0 || ferror(f))
+                return -EIO;
+        return 0;
+}
+
+struct rows_args {
+        const struct row *rows;
+        size_t n;
+        uint64_t now_realtime_usec;
+};
+
+static void render_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
         size_t width[_COL_MAX];
         struct cells_text text;
         const char *cells[_COL_MAX];
@@ -197,9 +296,9 @@ int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
                 row_fill(&text, &rows[i]);
                 row_cells(&text, &rows[i], cells);
                 for (int c = 0; c < _COL_MAX; c++) {
-                        size_t l = strlen(cells[c]);
-                        if (l > width[c])
-                                width[c] = l;
+                        size_t w = cell_width(c, cells[c], strlen(cells[c]));
+                        if (w > width[c])
+                                width[c] = w;
                 }
         }
 
@@ -209,7 +308,14 @@ int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
                 row_cells(&text, &rows[i], cells);
                 print_cells(f, cells, width, flags);
         }
+}
 
+int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
+        /* Written as it is made: nothing can fail between its first byte and
+         * its last but the writing itself, which holding it in memory would
+         * not undo (and that made the table of 50k sockets, 7 MB, take 2.5
+         * times as long). */
+        render_table(f, rows, n, flags);
         if (fflush(f) != 0 || ferror(f))
                 return -EIO;
         return 0;
@@ -229,6 +335,17 @@ static json_t *json_time(uint64_t realtime_usec) {
         if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 return json_null();
         return json_string(buf);
+}
+
+/* A name another user wrote, escaped as in the table (escape.h): valid
+ * UTF-8, so json_string takes it. NULL when out of memory. */
+static json_t *json_name(const char *s) {
+        _cleanup_(freep) char *escaped = NULL;
+
+        if (!escape_needed(s))
+                return json_string(s);
+        escaped = escape_dup(s);
+        return escaped ? json_string(escaped) : NULL;
 }
 
 json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
@@ -277,14 +394,14 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
         r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
         r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)")
-                                : or_else(row->unit, NULL) ? json_string(row->unit) : json_null());
-        r |= set_new(o, "cgroup", or_else(row->cgroup, NULL) ? json_string(row->cgroup) : json_null());
+                                : or_else(row->unit, NULL) ? json_name(row->unit) : json_null());
+        r |= set_new(o, "cgroup", or_else(row->cgroup, NULL) ? json_name(row->cgroup) : json_null());
         r |= set_new(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
-        r |= set_new(o, "netns", json_string(or_else(row->netns, "host")));
+        r |= set_new(o, "netns", json_name(or_else(row->netns, "host")));
         r |= set_new(o, "netns_inode", s->id.netns_ino ? json_integer((json_int_t) s->id.netns_ino) : json_null());
-        r |= set_new(o, "netns_unit", or_else(row->netns_unit, NULL) ? json_string(row->netns_unit) : json_null());
+        r |= set_new(o, "netns_unit", or_else(row->netns_unit, NULL) ? json_name(row->netns_unit) : json_null());
         r |= set_new(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
-        r |= set_new(o, "process", row->pid > 0 && or_else(row->process, NULL) ? json_string(row->process) : json_null());
+        r |= set_new(o, "process", row->pid > 0 && or_else(row->process, NULL) ? json_name(row->process) : json_null());
         r |= set_new(o, "uid", json_integer(s->uid));
         r |= set_new(o, "inode", json_integer(s->inode));
         /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */
@@ -315,9 +432,15 @@ static void put_indented(FILE *f, const char *text) {
         }
 }
 
-int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec) {
+static int render_json(FILE *f, const void *args) {
+        const struct rows_args *a = args;
+        const struct row *rows = a->rows;
+        uint64_t now_realtime_usec = a->now_realtime_usec;
+        size_t n = a->n;
+
         /* One object at a time: the whole array as jansson values would take
-         * about 6 KiB a socket (300 MB at 50k sockets). */
+         * about 6 KiB a socket (300 MB at 50k sockets); its text, about 1.4
+         * KiB a socket, is held until it is written. */
         fputs(n ? "[\n" : "[", f);
         for (size_t i = 0; i < n; i++) {
                 json_t *o = output_row_json(&rows[i], now_realtime_usec);
@@ -330,9 +453,13 @@ int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime
                 free(text);
                 fputs(i + 1 < n ? ",\n" : "\n", f);
         }
-        if (fputs("]\n", f) == EOF || fflush(f) != 0 || ferror(f))
-                return -EIO;
+        fputs("]\n", f);
         return 0;
+}
+
+int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec) {
+        return write_whole(f, render_json, &(const struct rows_args) {
+                .rows = rows, .n = n, .now_realtime_usec = now_realtime_usec });
 }
 
 static int status_json(FILE *f, const struct proto_status *st) {
@@ -381,56 +508,61 @@ static int status_json(FILE *f, const struct proto_status *st) {
         json_object_set_new(o, "control_accept_failures", json_integer((json_int_t) st->control_accept_failures));
         r = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(o);
-        if (r < 0 || fputc('\n', f) == EOF)
-                return -EIO;
+        if (r < 0)
+                return -ENOMEM; /* into memory: only for want of it */
+        fputc('\n', f);
+        return 0;
+}
+
+struct status_args {
+        const struct proto_status *st;
+        bool json;
+};
+
+static int render_status(FILE *f, const void *args) {
+        const struct status_args *sa = args;
+        const struct proto_status *st = sa->st;
+        char a[DURATION_STRLEN], b[DURATION_STRLEN], d[DURATION_STRLEN];
+
+        if (sa->json)
+                return status_json(f, st);
+        fprintf(f, "finwatchd %s, up %s\n", st->version, format_duration(a, sizeof(a), st->uptime_usec));
+        fprintf(f, "config:      %s\n", st->config_path);
+        fprintf(f, "polls:       every %s, last took %s, %" PRIu64 " done, %" PRIu64 " failed%s%s\n",
+                format_duration(b, sizeof(b), st->interval_usec),
+                format_duration(d, sizeof(d), st->last_poll_usec), st->polls, st->poll_failures,
+                st->last_poll_error ? ", last error: " : "",
+                st->last_poll_error ? strerror(-st->last_poll_error) : "");
+        fprintf(f, "tracked:     %u stuck socket%s", st->tracked, st->tracked == 1 ? "" : "s");
+        for (unsigned s = 0, first = 1; s < ELEMENTSOF(st->per_state); s++)
+                if (st->per_state[s] && sockfmt_state_or_null((uint8_t) s)) {
+                        fprintf(f, "%s%u %s", first ? ": " : ", ", st->per_state[s],
+                                sockfmt_state_name((uint8_t) s));
+                        first = 0;
+                }
+        fprintf(f, "\nalerts:      %" PRIu64 " sent, %" PRIu64 " held back by the rate limit\n",
+                st->alerts_sent, st->alerts_held);
+        fprintf(f, "kills:       %" PRIu64 " done, %" PRIu64 " failed\n", st->kills_ok, st->kills_failed);
+        fprintf(f, "SOCK_DESTROY: %s\n",
+                st->destroy_supported > 0    ? "supported"
+                : st->destroy_supported == 0 ? "not supported by this kernel (no CONFIG_INET_DIAG_DESTROY)"
+                                             : "unknown");
+        if (st->netns_mode != 0) {
+                unsigned left = st->netns_denied + st->netns_no_fds + st->netns_over_cap;
+
+                fprintf(f, "netns:       %u watched besides ours (at most %u)", st->netns_watched, st->netns_cap);
+                if (left)
+                        fprintf(f, ", %u NOT watched: %u permission denied, %u out of file descriptors, "
+                                "%u past max_netns", left, st->netns_denied, st->netns_no_fds, st->netns_over_cap);
+                fputc('\n', f);
+        }
+        if (st->control_refused || st->control_busy || st->control_accept_failures)
+                fprintf(f, "control:     %" PRIu64 " connections refused (per-user limits), %" PRIu64
+                        " replies refused (busy), %" PRIu64 " accept failures\n", st->control_refused,
+                        st->control_busy, st->control_accept_failures);
         return 0;
 }
 
 int output_status(FILE *f, const struct proto_status *st, bool json) {
-        char a[DURATION_STRLEN], b[DURATION_STRLEN], d[DURATION_STRLEN];
-        int r;
-
-        if (json)
-                r = status_json(f, st);
-        else {
-                fprintf(f, "finwatchd %s, up %s\n", st->version, format_duration(a, sizeof(a), st->uptime_usec));
-                fprintf(f, "config:      %s\n", st->config_path);
-                fprintf(f, "polls:       every %s, last took %s, %" PRIu64 " done, %" PRIu64 " failed%s%s\n",
-                        format_duration(b, sizeof(b), st->interval_usec),
-                        format_duration(d, sizeof(d), st->last_poll_usec), st->polls, st->poll_failures,
-                        st->last_poll_error ? ", last error: " : "",
-                        st->last_poll_error ? strerror(-st->last_poll_error) : "");
-                fprintf(f, "tracked:     %u stuck socket%s", st->tracked, st->tracked == 1 ? "" : "s");
-                for (unsigned s = 0, first = 1; s < ELEMENTSOF(st->per_state); s++)
-                        if (st->per_state[s] && sockfmt_state_or_null((uint8_t) s)) {
-                                fprintf(f, "%s%u %s", first ? ": " : ", ", st->per_state[s],
-                                        sockfmt_state_name((uint8_t) s));
-                                first = 0;
-                        }
-                fprintf(f, "\nalerts:      %" PRIu64 " sent, %" PRIu64 " held back by the rate limit\n",
-                        st->alerts_sent, st->alerts_held);
-                fprintf(f, "kills:       %" PRIu64 " done, %" PRIu64 " failed\n", st->kills_ok, st->kills_failed);
-                fprintf(f, "SOCK_DESTROY: %s\n",
-                        st->destroy_supported > 0    ? "supported"
-                        : st->destroy_supported == 0 ? "not supported by this kernel (no CONFIG_INET_DIAG_DESTROY)"
-                                                     : "unknown");
-                if (st->netns_mode != 0) {
-                        unsigned left = st->netns_denied + st->netns_no_fds + st->netns_over_cap;
-
-                        fprintf(f, "netns:       %u watched besides ours (at most %u)", st->netns_watched, st->netns_cap);
-                        if (left)
-                                fprintf(f, ", %u NOT watched: %u permission denied, %u out of file descriptors, "
-                                        "%u past max_netns", left, st->netns_denied, st->netns_no_fds,
-                                        st->netns_over_cap);
-                        fputc('\n', f);
-                }
-                if (st->control_refused || st->control_busy || st->control_accept_failures)
-                        fprintf(f, "control:     %" PRIu64 " connections refused (per-user limits), %" PRIu64
-                                " replies refused (busy), %" PRIu64 " accept failures\n", st->control_refused,
-                                st->control_busy, st->control_accept_failures);
-                r = 0;
-        }
-        if (fflush(f) != 0 || ferror(f))
-                return -EIO;
-        return r;
+        return write_whole(f, render_status, &(const struct status_args) { .st = st, .json = json });
 }

@@ -37,10 +37,14 @@ void output_sort(struct row *rows, size_t n);
  * now_realtime_usec: wall clock, to turn "first seen N ago" into a time. */
 json_t *output_row_json(const struct row *r, uint64_t now_realtime_usec);
 
+/* JSON and the status are built whole in memory and written to f at once:
+ * when they fail (-ENOMEM), nothing reaches f. The table cannot fail but
+ * for the writing: it is written as it is made. -EIO on a write error. */
+
 /* finwatchd's status (proto.h), as lines for people or a JSON object. 0 or -errno. */
 struct proto_status;
 int output_status(FILE *f, const struct proto_status *st, bool json);
 
-/* Print all rows; returns 0 or -errno (-ENOMEM, -EIO on a write error). */
+/* All rows; 0 or -errno. */
 int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags);
 int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cause.h"
+#include "escape.h"
 #include "metrics.h"
 #include "sockfmt.h"
 #include "util.h"
@@ -15,6 +16,10 @@ void metrics_count_poll_error(struct metrics *m, int error) {
                         return;
                 }
         m->poll_errors_other++;
+}
+
+void metrics_label_set(struct metrics_label_count *c, const char *name) {
+        escape_cut(c->label, sizeof(c->label), name);
 }
 
 static int cmp_count_desc(const void *a, const void *b) {
@@ -45,7 +50,8 @@ void metrics_top(struct metrics_label_count *out, struct metrics_label_count *in
         }
 }
 
-/* A label value as Prometheus wants it: backslash, quote and newline escaped. */
+/* A label value (escaped already: valid UTF-8, no newline) as Prometheus
+ * wants it: backslash, quote and newline escaped. */
 static void print_label(FILE *f, const char *s) {
         for (; *s; s++) {
                 if (*s == '\\' || *s == '"')

@@ -14,9 +14,13 @@
 #define METRICS_TOP 10    /* series by unit or namespace: the largest, then "other" */
 
 struct metrics_label_count {
-        char label[64];
+        char label[64];         /* a name escaped (escape.h), cut at a whole character: metrics_label_set() */
         uint32_t count;
 };
+
+/* A unit's or namespace's name as a label: escaped (escape.h), so valid
+ * UTF-8 with no control character, as finwatch list shows it. */
+void metrics_label_set(struct metrics_label_count *c, const char *name);
 
 struct metrics {
         uint32_t watched_states;          /* DIAG_STATE_BIT mask: a series per watched state */

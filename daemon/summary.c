@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
 #include "sockfmt.h"
 #include "summary.h"
 #include "util.h"
@@ -83,8 +84,9 @@ void summary_top_orphan_units(const struct summary *s, unsigned max, char *buf, 
                         v[n++] = (struct ranked) { .id = (uint32_t) i, .count = s->by_label[i].orphans_in_unit };
         qsort(v, n, sizeof(*v), cmp_ranked);
         for (size_t i = 0; i < n && i < max && off < size; i++) {
-                int r = snprintf(buf + off, size - off, "%s%s=%u", i ? ", " : "", labels_name(s->labels, v[i].id),
-                                 v[i].count);
+                char name[ESCAPE_MAX_PER_BYTE * 255 + 1];
+                int r = snprintf(buf + off, size - off, "%s%s=%u", i ? ", " : "",
+                                 escape_cut(name, sizeof(name), labels_name(s->labels, v[i].id)), v[i].count);
 
                 if (r < 0 || (size_t) r >= size - off) {
                         buf[off] = '\0'; /* whole entries only */
@@ -120,7 +122,7 @@ static void fill_top(const struct summary *s, bool netns, struct metrics_label_c
 
                 if (!count)
                         continue;
-                snprintf(in[n].label, sizeof(in[n].label), "%.63s", labels_name(s->labels, (uint32_t) i));
+                metrics_label_set(&in[n], labels_name(s->labels, (uint32_t) i));
                 in[n++].count = count;
         }
         metrics_top(out, in, n);

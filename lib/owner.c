@@ -44,17 +44,26 @@ static void scan_pid(pid_t pid, struct inode_owner *wanted, size_t n, int *found
         closedir(d);
 }
 
+/* The command name as the kernel has it: all of it, a newline in it too
+ * (only the one the kernel adds is dropped; fgets stopped at the first, so
+ * "nginx\nevil" showed as "nginx"). */
 static void read_comm(struct inode_owner *w) {
-        char path[64];
+        char path[64], buf[sizeof(w->comm) + 1];
+        size_t n;
         FILE *f;
 
         snprintf(path, sizeof(path), "/proc/%d/comm", (int) w->pid);
         f = fopen(path, "re");
         if (!f)
                 return;
-        if (fgets(w->comm, sizeof(w->comm), f))
-                w->comm[strcspn(w->comm, "\n")] = '\0';
+        n = fread(buf, 1, sizeof(buf), f);
         fclose(f);
+        if (n > 0 && buf[n - 1] == '\n')
+                n--;
+        if (n >= sizeof(w->comm))
+                n = sizeof(w->comm) - 1;
+        memcpy(w->comm, buf, n);
+        w->comm[n] = '\0';
 }
 
 int owner_find_pids(const char *cgroup_dir, struct inode_owner *wanted, size_t n) {

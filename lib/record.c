@@ -2,9 +2,11 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "cause.h"
+#include "escape.h"
 #include "record.h"
 #include "sockfmt.h"
 #include "util.h"
@@ -28,6 +30,9 @@ void record_field(struct record *r, const char *fmt, ...) {
 
 void record_socket(struct record *r, const char *identifier, const struct record_sock *s) {
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
+        /* names escaped (escape.h), as finwatch list and the metrics show
+         * them, and cut to whole characters to fit a field */
+        char name[sizeof(r->text[0])];
 
         sockfmt_endpoint(local, sizeof(local), s->id.family, s->id.src, s->id.sport);
         sockfmt_endpoint(peer, sizeof(peer), s->id.family, s->id.dst, s->id.dport);
@@ -41,7 +46,7 @@ void record_socket(struct record *r, const char *identifier, const struct record
         record_field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) s->timer_count);
         record_field(r, "FINWATCH_CAUSE=%s", cause_to_string(s->cause));
         if (s->netns)
-                record_field(r, "FINWATCH_NETNS=%s", s->netns);
+                record_field(r, "FINWATCH_NETNS=%s", escape_cut(name, sizeof(name) - strlen("FINWATCH_NETNS="), s->netns));
         if (s->fate_msec == FATE_NEVER)
                 record_field(r, "FINWATCH_FATE=never");
         else if (s->fate_msec < 0)
@@ -53,7 +58,8 @@ void record_socket(struct record *r, const char *identifier, const struct record
         if (s->has_cgroup_id) {
                 record_field(r, "FINWATCH_CGROUP_ID=%" PRIu64, s->cgroup_id);
                 if (s->unit && s->unit[0])
-                        record_field(r, "FINWATCH_UNIT=%s", s->unit);
+                        record_field(r, "FINWATCH_UNIT=%s",
+                                     escape_cut(name, sizeof(name) - strlen("FINWATCH_UNIT="), s->unit));
         }
 }
 

@@ -274,6 +274,125 @@ def test_user_manager(t, a, work, jd):
         remove_cgroups(top, home)
 
 
+# A command name (exec sets it from the file's name, as prctl(PR_SET_NAME)
+# would) and a cgroup name with ESC, CR, LF, 0xff and a backslash: the
+# kernel takes them all (a cgroup's name no newline), finwatch must show
+# them escaped (escape.h). Before, the table printed them raw and --json
+# failed whole ("Cannot allocate memory" after "[").
+HOSTILE_COMM = b"\x1b[2K\r\n\xffforged"
+HOSTILE_COMM_SHOWN = "\\x1b[2K\\x0d\\x0a\\xffforged"
+
+
+def hostile_unit():
+    raw = b"fw\x1b[2K\r\xff\\-" + str(os.getpid()).encode() + b".scope"
+    return raw, f"fw\\x1b[2K\\x0d\\xff\\\\-{os.getpid()}.scope"
+
+
+def run_bytes(fx, *cmd):
+    """A command in the fixture's namespace, its output as bytes: what a
+    terminal would get, not decoded on the way."""
+    return subprocess.run(["nsenter", "-t", str(fx.pid), "-n", *cmd], capture_output=True, timeout=60)
+
+
+def test_hostile_names(t, a, work, jd):
+    root = cgroup2_root()
+    if not root:
+        fwtest.skip_or_fail("no cgroup v2 hierarchy")
+    parent = os.path.join(root, own_cgroup().lstrip("/")).encode()
+    unit_raw, unit_shown = hostile_unit()
+    cg = os.path.join(parent, unit_raw)
+    link = os.path.join(work.encode(), HOSTILE_COMM)
+    os.symlink(a.fixture, link)
+    os.mkdir(cg)
+    prom = os.path.join(work, "hostile.prom")
+    conf = os.path.join(work, "hostile.conf")
+    with open(conf, "w") as f:
+        f.write(f"[monitor]\ninterval = 200ms\n[alert]\nafter = 1s\n[metrics]\ntextfile = {prom}\n"
+                f"[daemon]\nstate_file =\ncontrol_socket = {work}/hostile-control\n")
+    try:
+        # into the cgroup, then exec through the link: the command name is its name
+        fx = fwtest.Fixture("sh", [], timeout=60)
+        fx.args = [b"sh", b"-c", b'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', b"sh", cg, link,
+                   b"--unshare", b"--make", b"zero-window:fin-wait-1:owned:4:1",
+                   b"--make", b"lost-fin:last-ack:orphan:4:1"]
+        with fx:
+            with open(f"/proc/{fx.pid}/comm", "rb") as f:
+                t.eq(f.read(), HOSTILE_COMM + b"\n", "the fixture's command name as the kernel has it")
+
+            r = run_bytes(fx, a.finwatch, "list", "--no-daemon")
+            t.eq(r.returncode, 0, f"list: {r.stderr!r}")
+            bad = sorted({c for c in r.stdout if c < 0x20 and c != 0x0a})
+            t.eq(bad, [], "no control byte in the table but newlines")
+            try:
+                table = r.stdout.decode("utf-8")
+            except UnicodeDecodeError as e:
+                t.check(False, f"the table is not UTF-8: {e}")
+                table = r.stdout.decode("utf-8", "replace")
+            lines = table.rstrip("\n").split("\n")  # rows end at LF only: a CR is a name's
+            t.eq(len(lines), 3, f"a header and two rows, none forged or erased: {lines}")
+            t.check(any(f"/{HOSTILE_COMM_SHOWN}" in line for line in lines),
+                    f"the command name escaped in the table: {lines}")
+            t.eq(sum(unit_shown in line for line in lines), 2, f"the unit escaped in the table: {lines}")
+
+            r = run_bytes(fx, a.finwatch, "list", "--no-daemon", "--json")
+            t.eq((r.returncode, r.stderr), (0, b""), "list --json")
+            try:
+                got = json.loads(r.stdout.decode("utf-8"))
+            except ValueError as e:
+                t.check(False, f"list --json is not valid JSON: {e}: {r.stdout[:200]!r}")
+                got = []
+            owned = [o for o in got if not o["orphan"]]
+            t.eq(len(got), 2, "both sockets in the JSON")
+            t.check(len(owned) == 1 and owned[0]["pid"] == fx.pid and owned[0]["process"] == HOSTILE_COMM_SHOWN,
+                    f"the owner and its escaped command name: {[(o['pid'], o['process']) for o in owned]}")
+            t.check(got and all(o["unit"] == unit_shown for o in got), f"units escaped: {[o['unit'] for o in got]}")
+            t.check(got and all(o["cgroup"] and o["cgroup"].endswith("/" + unit_shown) for o in got),
+                    f"cgroups escaped: {[o['cgroup'] for o in got]}")
+
+            # --unit takes the name as shown, or its bytes
+            for name in (unit_shown.encode(), unit_raw):
+                r = run_bytes(fx, a.finwatch, "list", "--no-daemon", "--json", "--unit", name)
+                t.eq(len(json.loads(r.stdout)) if r.returncode == 0 else r.returncode, 2, f"--unit {name!r}")
+
+            d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd)
+            try:
+                recs = fwtest.wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(
+                    jd.records(f"_PID={d.pid}", "MESSAGE_ID=b4cd1459bf4140c695af9432d3238033")), 15) or []
+                t.eq(len(recs), 2, "alerts for both")
+                for rec in recs:
+                    t.eq(rec.get("FINWATCH_UNIT"), unit_shown, "FINWATCH_UNIT escaped")
+                metrics = fwtest.wait_for(lambda: os.path.exists(prom) and open(prom, "rb").read(), 10) or b""
+                try:
+                    text = metrics.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    t.check(False, f"the metrics are not UTF-8: {e}")
+                    text = metrics.decode("utf-8", "replace")
+                label = unit_shown.replace("\\", "\\\\")  # and escaped for Prometheus
+                t.check(f'finwatch_stuck_sockets_by_unit{{unit="{label}"}} 2\n' in text,
+                        f"the unit label escaped: {[ln for ln in text.splitlines() if 'by_unit{' in ln]}")
+                t.eq(sorted({c for c in metrics if c < 0x20 and c != 0x0a}), [], "no control byte in the metrics")
+                if shutil.which("promtool"):
+                    r = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True)
+                    # promtool lints too: only a parse error fails here
+                    t.check(b"parsing error" not in r.stdout + r.stderr,
+                            f"promtool parses the metrics: {r.stdout!r} {r.stderr!r}")
+            finally:
+                d.stop()
+    finally:
+        if os.path.isdir(cg):
+            try:
+                with open(os.path.join(cg, b"cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        with open(os.path.join(parent, b"cgroup.procs"), "w") as p:
+                            p.write(pid)
+            except OSError:
+                pass
+            try:
+                os.rmdir(cg)
+            except OSError:
+                pass
+
+
 def test_orphan_budget(t, a, work, jd):
     """tcp_max_orphans is visible in the host's namespace only: the daemon
     runs there, the orphans are made in the fixture's (the count is global)."""
@@ -314,6 +433,7 @@ def main():
         with fwtest.Journal() as jd:
             test_owner(t, a, work, jd)
             test_user_manager(t, a, work, jd)
+            test_hostile_names(t, a, work, jd)
             test_orphan_budget(t, a, work, jd)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -75,6 +75,37 @@ static void test_fields(void) {
         CHECK(strstr(s.last, "FINWATCH_AGE_USEC=183000000\n") != NULL);
 }
 
+/* Other users' names in a record: escaped (escape.h), as finwatch list
+ * shows them; a long one cut to whole characters, the field whole. */
+static void test_hostile_labels(void) {
+        struct alerter a;
+        struct sink s = {};
+        struct tracked e = entry(78);
+        const struct sock_labels l = { .unit = "evil\x1b[2K\r\xff.scope", .netns = "ns\n\xfe" };
+        char long_unit[256], want[300];
+
+        alerter_init(&a, 60, collect, &s);
+        alert_stuck(&a, &e, &l, 123 * S, false, 200 * S);
+        CHECK(strstr(s.last, "FINWATCH_UNIT=evil\\x1b[2K\\x0d\\xff.scope\n") != NULL);
+        CHECK(strstr(s.last, "FINWATCH_NETNS=ns\\x0a\\xfe\n") != NULL);
+        for (const char *p = s.last; *p; p++)
+                CHECK((unsigned char) *p >= 0x20 || *p == '\n');
+
+        /* 80 of U+00E9 (160 bytes) and 60 ESCs: cut before the escape that does not fit */
+        memset(long_unit, 0, sizeof(long_unit));
+        for (int i = 0; i < 80; i++)
+                memcpy(long_unit + 2 * i, "\xc3\xa9", 2);
+        memset(long_unit + 160, 0x1b, 60);
+        alert_stuck(&a, &e, &(const struct sock_labels) { .unit = long_unit }, 123 * S, false, 200 * S);
+        strcpy(want, "FINWATCH_UNIT=");
+        memcpy(want + strlen(want), long_unit, 160);
+        want[14 + 160] = '\0';
+        for (int i = 0; i < 20; i++) /* 255 - 14 - 160 = 81 bytes: 20 escapes */
+                strcat(want, "\\x1b");
+        strcat(want, "\n");
+        CHECK(strstr(s.last, want) != NULL);
+}
+
 static const struct sock_labels nolabels;
 
 static void test_rate_limit(void) {
@@ -122,6 +153,7 @@ static void test_rate_limit(void) {
 
 int main(void) {
         test_fields();
+        test_hostile_labels();
         test_rate_limit();
         return test_result("test-alert");
 }

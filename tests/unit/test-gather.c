@@ -202,10 +202,48 @@ static void test_select_user_units(void) {
         cgtree_remove(root);
 }
 
+/* --unit takes a name as finwatch shows it (escaped, escape.h) or as it is. */
+static void test_select_escaped_unit(void) {
+        struct row rows[] = {
+                row(1, 100, "evil\x1b[2K\xff.scope", true, 0),
+                row(2, 200, "a\\b.service", true, 0),
+                row(3, 300, "nginx.service", true, 0),
+        };
+        static const struct {
+                const char *unit;
+                uint64_t cookie;
+        } asked[] = {
+                { "evil\\x1b[2K\\xff.scope", 1 }, /* as list shows it */
+                { "evil\x1b[2K\xff.scope", 1 },     /* its bytes */
+                { "a\\\\b.service", 2 },
+                { "a\\b.service", 2 },
+                { "nginx.service", 3 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(asked); i++) {
+                struct row copy[ELEMENTSOF(rows)];
+                struct selection sel = SELECTION_DEFAULT;
+                struct gathered g = { .rows = copy, .n = ELEMENTSOF(rows) };
+
+                memcpy(copy, rows, sizeof(rows));
+                sel.unit = asked[i].unit;
+                CHECK_INT(gather_select(&g, &sel), 1);
+                CHECK_INT(copy[0].sock.id.cookie, asked[i].cookie);
+        }
+        {
+                struct selection sel = SELECTION_DEFAULT;
+                struct gathered g = { .rows = rows, .n = ELEMENTSOF(rows) };
+
+                sel.unit = "evil\\x1b[2K.scope"; /* part of it is not it */
+                CHECK_INT(gather_select(&g, &sel), 0);
+        }
+}
+
 int main(void) {
         test_parse_endpoint();
         test_endpoint_matches();
         test_select();
         test_select_user_units();
+        test_select_escaped_unit();
         return test_result("test-gather");
 }

@@ -286,6 +286,59 @@ int main(void) {
 
         test_user_units();
 
+        /* a cgroup a user named (a delegated subtree takes any byte but
+         * '/') and a namespace's name with bytes that are not UTF-8: the
+         * labels keep them as they are, everything printed of them is
+         * escaped (escape.h) - the orphan top list of the journal's
+         * MESSAGE, the metrics */
+        {
+                uint64_t evil = cgtree_make(root, "/system.slice/evil\x1b[2K\r\xff.scope");
+                struct netns hostile[2] = {};
+                struct netns_set hset;
+                char *text = NULL;
+                size_t size = 0;
+                FILE *f;
+
+                hostile[0] = (struct netns) { .ino = 4026531840u, .seen = true };
+                hostile[1] = (struct netns) { .ino = 4026532002u, .seen = true };
+                strcpy(hostile[0].name, "host");
+                strcpy(hostile[1].name, "ns\x1b]0;\xfe");
+                hset = (struct netns_set) { .v = hostile, .n = 2, .home_ino = 4026531840u };
+                CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+                CHECK_INT(labels_new(&l, cc), 0);
+                CHECK_INT(labels_begin(l, &hset), 0);
+                CHECK_INT(tracker_new(&t), 0);
+                {
+                        const struct tracked e = entry(1, FW_TCP_FIN_WAIT1, evil, true, 4026532002u, 100 * S, 1);
+
+                        CHECK_INT(tracker_restore(t, &e), 0);
+                }
+                CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1))), "evil\x1b[2K\r\xff.scope");
+                s = (struct summary) {};
+                CHECK_INT(summary_build(&s, t, l, 200 * S), 0);
+                summary_top_orphan_units(&s, 5, top, sizeof(top));
+                CHECK_STR(top, "evil\\x1b[2K\\x0d\\xff.scope=1");
+                m = (struct metrics) { .watched_states = DIAG_STATES_DEFAULT };
+                summary_fill_metrics(&s, &m);
+                CHECK_STR(m.by_unit[0].label, "evil\\x1b[2K\\x0d\\xff.scope");
+                CHECK_STR(m.by_netns[0].label, "ns\\x1b]0;\\xfe");
+                f = open_memstream(&text, &size);
+                CHECK_INT(metrics_format(f, &m), 0);
+                fclose(f);
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"evil\\\\x1b[2K\\\\x0d\\\\xff.scope\"} 1\n") != NULL);
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_netns{netns=\"ns\\\\x1b]0;\\\\xfe\"} 1\n") != NULL);
+                for (const char *p = text; *p; p++)
+                        if ((unsigned char) *p < 0x20 && *p != '\n') {
+                                fprintf(stderr, "control byte 0x%02x in the metrics\n", (unsigned char) *p);
+                                test_failures++;
+                                break;
+                        }
+                free(text);
+                summary_done(&s);
+                labels_free(l);
+                tracker_free(t);
+        }
+
         cgtree_remove(root);
         return test_result("test-labels");
 }

@@ -37,7 +37,8 @@ int main(void) {
                         snprintf(in[i].label, sizeof(in[i].label), "unit%d.service", i);
                         in[i].count = (uint32_t) i + 1;
                 }
-                strcpy(in[13].label, "we\"ird\\unit");
+                metrics_label_set(&in[13], "we\"ird\\unit");
+                metrics_label_set(&in[12], "evil\x1b[2K\r\xff.scope");
                 metrics_top(m.by_unit, in, 14);
         }
         f = open_memstream(&text, &size);
@@ -54,7 +55,16 @@ int main(void) {
         CHECK(strstr(text, "finwatch_alerts_total 7\n") != NULL);
         CHECK(strstr(text, "finwatch_orphans 42\n") != NULL);
         /* by unit: the ten largest, the rest as other (1+2+3+4 = 10), labels escaped */
-        CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"we\\\"ird\\\\unit\"} 14\n") != NULL);
+        /* escaped as finwatch list shows them (a backslash doubled), then
+         * for Prometheus (each backslash doubled again, a quote escaped) */
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"we\\\"ird\\\\\\\\unit\"} 14\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"evil\\\\x1b[2K\\\\x0d\\\\xff.scope\"} 13\n") != NULL);
+        for (const char *p = text; *p; p++)
+                if ((unsigned char) *p < 0x20 && *p != '\n') {
+                        fprintf(stderr, "control byte 0x%02x in the metrics\n", (unsigned char) *p);
+                        test_failures++;
+                        break;
+                }
         CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"unit4.service\"} 5\n") != NULL);
         CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"unit3.service\"}") == NULL);
         CHECK(strstr(text, "finwatch_stuck_sockets_by_unit{unit=\"other\"} 10\n") != NULL);
@@ -67,6 +77,18 @@ int main(void) {
         /* eight reasons at most, the rest as "other" */
         CHECK(strstr(text, "finwatch_poll_errors_total{reason=\"other\"} 14\n") != NULL);
         free(text);
+
+        /* a long name is cut to whole characters: 31 of U+00E9 (62 bytes) fit in 63 */
+        {
+                struct metrics_label_count c;
+                char name[81] = "";
+
+                for (int i = 0; i < 40; i++)
+                        strcat(name, "\xc3\xa9");
+                metrics_label_set(&c, name);
+                CHECK_INT(strlen(c.label), 62);
+                CHECK(strncmp(c.label, name, 62) == 0);
+        }
 
         /* written whole, readable by node_exporter */
         CHECK(mkdtemp(dir) != NULL);

@@ -166,8 +166,137 @@ static void test_json(void) {
         free(text);
 }
 
+static int table_netns(FILE *f, const struct row *rows, size_t n) {
+        return output_table(f, rows, n, OUTPUT_NETNS);
+}
+
+/* Names another user wrote: a command name that erases the line and
+ * forges a row, bytes that are not UTF-8, in every name the table shows. */
+static void hostile_rows(struct row s[3]) {
+        s[0].sock = sock(AF_INET, "10.0.0.1", 80, "10.0.0.9", 1001, FW_TCP_FIN_WAIT1, 1);
+        s[0].sock.inode = 11;
+        s[0].pid = 4242;
+        s[0].process = "\x1b[2K\rforged";
+        s[0].unit = "evil\xff\xfe.scope";
+        s[0].cgroup = "/user.slice/evil\xff\xfe.scope/\x80\xc0\xaf\xe6\x97";
+        s[0].netns = "ns\x1b]0;t\a";
+        s[0].netns_unit = "a\\b\n.service";
+        s[1].sock = sock(AF_INET, "10.0.0.1", 80, "10.0.0.9", 1002, FW_TCP_LAST_ACK, 2);
+        s[1].sock.inode = 12;
+        s[1].pid = 7;
+        s[1].process = "\xe6\x97\xa5\xe6\x9c\xac";      /* 日本: two wide characters */
+        s[1].unit = "h\xc3\xa9llo.service";                /* héllo: kept */
+        s[1].netns = "fwvm";
+        s[2].sock = sock(AF_INET, "10.0.0.1", 80, "10.0.0.9", 1003, FW_TCP_LAST_ACK, 3);
+        s[2].unit = "\xc2\x9b" "31m.scope";                  /* U+009B, the C1 CSI */
+}
+
+static void test_hostile_table(void) {
+        struct row s[3] = {};
+        char *text;
+
+        hostile_rows(s);
+        text = render(table_netns, s, 3);
+        /* escaped, and the columns line up on a terminal: 日本 takes 4 of them */
+        CHECK_STR(text,
+                  "Proto Recv-Q Send-Q Local Address Foreign Address State      Timer Age Alerted Orphan Cause   Fate Unit               Process                Netns          Cookie\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1001   FIN_WAIT_1 off     - -       no     unknown -    evil\\xff\\xfe.scope 4242/\\x1b[2K\\x0dforged ns\\x1b]0;t\\x07 1\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1002   LAST_ACK   off     - -       no     unknown -    h\xc3\xa9llo.service      7/\xe6\x97\xa5\xe6\x9c\xac                 fwvm           2\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1003   LAST_ACK   off     - -       yes    unknown -    \\xc2\\x9b31m.scope  -                      host           3\n");
+        /* no control byte but the newlines: nothing a terminal would obey */
+        for (const char *p = text; p && *p; p++)
+                if ((unsigned char) *p < 0x20 && *p != '\n') {
+                        fprintf(stderr, "control byte 0x%02x in the table\n", (unsigned char) *p);
+                        test_failures++;
+                        break;
+                }
+        free(text);
+}
+
+static void test_hostile_json(void) {
+        struct row s[3] = {};
+        json_error_t err;
+        json_t *root, *o;
+        char *text;
+
+        hostile_rows(s);
+        text = render(json_at_now, s, 3);
+        /* before, json_string refused the bytes and the list failed whole */
+        root = text ? json_loads(text, JSON_REJECT_DUPLICATES, &err) : NULL;
+        CHECK(root && json_array_size(root) == 3);
+        if (!root) {
+                fprintf(stderr, "bad JSON: %s\n%s\n", err.text, text ? text : "(nothing)");
+                free(text);
+                return;
+        }
+        /* the same text as the table */
+        o = json_array_get(root, 0);
+        CHECK_STR(json_string_value(json_object_get(o, "process")), "\\x1b[2K\\x0dforged");
+        CHECK_STR(json_string_value(json_object_get(o, "unit")), "evil\\xff\\xfe.scope");
+        CHECK_STR(json_string_value(json_object_get(o, "cgroup")),
+                  "/user.slice/evil\\xff\\xfe.scope/\\x80\\xc0\\xaf\\xe6\\x97");
+        CHECK_STR(json_string_value(json_object_get(o, "netns")), "ns\\x1b]0;t\\x07");
+        CHECK_STR(json_string_value(json_object_get(o, "netns_unit")), "a\\\\b\\x0a.service");
+        o = json_array_get(root, 1);
+        CHECK_STR(json_string_value(json_object_get(o, "process")), "\xe6\x97\xa5\xe6\x9c\xac");
+        CHECK_STR(json_string_value(json_object_get(o, "unit")), "h\xc3\xa9llo.service");
+        o = json_array_get(root, 2);
+        CHECK_STR(json_string_value(json_object_get(o, "unit")), "\\xc2\\x9b31m.scope");
+        json_decref(root);
+        free(text);
+}
+
+/* jansson's allocations fail from the fail_at-th on (0: never). */
+static unsigned allocations, fail_at;
+
+static void *failing_malloc(size_t size) {
+        if (fail_at && ++allocations >= fail_at)
+                return NULL;
+        return malloc(size);
+}
+
+/* Out of memory anywhere on the way: an error, and nothing written - no
+ * "[" alone, no half array (before, `finwatch list --json` printed "[" and
+ * then failed). Every allocation jansson makes fails once, in turn. */
+static void test_json_nothing_half_written(void) {
+        struct row s[3] = {};
+        bool failed_late = false;
+
+        for (int i = 0; i < 3; i++)
+                s[i].sock = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", (uint16_t) (1000 + i), FW_TCP_LAST_ACK,
+                                 (uint64_t) i + 1);
+        json_set_alloc_funcs(failing_malloc, free);
+        for (fail_at = 1;; fail_at++) {
+                char *text = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&text, &size);
+                int r;
+
+                allocations = 0;
+                r = json_at_now(f, s, 3);
+                fclose(f);
+                if (r == 0) {
+                        CHECK(size > 0 && text[0] == '[');
+                        free(text);
+                        break;
+                }
+                CHECK_INT(r, -ENOMEM);
+                if (size != 0)
+                        fprintf(stderr, "allocation %u failed: %zu bytes written anyway\n", fail_at, size);
+                CHECK_INT(size, 0);
+                failed_late |= fail_at > 100; /* past the first row */
+                free(text);
+        }
+        CHECK(failed_late);
+        fail_at = 0;
+        json_set_alloc_funcs(malloc, free);
+}
+
 int main(void) {
         test_table();
         test_json();
+        test_json_nothing_half_written();
+        test_hostile_table();
+        test_hostile_json();
         return test_result("test-output");
 }

@@ -500,6 +500,7 @@ static int status_json(FILE *f, const struct proto_status *st) {
                         json_object_set_new(u, "denied", json_integer(st->netns_denied));
                         json_object_set_new(u, "no_fds", json_integer(st->netns_no_fds));
                         json_object_set_new(u, "max_netns", json_integer(st->netns_over_cap));
+                        json_object_set_new(u, "not_netns", json_integer(st->netns_not_netns));
                 }
                 json_object_set_new(o, "netns_unwatched", u ? u : json_null());
         }
@@ -548,12 +549,13 @@ static int render_status(FILE *f, const void *args) {
                 : st->destroy_supported == 0 ? "not supported by this kernel (no CONFIG_INET_DIAG_DESTROY)"
                                              : "unknown");
         if (st->netns_mode != 0) {
-                unsigned left = st->netns_denied + st->netns_no_fds + st->netns_over_cap;
+                unsigned left = st->netns_denied + st->netns_no_fds + st->netns_over_cap + st->netns_not_netns;
 
                 fprintf(f, "netns:       %u watched besides ours (at most %u)", st->netns_watched, st->netns_cap);
                 if (left)
                         fprintf(f, ", %u NOT watched: %u permission denied, %u out of file descriptors, "
-                                "%u past max_netns", left, st->netns_denied, st->netns_no_fds, st->netns_over_cap);
+                                "%u past max_netns, %u not network namespaces", left, st->netns_denied,
+                                st->netns_no_fds, st->netns_over_cap, st->netns_not_netns);
                 fputc('\n', f);
         }
         if (st->control_refused || st->control_busy || st->control_accept_failures)

@@ -207,6 +207,13 @@ static const char *v_path(const char *value, struct config *c, size_t offset, si
         return NULL;
 }
 
+/* Not empty: an empty path would bind an abstract socket named by NULs. */
+static const char *v_socket_path(const char *value, struct config *c, size_t offset, size_t size) {
+        if (value[0] != '/')
+                return "not an absolute path (the control socket needs one)";
+        return v_path(value, c, offset, size);
+}
+
 static const char *v_kill_auto(const char *value, struct config *c, size_t offset, size_t size) {
         static const char *const names[] = { [KILL_POLICY_NO] = "no", [KILL_POLICY_DRY_RUN] = "dry-run",
                                              [KILL_POLICY_YES] = "yes" };
@@ -348,7 +355,7 @@ static const struct key {
           sizeof(((struct config *) NULL)->metrics_textfile) },
         { "daemon",  "state_file",       v_path,       offsetof(struct config, state_file),
           sizeof(((struct config *) NULL)->state_file) },
-        { "daemon",  "control_socket",   v_path,       offsetof(struct config, control_socket),
+        { "daemon",  "control_socket",   v_socket_path, offsetof(struct config, control_socket),
           sizeof(((struct config *) NULL)->control_socket) },
 };
 

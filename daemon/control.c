@@ -463,6 +463,7 @@ static int on_accept(sd_event_source *s, int lfd, uint32_t revents, void *userda
 static int listen_on(struct control *c, const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_(closep) int fd = -EBADF;
+        struct stat st;
         mode_t old;
         int r;
 
@@ -470,10 +471,15 @@ static int listen_on(struct control *c, const char *path) {
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
 
+        if (path[0] != '/')
+                return -EINVAL; /* "" would be an abstract socket */
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        (void) unlink(path); /* a stale socket of an earlier run */
+        /* a stale socket of an earlier run goes; anything else there stays,
+         * and bind() below fails on it */
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+                (void) unlink(path);
         /* Anyone may connect and read; kill and reload check SO_PEERCRED. */
         old = umask(0111);
         r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));

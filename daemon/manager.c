@@ -200,6 +200,7 @@ static void write_metrics(struct manager *m) {
         x->netns_denied = m->netns_unwatched.denied;
         x->netns_no_fds = m->netns_unwatched.no_fds;
         x->netns_over_cap = m->netns_unwatched.over_cap;
+        x->netns_not_netns = m->netns_unwatched.not_netns;
         if (m->control) {
                 struct control_stats cs;
 
@@ -299,13 +300,15 @@ static void discover_netns(struct manager *m, uint64_t now) {
                 return;
         /* a reason not said yet is said at once; new counts wait their turn */
         if (!(u->denied && !m->netns_warned_of.denied) && !(u->no_fds && !m->netns_warned_of.no_fds) &&
-            !(u->over_cap && !m->netns_warned_of.over_cap) && m->netns_warned &&
+            !(u->over_cap && !m->netns_warned_of.over_cap) && !(u->not_netns && !m->netns_warned_of.not_netns) &&
+            m->netns_warned &&
             now - m->netns_warned < MANAGER_NETNS_WARN_INTERVAL_USEC)
                 return;
         log_warning("%u network namespace%s not watched: %u permission denied (watching needs CAP_SYS_ADMIN, and "
-                    "CAP_SYS_PTRACE for other users' processes), %u out of file descriptors, %u past max_netns = %u",
+                    "CAP_SYS_PTRACE for other users' processes), %u out of file descriptors, %u past max_netns = %u, "
+                    "%u entries of /run/netns that are no network namespace",
                     netns_unwatched_total(u), netns_unwatched_total(u) == 1 ? "" : "s", u->denied, u->no_fds,
-                    u->over_cap, m->netns_cap);
+                    u->over_cap, m->netns_cap, u->not_netns);
         m->netns_warned = now;
         m->netns_warned_of = *u;
 }

@@ -145,8 +145,9 @@ int metrics_format(FILE *f, const struct metrics *m) {
                            "# TYPE finwatch_netns_unwatched gauge\n"
                            "finwatch_netns_unwatched{reason=\"denied\"} %" PRIu32 "\n"
                            "finwatch_netns_unwatched{reason=\"no_fds\"} %" PRIu32 "\n"
-                           "finwatch_netns_unwatched{reason=\"max_netns\"} %" PRIu32 "\n",
-                        m->netns_watched, m->netns_denied, m->netns_no_fds, m->netns_over_cap);
+                           "finwatch_netns_unwatched{reason=\"max_netns\"} %" PRIu32 "\n"
+                           "finwatch_netns_unwatched{reason=\"not_netns\"} %" PRIu32 "\n",
+                        m->netns_watched, m->netns_denied, m->netns_no_fds, m->netns_over_cap, m->netns_not_netns);
         fprintf(f, "# HELP finwatch_control_refused_total Control connections refused by the per-user limits.\n"
                    "# TYPE finwatch_control_refused_total counter\n"
                    "finwatch_control_refused_total %" PRIu64 "\n"

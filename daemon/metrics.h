@@ -41,7 +41,7 @@ struct metrics {
         uint64_t poll_errors_other;       /* errors beyond the slots */
         bool netns_others;                /* [monitor] netns other than host: the series below */
         uint32_t netns_watched;           /* besides ours */
-        uint32_t netns_denied, netns_no_fds, netns_over_cap;   /* found, not watched, by reason */
+        uint32_t netns_denied, netns_no_fds, netns_over_cap, netns_not_netns; /* found, not watched, by reason */
         uint64_t control_refused;         /* control connections refused by the per-uid caps */
         uint64_t control_busy;            /* replies refused for the queue budget */
         uint64_t control_accept_failures; /* accept() failures that paused accepting */

@@ -67,6 +67,7 @@ static void handle_status(struct manager *m, struct reply *reply) {
                 .netns_no_fds = m->netns_unwatched.no_fds,
                 .netns_over_cap = m->netns_unwatched.over_cap,
                 .netns_cap = m->netns_cap,
+                .netns_not_netns = m->netns_unwatched.not_netns,
         };
         struct control_stats cs = {};
 

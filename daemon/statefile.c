@@ -299,11 +299,24 @@ int statefile_parse(const void *buf, size_t len, const struct statefile_clock *c
 int statefile_load(const char *path, const struct statefile_clock *clock, uint64_t now, struct tracker *t,
                    char *errbuf, size_t errsize) {
         _cleanup_(freep) uint8_t *buf = NULL;
-        _cleanup_(fclosep) FILE *f = fopen(path, "re");
+        _cleanup_(fclosep) FILE *f = NULL;
+        /* never through a link, never waiting on a FIFO: what is there is
+         * checked before a byte is read */
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         struct stat st;
 
-        if (!f)
+        if (fd < 0)
+                return fail(-errno, errbuf, errsize, "%s", errno == ELOOP ? "a symbolic link, not followed"
+                                                                         : strerror(errno));
+        f = fdopen(fd, "r");
+        if (!f) {
+                close(fd);
                 return fail(-errno, errbuf, errsize, "%s", strerror(errno));
+        }
+        if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode))
+                return fail(-EBADMSG, errbuf, errsize, "not a regular file (%s)",
+                            S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
+                            : S_ISDIR(st.st_mode) ? "a directory" : "a device");
         if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
             st.st_size > (off_t) (sizeof(struct state_header) + 8 + (size_t) STATE_MAX_ENTRIES * sizeof(struct state_record)))
                 return fail(-EBADMSG, errbuf, errsize, "not a regular file of a plausible size");

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <linux/sockios.h>
 
 #include "netns.h"
@@ -94,7 +97,7 @@ static int open_in(struct netns_set *s, int fd, struct diag **ret, struct tcp_li
 
 /* What one discovery could not watch, by inode, each with its reason:
  * counted once each at the end, however many processes share it. */
-enum skip_reason { SKIP_DENIED, SKIP_NO_FDS, SKIP_OVER_CAP };
+enum skip_reason { SKIP_DENIED, SKIP_NO_FDS, SKIP_OVER_CAP, SKIP_NOT_NETNS };
 struct skipped {
         uint64_t ino;             /* 0: unknown (not even stat allowed): counted each time */
         enum skip_reason why;
@@ -108,7 +111,7 @@ struct discovery {
 
 static void skip(struct discovery *dc, uint64_t ino, int error) {
         enum skip_reason why = error == -EACCES || error == -EPERM ? SKIP_DENIED
-                               : error == -E2BIG ? SKIP_OVER_CAP : SKIP_NO_FDS;
+                               : error == -E2BIG ? SKIP_OVER_CAP : error == -ENOTTY ? SKIP_NOT_NETNS : SKIP_NO_FDS;
 
         if (GROW(dc->v, dc->allocated, dc->n + 1, 64) < 0) {
                 dc->error = -ENOMEM;
@@ -123,6 +126,12 @@ static bool out_of_fds(int error) {
 
 static size_t watched_besides_home(const struct netns_set *s) {
         return s->n - 1; /* the home is always in the set */
+}
+
+static bool is_netns(int fd) {
+        struct statfs sf;
+
+        return fstatfs(fd, &sf) == 0 && sf.f_type == NSFS_MAGIC && ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
 }
 
 /* Mark ino seen, or enter and add it. path: its ns file. Returns 0, or
@@ -151,10 +160,18 @@ static int consider(struct netns_set *s, const char *path, const char *name, pid
                 skip(dc, (uint64_t) st.st_ino, -E2BIG);
                 return 0;
         }
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* /run/netns entries may be links to /proc/PID/ns/net (container
+         * tools make them): followed, but opened without waiting (a FIFO
+         * there) and taken only if the kernel says it is a network namespace */
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == EACCES || errno == EPERM || out_of_fds(-errno))
                         skip(dc, (uint64_t) st.st_ino, -errno);
+                return 0;
+        }
+        if (!is_netns(fd)) {
+                close(fd);
+                skip(dc, (uint64_t) st.st_ino, -ENOTTY);
                 return 0;
         }
         r = open_in(s, fd, &d, &limits);
@@ -234,6 +251,8 @@ static void count_skipped(struct discovery *dc, struct netns_unwatched *u) {
                         u->denied++;
                 else if (why == SKIP_NO_FDS)
                         u->no_fds++;
+                else if (why == SKIP_NOT_NETNS)
+                        u->not_netns++;
                 else
                         u->over_cap++;
                 i = j;

@@ -55,10 +55,11 @@ struct netns_unwatched {
         unsigned denied;          /* EPERM, EACCES: CAP_SYS_ADMIN (and CAP_SYS_PTRACE) needed */
         unsigned no_fds;          /* EMFILE, ENFILE, ENOMEM: no descriptor for its sock_diag socket */
         unsigned over_cap;        /* past the cap on watched namespaces */
+        unsigned not_netns;       /* a /run/netns entry that is no network namespace */
 };
 
 static inline unsigned netns_unwatched_total(const struct netns_unwatched *u) {
-        return u->denied + u->no_fds + u->over_cap;
+        return u->denied + u->no_fds + u->over_cap + u->not_netns;
 }
 
 /* Find the namespaces again: new ones are opened, gone ones closed (a

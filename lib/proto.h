@@ -147,12 +147,14 @@ struct proto_status {
         uint32_t netns_no_fds;         /* ... out of file descriptors */
         uint32_t netns_over_cap;       /* ... past max_netns */
         uint32_t netns_cap;            /* max_netns as the file limit allows it */
+        uint32_t netns_not_netns;      /* /run/netns entries that are no network namespace */
+        uint32_t reserved2;
         uint64_t control_refused;      /* connections refused by the per-uid limits */
         uint64_t control_busy;         /* replies refused for the queue budget */
         uint64_t control_accept_failures;
 };
 #define PROTO_STATUS_V0_SIZE (32 + 256 + 9 * 8 + 4 + 64 + 3 * 4)
-_Static_assert(sizeof(struct proto_status) == PROTO_STATUS_V0_SIZE + 6 * 4 + 3 * 8, "proto_status layout");
+_Static_assert(sizeof(struct proto_status) == PROTO_STATUS_V0_SIZE + 8 * 4 + 3 * 8, "proto_status layout");
 
 /* PROTO_REPLY_ERROR payload: an errno and a sentence for the user. */
 struct proto_error {

@@ -224,6 +224,43 @@ def hidden_sysctls_scenario(t, a, work):
             d.stop()
 
 
+def odd_files_scenario(t, a, work):
+    """A FIFO or a symbolic link where the state file should be is refused
+    with a warning, not waited on or followed; a file where the control
+    socket should be is neither unlinked nor listened on."""
+    fifo, target, link = (os.path.join(work, n) for n in ("state-fifo", "state-target", "state-link"))
+    os.mkfifo(fifo)
+    with open(target, "wb") as f:
+        f.write(b"not a state file")
+    os.symlink(target, link)
+    for path, said in ((fifo, "not a regular file (a FIFO)"), (link, "a symbolic link, not followed")):
+        conf = os.path.join(work, "odd.conf")
+        write_conf(conf, monitor={"interval": "200ms"},
+                   daemon={"state_file": path, "control_socket": os.path.join(work, "odd-control")})
+        with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:1"]) as fx:
+            d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=None)
+            try:
+                ok = fwtest.wait_for(lambda: said in d.stderr(), 10)
+                t.check(ok, f"state file {os.path.basename(path)}: refused with a warning: {d.stderr()[-300:]!r}")
+                t.check(d.alive(), "and the daemon runs on")
+            finally:
+                d.stop()
+    plain = os.path.join(work, "not-a-socket")
+    with open(plain, "w") as f:
+        f.write("keep me")
+    conf = os.path.join(work, "odd2.conf")
+    write_conf(conf, monitor={"interval": "200ms"}, daemon={"state_file": "", "control_socket": plain})
+    with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:1"]) as fx:
+        d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=None)
+        fwtest.wait_for(lambda: not d.alive(), 10)
+        t.check(not d.alive(), "a file at the control socket's path: the daemon does not start")
+        if d.alive():
+            d.stop()
+        else:
+            d.err.close()
+    t.check(open(plain).read() == "keep me", "and the file is still there")
+
+
 def main():
     a = fwtest.parse_args("diag_tool")
     fwtest.require_root_netns()
@@ -238,6 +275,7 @@ def main():
             summary_scenario(t, a, jd, work)
         no_journal_scenario(t, a, work)
         hidden_sysctls_scenario(t, a, work)
+        odd_files_scenario(t, a, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     t.done()

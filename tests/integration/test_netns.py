@@ -237,6 +237,34 @@ def many_namespaces(t, a, work, jd):
             fwtest.stop_process(p)
 
 
+def odd_run_netns(t, a, one):
+    """/run/netns entries that are links to /proc/PID/ns/net are followed;
+    a FIFO, a file and a link to another kind of namespace are left out,
+    said, and never waited on."""
+    made = {"fifo": None, "file": None, "mnt": "/proc/self/ns/mnt", "link": f"/proc/{one.pid}/ns/net"}
+    try:
+        os.mkfifo("/run/netns/fifo")
+        open("/run/netns/file", "w").close()
+        for name, target in made.items():
+            if target:
+                os.symlink(target, f"/run/netns/{name}")
+        r = fwtest.subprocess.run([a.finwatch, "list", "--no-daemon", "--netns", "all", "--json"],
+                                  capture_output=True, text=True, timeout=20)
+        t.eq(r.returncode, 0, f"list --netns all with odd entries: {r.stderr.strip()}")
+        rows = json.loads(r.stdout) if r.returncode == 0 else []
+        want = len(fwtest.ss_sockets(one))
+        t.check(want > 0 and sum(1 for o in rows if o["netns"] == "link") == want,
+                f"a link to /proc/PID/ns/net is followed ({want} sockets there)")
+        t.check("3 entries of /run/netns left out: not a network namespace" in r.stderr,
+                f"the others are said: {r.stderr.strip()!r}")
+    finally:
+        for name in made:
+            try:
+                os.unlink(f"/run/netns/{name}")
+            except OSError:
+                pass
+
+
 def main():
     a = fwtest.parse_args()
     fwtest.require_root_netns()
@@ -307,6 +335,7 @@ def main():
                 t.check(d.alive(), "the daemon runs on")
             finally:
                 t.eq(d.stop(), 0, "clean exit")
+            odd_run_netns(t, a, one)
             host_only_daemon(t, a, work, jd, one)
             reload_to_host(t, a, work, jd)
             many_namespaces(t, a, work, jd)

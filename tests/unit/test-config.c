@@ -122,6 +122,8 @@ static void test_bad_values(void) {
         expect_error("[alert]\nmax_per_minute = ten\n", "not a whole number");
         expect_error("[alert]\nmax_per_minute = 99999999999999999999\n", "not a whole number");
         expect_error("[daemon]\nstate_file = relative/path\n", "not an absolute path");
+        expect_error("[daemon]\ncontrol_socket =\n", "not an absolute path (the control socket needs one)");
+        expect_error("[daemon]\ncontrol_socket = run/x\n", "not an absolute path");
         expect_error("[daemon]\ncontrol_socket = /a/very/long/path/that/does/not/fit/in/sun_path/at/all/because/it/"
                      "goes/on/and/on/and/on/and/on/and/on/and/on/x\n", "too long");
         expect_error("[alert]\norphan_budget = 101%\n", "out of range (0.01% to 100%, or off)");

@@ -261,7 +261,7 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
 
 /* --unit NAME: the unit's name as finwatch shows it (escaped) or as it is. */
 static bool unit_matches(const char *unit, const char *want) {
-        char shown[ESCAPE_MAX_PER_BYTE * 255 + 1];
+        char shown[ESCAPE_MAX_PER_BYTE * (CGROUP_UNIT_MAX - 1) + 1];
 
         if (!unit)
                 return false;

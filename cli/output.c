@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cause.h"
+#include "cgroup.h"
 #include "escape.h"
 #include "output.h"
 #include "proto.h"
@@ -87,9 +88,10 @@ struct cells_text {
         char timer[TIMER_STRLEN];
         char age[DURATION_STRLEN];
         char fate[DURATION_STRLEN + 2];
-        /* other users' names, escaped (escape.h): a unit name is at most 255
-         * bytes (cgroup.h), a command 15 (owner.h), a namespace's 63 (netns.h) */
-        char unit[ESCAPE_MAX_PER_BYTE * 255 + 1];
+        /* other users' names, escaped (escape.h): a unit's is shorter than
+         * CGROUP_UNIT_MAX (cgroup.h: a user's behind its manager), a command
+         * 15 bytes (owner.h), a namespace's 63 (netns.h) */
+        char unit[ESCAPE_MAX_PER_BYTE * (CGROUP_UNIT_MAX - 1) + 1];
         char process[24 + ESCAPE_MAX_PER_BYTE * 15];
         char netns[ESCAPE_MAX_PER_BYTE * 63 + 1];
         const char *unit_shown, *netns_shown; /* the name itself, or its escape above */

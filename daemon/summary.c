@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "escape.h"
 #include "sockfmt.h"
 #include "summary.h"
@@ -84,7 +85,7 @@ void summary_top_orphan_units(const struct summary *s, unsigned max, char *buf, 
                         v[n++] = (struct ranked) { .id = (uint32_t) i, .count = s->by_label[i].orphans_in_unit };
         qsort(v, n, sizeof(*v), cmp_ranked);
         for (size_t i = 0; i < n && i < max && off < size; i++) {
-                char name[ESCAPE_MAX_PER_BYTE * 255 + 1];
+                char name[ESCAPE_MAX_PER_BYTE * (CGROUP_UNIT_MAX - 1) + 1];
                 int r = snprintf(buf + off, size - off, "%s%s=%u", i ? ", " : "",
                                  escape_cut(name, sizeof(name), labels_name(s->labels, v[i].id)), v[i].count);
 

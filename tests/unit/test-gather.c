@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cgroup.h"
+#include "escape.h"
 #include "gather.h"
 #include "test.h"
 #include "cgtree.h"
@@ -236,6 +237,22 @@ static void test_select_escaped_unit(void) {
 
                 sel.unit = "evil\\x1b[2K.scope"; /* part of it is not it */
                 CHECK_INT(gather_select(&g, &sel), 0);
+        }
+        /* the longest name there is (cgroup.h), escaped whole */
+        {
+                char unit[CGROUP_UNIT_MAX], shown[ESCAPE_MAX_PER_BYTE * CGROUP_UNIT_MAX] = "user@4294967295.service/";
+                size_t prefix = strlen(shown);
+                struct row one[] = { row(9, 900, unit, true, 0) };
+                struct selection sel = SELECTION_DEFAULT;
+                struct gathered g = { .rows = one, .n = 1 };
+
+                memcpy(unit, shown, prefix);
+                memset(unit + prefix, 0xff, sizeof(unit) - 1 - prefix);
+                unit[sizeof(unit) - 1] = '\0';
+                for (size_t i = prefix; i < sizeof(unit) - 1; i++)
+                        strcat(shown, "\\xff");
+                sel.unit = shown;
+                CHECK_INT(gather_select(&g, &sel), 1);
         }
 }
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "cause.h"
+#include "cgroup.h"
+#include "escape.h"
 #include "output.h"
 #include "test.h"
 #include "util.h"
@@ -246,6 +248,35 @@ static void test_hostile_json(void) {
         free(text);
 }
 
+/* The longest unit name there is, a user's (cgroup.h: CGROUP_UNIT_MAX),
+ * all of it bytes to escape: shown whole in the table and JSON, and --unit
+ * takes it as shown. Before, the cell had room for 255 bytes escaped and
+ * cut the name short. */
+static void test_longest_unit(void) {
+        char unit[CGROUP_UNIT_MAX], want[ESCAPE_MAX_PER_BYTE * CGROUP_UNIT_MAX], *text;
+        size_t prefix = strlen("user@4294967295.service/");
+        struct row s[1] = {};
+        json_t *root;
+
+        memcpy(unit, "user@4294967295.service/", prefix);
+        memset(unit + prefix, 0x1b, sizeof(unit) - 1 - prefix);
+        unit[sizeof(unit) - 1] = '\0';
+        strcpy(want, "user@4294967295.service/");
+        for (size_t i = prefix; i < sizeof(unit) - 1; i++)
+                strcat(want, "\\x1b");
+        s[0].sock = sock(AF_INET, "10.0.0.1", 80, "10.0.0.9", 1001, FW_TCP_LAST_ACK, 1);
+        s[0].unit = unit;
+
+        text = render(table, s, 1);
+        CHECK(text && strstr(text, want) != NULL);
+        free(text);
+        text = render(json_at_now, s, 1);
+        root = text ? json_loads(text, 0, NULL) : NULL;
+        CHECK_STR(json_string_value(json_object_get(json_array_get(root, 0), "unit")), want);
+        json_decref(root);
+        free(text);
+}
+
 /* jansson's allocations fail from the fail_at-th on (0: never). */
 static unsigned allocations, fail_at;
 
@@ -298,5 +329,6 @@ int main(void) {
         test_json_nothing_half_written();
         test_hostile_table();
         test_hostile_json();
+        test_longest_unit();
         return test_result("test-output");
 }

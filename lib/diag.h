@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* TCP states as the kernel numbers them (include/net/tcp_states.h; ABI).
  * Our own names, so that this header mixes with <netinet/tcp.h> and
@@ -150,7 +151,21 @@ int diag_open(struct diag **ret);
  * namespace it was made): a duplicate of fd, which stays the caller's.
  * -ENOTSOCK/-EPROTOTYPE for anything else. */
 int diag_adopt(int fd, struct diag **ret);
-/* The socket's descriptor (for SCM_RIGHTS), owned by d. */
+/* A stand-in for the kernel, for tests and fuzzers: every dump, lookup
+ * and destroy above runs as with a socket, but each request goes to send
+ * (0 or -errno) and each receive takes the datagram recv writes into buf
+ * (its length; -EAGAIN when none is queued, which a blocking receive reads
+ * as its timeout; or the -errno a receive fails with: -EMSGSIZE for one cut
+ * short, -EPROTO for one not from the kernel, -ENOBUFS). Replies are
+ * checked against DIAG_FAKE_PORTID and each request's nlmsg_seq. */
+struct diag_fake_kernel {
+        int (*send)(const void *req, size_t len, void *userdata);
+        ssize_t (*recv)(void *buf, size_t size, void *userdata);
+        void *userdata;
+};
+#define DIAG_FAKE_PORTID UINT32_C(0x7e57)
+int diag_open_fake(const struct diag_fake_kernel *kernel, struct diag **ret);
+/* The socket's descriptor (for SCM_RIGHTS), owned by d; -EBADF for a fake. */
 int diag_fd(const struct diag *d);
 struct diag *diag_free(struct diag *d);
 static inline void diag_freep(struct diag **d) {

@@ -716,6 +716,123 @@ static void test_snapshot_dedupe(void) {
         }
 }
 
+/* ---- diag_dump over a fake kernel: dumps across several datagrams ---- */
+
+/* Each request is answered with the next of answers: datagrams (a length)
+ * and failed receives (an -errno), queued behind what is still unread. */
+struct fake {
+        uint8_t dgram[4][8192] __attribute__((aligned(8)));
+        size_t len[4];
+        const ssize_t *answers[4];  /* indexes into dgram, or -errno; ends with 0 */
+        size_t requests;
+        const ssize_t *queue;       /* the receive queue: the rest of the last answer */
+        uint32_t seq;               /* of the last request */
+        size_t received;
+};
+
+static int fake_send(const void *req, size_t len, void *userdata) {
+        struct fake *f = userdata;
+        struct nlmsghdr h;
+
+        memcpy(&h, req, sizeof(h));
+        f->seq = h.nlmsg_seq;
+        if (f->queue && *f->queue)
+                return -EIO; /* something unread: diag_send drains first */
+        f->queue = f->requests < ELEMENTSOF(f->answers) ? f->answers[f->requests] : NULL;
+        f->requests++;
+        return 0;
+}
+
+static ssize_t fake_recv(void *dst, size_t size, void *userdata) {
+        struct fake *f = userdata;
+        ssize_t a;
+
+        if (!f->queue || !*f->queue)
+                return -EAGAIN;
+        a = *f->queue++;
+        f->received++;
+        if (a < 0)
+                return a;
+        a--; /* 1-based */
+        /* the kernel's answer to the request just sent */
+        for (size_t off = 0; off < f->len[a];) {
+                struct nlmsghdr *h = (struct nlmsghdr *) (f->dgram[a] + off);
+
+                h->nlmsg_seq = f->seq;
+                h->nlmsg_pid = DIAG_FAKE_PORTID;
+                off += NLMSG_ALIGN(h->nlmsg_len);
+        }
+        memcpy(dst, f->dgram[a], f->len[a]);
+        return (ssize_t) f->len[a];
+}
+
+static void test_fake_kernel(void) {
+        static struct fake f;
+        static const ssize_t whole[] = { 1, 2, 3, 0 }, cut[] = { 1, -ENOBUFS, 2, 0 },
+                             unended[] = { 1, 0 }, foreign[] = { 1, -EPROTO, 2, 0 }, done[] = { 3, 0 };
+        const struct diag_fake_kernel k = { .send = fake_send, .recv = fake_recv, .userdata = &f };
+        struct collected *c = calloc(1, sizeof(*c));
+        struct spec sp = default_spec;
+        struct diag *d;
+        size_t off;
+
+        CHECK_INT(diag_open_fake(&k, &d), 0);
+        CHECK_INT(diag_fd(d), -EBADF);
+        /* datagrams 1 and 2: two sockets each; 3: NLMSG_DONE */
+        for (size_t i = 0; i < 2; i++) {
+                off = 0;
+                put_sock(f.dgram[i], &off, &sp);
+                sp.cookie++;
+                put_sock(f.dgram[i], &off, &sp);
+                sp.cookie++;
+                f.len[i] = off;
+        }
+        off = 0;
+        put_ctl(f.dgram[2], &off, NLMSG_DONE, 0);
+        f.len[2] = off;
+
+        /* one dump, three datagrams */
+        f.answers[0] = whole;
+        CHECK_INT(diag_dump(d, AF_INET, DIAG_STATES_DEFAULT, collect, c), 0);
+        CHECK_INT(c->n, 4);
+        CHECK_INT(f.requests, 1);
+        CHECK_INT(f.received, 3);
+
+        /* ENOBUFS half way: what is left is drained, the dump asked for
+         * once more, and the sockets before the loss are seen again
+         * (callers dedupe by cookie) */
+        c->n = 0;
+        f.requests = 0;
+        f.answers[0] = cut;
+        f.answers[1] = whole;
+        CHECK_INT(diag_dump(d, AF_INET, DIAG_STATES_DEFAULT, collect, c), 0);
+        CHECK_INT(c->n, 6);
+        CHECK_INT(f.requests, 2);
+
+        /* a dump the kernel never ends: the receive times out */
+        c->n = 0;
+        f.requests = 0;
+        f.received = 0;
+        f.answers[0] = unended;
+        CHECK_INT(diag_dump(d, AF_INET, DIAG_STATES_DEFAULT, collect, c), -ETIMEDOUT);
+        CHECK_INT(c->n, 2);
+
+        /* a datagram not from the kernel: the dump fails, and the rest of
+         * it is drained (not parsed) before the next request */
+        c->n = 0;
+        f.requests = 0;
+        f.received = 0;
+        f.answers[0] = foreign;
+        f.answers[1] = done;
+        CHECK_INT(diag_dump(d, AF_INET, DIAG_STATES_DEFAULT, collect, c), -EPROTO);
+        CHECK_INT(c->n, 2);
+        CHECK_INT(diag_dump(d, AF_INET6, DIAG_STATES_DEFAULT, collect, c), 0);
+        CHECK_INT(c->n, 2);
+        CHECK_INT(f.received, 4);
+        diag_free(d);
+        free(c);
+}
+
 int main(int argc, char **argv) {
         test_snapshot_dedupe();
         if (argc < 2) {
@@ -728,6 +845,7 @@ int main(int argc, char **argv) {
         test_truncated_built();
         test_ack();
         test_requests();
+        test_fake_kernel();
         test_recorded(argv[1]);
         return test_result("test-diag");
 }

@@ -129,8 +129,11 @@ static const char *v_netns(const char *value, struct config *c, size_t offset, s
                 l = strcspn(p, ", ");
                 if (l == 0)
                         break;
-                /* a name is a file in /run/netns: no slashes, not . or .. */
-                if (memchr(p, '/', l) || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                /* a name is a file in /run/netns: no slashes, not . or ..; and
+                 * none that starts a comment when the printed config is read
+                 * back (found by fuzz-config) */
+                if (memchr(p, '/', l) || memchr(p, ';', l) || memchr(p, '#', l) || (l == 1 && p[0] == '.') ||
+                    (l == 2 && p[0] == '.' && p[1] == '.'))
                         return "not host, all, or names of network namespaces (ip netns list)";
                 if (off + l + 2 > sizeof(names))
                         return "too many names";

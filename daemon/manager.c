@@ -585,6 +585,14 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
         make_parent_dir(m->config.control_socket);
 
         r = control_new(&m->control, m->event, m->config.control_socket, handler, m);
+        if (r == -ENOTSOCK) {
+                struct stat st;
+
+                log_error("cannot listen on %s: it is %s, not a socket: left alone (remove it, or set "
+                          "[daemon] control_socket)", m->config.control_socket,
+                          lstat(m->config.control_socket, &st) == 0 ? file_type_name(st.st_mode) : "something else");
+                return r;
+        }
         if (r < 0) {
                 log_error("cannot listen on %s: %s", m->config.control_socket, strerror(-r));
                 return r;

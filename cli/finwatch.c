@@ -489,6 +489,10 @@ int main(int argc, char **argv) {
         r = parse_options(NULL, argc, argv, "V", options, main_option, NULL, usage_main);
         if (r != PARSED)
                 return r;
+        /* as finwatchd's control_socket: "" would be an abstract socket named by NULs */
+        if (arg_socket[0] != '/')
+                return fail(EXIT_USAGE, "the control socket '%s' is not an absolute path (--socket, FINWATCH_SOCKET)",
+                            arg_socket);
         if (optind >= argc)
                 return fail(EXIT_USAGE, "missing command (see '%s --help')", program);
 

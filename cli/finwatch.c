@@ -10,6 +10,7 @@
 #include "client.h"
 #include "destroy.h"
 #include "diag.h"
+#include "escape.h"
 #include "fw-config.h"
 #include "gather.h"
 #include "output.h"
@@ -194,9 +195,13 @@ static int gather_or_fail(const struct verb_args *a, struct gathered *g) {
                 fprintf(stderr, "%s: %s: %u network namespace%s left out: permission denied (entering needs "
                         "CAP_SYS_ADMIN, and CAP_SYS_PTRACE for other users' processes)\n", program, a->verb,
                         g->netns_unwatched.denied, g->netns_unwatched.denied == 1 ? "" : "s");
-        if (g->netns_unwatched.not_netns)
-                fprintf(stderr, "%s: %s: %u entr%s of /run/netns left out: not a network namespace\n", program,
-                        a->verb, g->netns_unwatched.not_netns, g->netns_unwatched.not_netns == 1 ? "y" : "ies");
+        if (g->netns_unwatched.not_netns) {
+                char names[ESCAPE_MAX_PER_BYTE * NETNS_NAMES_MAX + 1];
+
+                fprintf(stderr, "%s: %s: %u entr%s of /run/netns left out: not a network namespace: %s\n", program,
+                        a->verb, g->netns_unwatched.not_netns, g->netns_unwatched.not_netns == 1 ? "y" : "ies",
+                        escape_cut(names, sizeof(names), g->netns_unwatched.not_netns_names));
+        }
         if (g->netns_unwatched.no_fds)
                 fprintf(stderr, "%s: %s: %u network namespace%s left out: out of file descriptors (ulimit -n)\n",
                         program, a->verb, g->netns_unwatched.no_fds, g->netns_unwatched.no_fds == 1 ? "" : "s");
@@ -489,6 +494,10 @@ int main(int argc, char **argv) {
         r = parse_options(NULL, argc, argv, "V", options, main_option, NULL, usage_main);
         if (r != PARSED)
                 return r;
+        /* as finwatchd's control_socket: "" would be an abstract socket named by NULs */
+        if (arg_socket[0] != '/')
+                return fail(EXIT_USAGE, "the control socket '%s' is not an absolute path (--socket, FINWATCH_SOCKET)",
+                            arg_socket);
         if (optind >= argc)
                 return fail(EXIT_USAGE, "missing command (see '%s --help')", program);
 

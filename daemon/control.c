@@ -34,6 +34,8 @@ struct control {
         uint64_t accept_warned;  /* usec, CLOCK_MONOTONIC, of that warning; 0 never */
         int listen_fd;
         char path[108];          /* bound by us: unlinked on free; "" if inherited */
+        dev_t bound_dev;         /* what we bound at path: unlinked on free only */
+        ino_t bound_ino;         /* while it is still there, not what took its place */
         control_handler_fn handler;
         void *userdata;
         uid_t self;              /* our own euid: the unit's ExecReload= runs as it */
@@ -476,10 +478,14 @@ static int listen_on(struct control *c, const char *path) {
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        /* a stale socket of an earlier run goes; anything else there stays,
-         * and bind() below fails on it */
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        /* a stale socket of an earlier run goes; anything else there (a
+         * file, a FIFO, a directory, a symbolic link, even to a socket) is
+         * left alone and not listened on */
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return -ENOTSOCK;
                 (void) unlink(path);
+        }
         /* Anyone may connect and read; kill and reload check SO_PEERCRED. */
         old = umask(0111);
         r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
@@ -488,7 +494,12 @@ static int listen_on(struct control *c, const char *path) {
                 return -errno;
         if (listen(fd, 128) < 0)
                 return -errno;
-        strcpy(c->path, path);
+        /* free() unlinks this socket, and nothing that took its place */
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+                strcpy(c->path, path);
+                c->bound_dev = st.st_dev;
+                c->bound_ino = st.st_ino;
+        }
         return TAKE_FD(fd);
 }
 
@@ -534,8 +545,13 @@ struct control *control_free(struct control *c) {
         sd_event_source_disable_unref(c->accept_timer);
         if (c->listen_fd >= 0)
                 close(c->listen_fd);
-        if (c->path[0])
-                (void) unlink(c->path);
+        if (c->path[0]) {
+                struct stat st;
+
+                if (lstat(c->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == c->bound_dev &&
+                    st.st_ino == c->bound_ino)
+                        (void) unlink(c->path);
+        }
         free(c);
         return NULL;
 }

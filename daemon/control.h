@@ -57,7 +57,11 @@ struct control;
  * refusal ("only root may"). */
 const char *control_refusal(uint16_t type, uid_t uid, uid_t self);
 
-/* Listen on path, or on the socket systemd passed (sd_listen_fds). */
+/* Listen on path, or on the socket systemd passed (sd_listen_fds). path
+ * must be absolute (-EINVAL: "" would bind an abstract socket). A stale
+ * socket at path is replaced; anything else there is left alone and
+ * -ENOTSOCK returned. control_free() unlinks the socket it bound, and only
+ * while that socket is still what path holds. */
 int control_new(struct control **ret, sd_event *event, const char *path, control_handler_fn handler,
                 void *userdata);
 struct control *control_free(struct control *c);

@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "cgroup.h"
+#include "escape.h"
 #include "log.h"
 #include "manager.h"
 #include "orphans.h"
@@ -287,6 +288,7 @@ static unsigned netns_cap(struct manager *m) {
  * again only when the counts change, at most every 10 minutes. */
 static void discover_netns(struct manager *m, uint64_t now) {
         struct netns_unwatched *u = &m->netns_unwatched;
+        char names[ESCAPE_MAX_PER_BYTE * NETNS_NAMES_MAX + 1];
         int r;
 
         r = netns_set_discover(m->netns, (enum netns_mode) m->config.netns_mode, m->config.netns_names,
@@ -304,11 +306,13 @@ static void discover_netns(struct manager *m, uint64_t now) {
             m->netns_warned &&
             now - m->netns_warned < MANAGER_NETNS_WARN_INTERVAL_USEC)
                 return;
+        escape_cut(names, sizeof(names), u->not_netns_names);
         log_warning("%u network namespace%s not watched: %u permission denied (watching needs CAP_SYS_ADMIN, and "
                     "CAP_SYS_PTRACE for other users' processes), %u out of file descriptors, %u past max_netns = %u, "
-                    "%u entries of /run/netns that are no network namespace",
+                    "%u entr%s of /run/netns that %s no network namespace%s%s%s",
                     netns_unwatched_total(u), netns_unwatched_total(u) == 1 ? "" : "s", u->denied, u->no_fds,
-                    u->over_cap, m->netns_cap, u->not_netns);
+                    u->over_cap, m->netns_cap, u->not_netns, u->not_netns == 1 ? "y" : "ies",
+                    u->not_netns == 1 ? "is" : "are", names[0] ? " (" : "", names, names[0] ? ")" : "");
         m->netns_warned = now;
         m->netns_warned_of = *u;
 }
@@ -585,6 +589,14 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
         make_parent_dir(m->config.control_socket);
 
         r = control_new(&m->control, m->event, m->config.control_socket, handler, m);
+        if (r == -ENOTSOCK) {
+                struct stat st;
+
+                log_error("cannot listen on %s: it is %s, not a socket: left alone (remove it, or set "
+                          "[daemon] control_socket)", m->config.control_socket,
+                          lstat(m->config.control_socket, &st) == 0 ? file_type_name(st.st_mode) : "something else");
+                return r;
+        }
         if (r < 0) {
                 log_error("cannot listen on %s: %s", m->config.control_socket, strerror(-r));
                 return r;

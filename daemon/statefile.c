@@ -300,26 +300,25 @@ int statefile_load(const char *path, const struct statefile_clock *clock, uint64
                    char *errbuf, size_t errsize) {
         _cleanup_(freep) uint8_t *buf = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
-        /* never through a link, never waiting on a FIFO: what is there is
-         * checked before a byte is read */
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        _cleanup_(closep) int fd = -EBADF;
         struct stat st;
 
+        /* never through a link, never waiting on a FIFO: what is there is
+         * checked before a byte is read */
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
-                return fail(-errno, errbuf, errsize, "%s", errno == ELOOP ? "a symbolic link, not followed"
-                                                                         : strerror(errno));
-        f = fdopen(fd, "r");
-        if (!f) {
-                close(fd);
+                return fail(-errno, errbuf, errsize, "%s",
+                            errno == ELOOP ? "a symbolic link, not followed" : strerror(errno));
+        if (fstat(fd, &st) < 0)
                 return fail(-errno, errbuf, errsize, "%s", strerror(errno));
-        }
-        if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode))
-                return fail(-EBADMSG, errbuf, errsize, "not a regular file (%s)",
-                            S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
-                            : S_ISDIR(st.st_mode) ? "a directory" : "a device");
-        if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
-            st.st_size > (off_t) (sizeof(struct state_header) + 8 + (size_t) STATE_MAX_ENTRIES * sizeof(struct state_record)))
-                return fail(-EBADMSG, errbuf, errsize, "not a regular file of a plausible size");
+        if (!S_ISREG(st.st_mode))
+                return fail(-EBADMSG, errbuf, errsize, "not a regular file (%s)", file_type_name(st.st_mode));
+        if (st.st_size > (off_t) (sizeof(struct state_header) + 8 + (size_t) STATE_MAX_ENTRIES * sizeof(struct state_record)))
+                return fail(-EBADMSG, errbuf, errsize, "too large for a state file (%lld bytes)", (long long) st.st_size);
+        f = fdopen(fd, "r");
+        if (!f)
+                return fail(-errno, errbuf, errsize, "%s", strerror(errno));
+        (void) TAKE_FD(fd); /* f owns it now */
         buf = malloc((size_t) st.st_size + 1);
         if (!buf)
                 return -ENOMEM;

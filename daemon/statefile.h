@@ -28,7 +28,10 @@ int statefile_clock_get(struct statefile_clock *ret);
  * is 0. */
 int statefile_timens_offset(int64_t *ret_usec);
 
-/* Write atomically (temporary file in the same directory, then rename). */
+/* Write atomically (temporary file in the same directory, then rename).
+ * The temporary file is made with O_CREAT|O_EXCL (mkostemp), so a link
+ * planted at its name is never followed; the rename replaces a symbolic
+ * link at path itself, never the file it points to. */
 int statefile_save(const char *path, const struct statefile_clock *clock, const struct tracker *t);
 
 /* Validate the bytes of a state file and restore its entries into t (which
@@ -39,6 +42,10 @@ int statefile_save(const char *path, const struct statefile_clock *clock, const 
 int statefile_parse(const void *buf, size_t len, const struct statefile_clock *clock, uint64_t now,
                     struct tracker *t, char *errbuf, size_t errsize);
 
-/* Read path and statefile_parse() it. -ENOENT when there is no file. */
+/* Read path and statefile_parse() it. -ENOENT when there is no file.
+ * Only a regular file is read: a symbolic link is not followed (-ELOOP),
+ * a FIFO, directory or device is not opened for reading or waited on
+ * (-EBADMSG, "not a regular file (a FIFO)"); either way errbuf says what is
+ * there, and the caller goes on without the state, as without a file. */
 int statefile_load(const char *path, const struct statefile_clock *clock, uint64_t now, struct tracker *t,
                    char *errbuf, size_t errsize);

@@ -41,6 +41,7 @@ int netns_set_new(struct netns_set **ret) {
         if (s->home_fd < 0 || fstat(s->home_fd, &st) < 0)
                 return -errno;
         s->home_ino = (uint64_t) st.st_ino;
+        s->nsfs_dev = st.st_dev;
         r = diag_open(&d);
         if (r < 0)
                 return r;
@@ -107,6 +108,8 @@ struct discovery {
         struct skipped *v;
         size_t n, allocated;
         int error;                /* -ENOMEM once an append failed: the counts are low */
+        char not_netns_names[NETNS_NAMES_MAX]; /* as in struct netns_unwatched */
+        bool names_cut;           /* "..." ends them: nothing more goes in */
 };
 
 static void skip(struct discovery *dc, uint64_t ino, int error) {
@@ -120,6 +123,24 @@ static void skip(struct discovery *dc, uint64_t ino, int error) {
         dc->v[dc->n++] = (struct skipped) { .ino = ino, .why = why };
 }
 
+/* A /run/netns entry (name, or NULL for a process's ns file, counted by
+ * inode) that is no network namespace: counted, and named. */
+static void skip_not_netns(struct discovery *dc, const char *name, uint64_t ino) {
+        size_t len = strlen(dc->not_netns_names);
+        const char *sep = len ? ", " : "";
+
+        skip(dc, name ? 0 : ino, -ENOTTY);
+        if (!name || dc->names_cut)
+                return;
+        /* whole names only, and room kept for ", ..." after this one */
+        if (len + strlen(sep) + strlen(name) + strlen(", ...") < sizeof(dc->not_netns_names))
+                snprintf(dc->not_netns_names + len, sizeof(dc->not_netns_names) - len, "%s%s", sep, name);
+        else {
+                snprintf(dc->not_netns_names + len, sizeof(dc->not_netns_names) - len, "%s...", sep);
+                dc->names_cut = true;
+        }
+}
+
 static bool out_of_fds(int error) {
         return error == -EMFILE || error == -ENFILE || error == -ENOMEM || error == -ENOBUFS;
 }
@@ -128,25 +149,37 @@ static size_t watched_besides_home(const struct netns_set *s) {
         return s->n - 1; /* the home is always in the set */
 }
 
+/* The kernel's word that fd is a network namespace: a file of nsfs, and
+ * of the network type (a link to /proc/PID/ns/mnt is nsfs too). */
 static bool is_netns(int fd) {
         struct statfs sf;
 
         return fstatfs(fd, &sf) == 0 && sf.f_type == NSFS_MAGIC && ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
 }
 
-/* Mark ino seen, or enter and add it. path: its ns file. Returns 0, or
- * -ENOMEM; what could not be watched goes to dc. */
+/* Mark ino seen, or enter and add it. path: its ns file; name: its
+ * /run/netns name, NULL for a process's. Returns 0, or -ENOMEM; what could
+ * not be watched goes to dc. */
 static int consider(struct netns_set *s, const char *path, const char *name, pid_t pid, struct discovery *dc) {
         struct netns *ns;
         struct diag *d = NULL;
         struct tcp_limits limits;
-        struct stat st;
+        struct stat st, fst;
         int fd, r;
 
+        /* /run/netns entries may be links to /proc/PID/ns/net (container
+         * tools make them): followed. What the link or name leads to is
+         * opened only if it is a file of nsfs (every namespace is one): a
+         * FIFO, a device, a directory or a file elsewhere is never opened,
+         * so never waited on */
         if (stat(path, &st) < 0) {
                 if (errno == EACCES || errno == EPERM || out_of_fds(-errno))
                         skip(dc, 0, -errno);
                 return 0; /* gone meanwhile */
+        }
+        if (!S_ISREG(st.st_mode) || st.st_dev != s->nsfs_dev) {
+                skip_not_netns(dc, name, (uint64_t) st.st_ino);
+                return 0;
         }
         ns = netns_set_find(s, (uint64_t) st.st_ino);
         if (ns) {
@@ -160,9 +193,8 @@ static int consider(struct netns_set *s, const char *path, const char *name, pid
                 skip(dc, (uint64_t) st.st_ino, -E2BIG);
                 return 0;
         }
-        /* /run/netns entries may be links to /proc/PID/ns/net (container
-         * tools make them): followed, but opened without waiting (a FIFO
-         * there) and taken only if the kernel says it is a network namespace */
+        /* without waiting all the same (it may have changed since the
+         * stat), and taken only if the kernel says network namespace */
         fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == EACCES || errno == EPERM || out_of_fds(-errno))
@@ -171,8 +203,12 @@ static int consider(struct netns_set *s, const char *path, const char *name, pid
         }
         if (!is_netns(fd)) {
                 close(fd);
-                skip(dc, (uint64_t) st.st_ino, -ENOTTY);
+                skip_not_netns(dc, name, (uint64_t) st.st_ino);
                 return 0;
+        }
+        if (fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino) {
+                close(fd);
+                return 0; /* another one than the stat saw: the next discovery sees it */
         }
         r = open_in(s, fd, &d, &limits);
         close(fd);
@@ -257,6 +293,7 @@ static void count_skipped(struct discovery *dc, struct netns_unwatched *u) {
                         u->over_cap++;
                 i = j;
         }
+        memcpy(u->not_netns_names, dc->not_netns_names, sizeof(u->not_netns_names));
 }
 
 /* Consider every entry of dir: /run/netns (names) or /proc (pids). 0, or

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cause.h"
 #include "cgroup.h"
@@ -35,6 +36,8 @@ struct netns_set {
         size_t n, allocated;
         int home_fd;              /* our own namespace, to come back to */
         uint64_t home_ino;
+        dev_t nsfs_dev;           /* st_dev of every namespace file (nsfs): what is
+                                   * on another file system is not opened */
         /* /run/netns and /proc, kept open from the first discovery on and read
          * again from the start each time: out of descriptors, the namespaces
          * found are counted as such, not lost with the directory */
@@ -48,6 +51,8 @@ static inline void netns_set_freep(struct netns_set **s) {
         netns_set_free(*s);
 }
 
+#define NETNS_NAMES_MAX 192
+
 /* The namespaces a discovery found and could not watch, each counted once
  * under the first reason it met (a process whose namespace we may not even
  * see is counted as one). */
@@ -55,7 +60,11 @@ struct netns_unwatched {
         unsigned denied;          /* EPERM, EACCES: CAP_SYS_ADMIN (and CAP_SYS_PTRACE) needed */
         unsigned no_fds;          /* EMFILE, ENFILE, ENOMEM: no descriptor for its sock_diag socket */
         unsigned over_cap;        /* past the cap on watched namespaces */
-        unsigned not_netns;       /* a /run/netns entry that is no network namespace */
+        unsigned not_netns;       /* /run/netns entries that are no network namespace,
+                                   * each counted (two names of one file are two) */
+        char not_netns_names[NETNS_NAMES_MAX]; /* theirs, ", " between, a last
+                                   * "..." when they did not all fit; another
+                                   * user's bytes: escape to show */
 };
 
 static inline unsigned netns_unwatched_total(const struct netns_unwatched *u) {

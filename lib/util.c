@@ -231,6 +231,27 @@ char *format_duration_exact(char *buf, size_t size, uint64_t usec) {
         return buf;
 }
 
+const char *file_type_name(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFREG:
+                return "a regular file";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFLNK:
+                return "a symbolic link";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        default:
+                return "a file of unknown type";
+        }
+}
+
 int fd_set_nonblock_cloexec(int fd) {
         int flags = fcntl(fd, F_GETFL);
 

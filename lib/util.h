@@ -86,6 +86,10 @@ int parse_u64(const char *s, uint64_t *ret);
 /* The clock in microseconds. */
 uint64_t now_usec(clockid_t clock);
 
+/* What a file of this st_mode is, for a message: "a regular file", "a
+ * FIFO", "a symbolic link", ... */
+const char *file_type_name(mode_t mode);
+
 /* O_NONBLOCK and FD_CLOEXEC on an inherited descriptor. 0 or -errno. */
 int fd_set_nonblock_cloexec(int fd);
 

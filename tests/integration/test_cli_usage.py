@@ -41,6 +41,8 @@ def main():
         ([a.finwatch, "status", "extra"], "unexpected argument 'extra'"),
         ([a.finwatch, "reload", "extra"], "unexpected argument 'extra'"),
         ([a.finwatch, "--socket"], "option '--socket' needs a value"),
+        ([a.finwatch, "--socket", "", "status"], "the control socket '' is not an absolute path"),
+        ([a.finwatch, "--socket", "run/control", "list"], "the control socket 'run/control' is not an absolute path"),
         ([a.finwatchd, "--bogus"], "--bogus"),
         ([a.finwatchd, "--config"], "--config"),
         ([a.finwatchd, "extra"], "unexpected argument 'extra'"),

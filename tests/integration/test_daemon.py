@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -245,20 +246,47 @@ def odd_files_scenario(t, a, work):
                 t.check(d.alive(), "and the daemon runs on")
             finally:
                 d.stop()
-    plain = os.path.join(work, "not-a-socket")
+    # something other than a socket where the control socket goes: the
+    # daemon names it, does not start, and leaves it as it was
+    plain, fifo2, link2 = (os.path.join(work, n) for n in ("not-a-socket", "ctl-fifo", "ctl-link"))
     with open(plain, "w") as f:
         f.write("keep me")
-    conf = os.path.join(work, "odd2.conf")
-    write_conf(conf, monitor={"interval": "200ms"}, daemon={"state_file": "", "control_socket": plain})
+    os.mkfifo(fifo2)
+    os.symlink(plain, link2)
+    for path, kind in ((plain, "a regular file"), (fifo2, "a FIFO"), (link2, "a symbolic link")):
+        conf = os.path.join(work, "odd2.conf")
+        write_conf(conf, monitor={"interval": "200ms"}, daemon={"state_file": "", "control_socket": path})
+        with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:1"]) as fx:
+            d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=None)
+            fwtest.wait_for(lambda: not d.alive(), 10)
+            t.check(not d.alive(), f"{kind} at the control socket's path: the daemon does not start")
+            if d.alive():
+                d.stop()
+            else:
+                d.err.close()
+            said = f"cannot listen on {path}: it is {kind}, not a socket: left alone"
+            t.check(said in d.stderr(), f"and says so: {d.stderr()[-300:]!r}")
+    t.check(open(plain).read() == "keep me", "the file is still there")
+    t.check(stat.S_ISFIFO(os.lstat(fifo2).st_mode), "the FIFO is still there")
+    t.check(os.path.islink(link2) and os.readlink(link2) == plain, "the link is still there")
+
+    # its own socket replaced while it runs: on exit it unlinks only its own
+    ctl = os.path.join(work, "ctl-replaced")
+    conf = os.path.join(work, "odd3.conf")
+    write_conf(conf, monitor={"interval": "200ms"}, daemon={"state_file": "", "control_socket": ctl})
     with fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:1"]) as fx:
         d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=None)
-        fwtest.wait_for(lambda: not d.alive(), 10)
-        t.check(not d.alive(), "a file at the control socket's path: the daemon does not start")
-        if d.alive():
-            d.stop()
-        else:
-            d.err.close()
-    t.check(open(plain).read() == "keep me", "and the file is still there")
+        try:
+            up = fwtest.wait_for(lambda: os.path.exists(ctl) and stat.S_ISSOCK(os.lstat(ctl).st_mode), 10)
+            t.check(up, f"the daemon listens on {ctl}: {d.stderr()[-300:]!r}")
+            if up:
+                os.unlink(ctl)
+                with open(ctl, "w") as f:
+                    f.write("not yours")
+        finally:
+            t.eq(d.stop(), 0, "clean exit")
+    t.check(os.path.exists(ctl) and open(ctl).read() == "not yours",
+            "a file that took the socket's place is not unlinked on exit")
 
 
 def main():

@@ -237,30 +237,105 @@ def many_namespaces(t, a, work, jd):
             fwtest.stop_process(p)
 
 
-def odd_run_netns(t, a, one):
+ODD_ENTRIES = ("fifo", "file\x1bx", "mnt", "dev")   # not network namespaces
+ODD_SHOWN = ("fifo", "file\\x1bx", "mnt", "dev")     # as they are said: escaped
+
+
+def make_odd_entries(d, one):
+    """In directory d (a /run/netns): a FIFO, a regular file named with an
+    ESC, links to /proc/self/ns/mnt and to /dev/null, and a link to the
+    network namespace of the live process one.pid ("link")."""
+    os.makedirs(d, exist_ok=True)
+    os.mkfifo(os.path.join(d, "fifo"))
+    open(os.path.join(d, "file\x1bx"), "w").close()
+    os.symlink("/proc/self/ns/mnt", os.path.join(d, "mnt"))
+    os.symlink("/dev/null", os.path.join(d, "dev"))
+    os.symlink(f"/proc/{one.pid}/ns/net", os.path.join(d, "link"))
+
+
+def remove_odd_entries(d):
+    for name in (*ODD_ENTRIES, "link"):
+        try:
+            os.unlink(os.path.join(d, name))
+        except OSError:
+            pass
+
+
+def odd_run_netns(t, a, work, jd, one):
     """/run/netns entries that are links to /proc/PID/ns/net are followed;
-    a FIFO, a file and a link to another kind of namespace are left out,
-    said, and never waited on."""
-    made = {"fifo": None, "file": None, "mnt": "/proc/self/ns/mnt", "link": f"/proc/{one.pid}/ns/net"}
+    a FIFO, a file, a link to another kind of namespace and one to a device
+    are left out, counted, named (escaped), and never waited on: by the CLI
+    and by the daemon."""
+    want = len(fwtest.ss_sockets(one))
+    said = f"{len(ODD_ENTRIES)} entries of /run/netns left out: not a network namespace: "
+    writer = None
     try:
-        os.mkfifo("/run/netns/fifo")
-        open("/run/netns/file", "w").close()
-        for name, target in made.items():
-            if target:
-                os.symlink(target, f"/run/netns/{name}")
+        make_odd_entries("/run/netns", one)
+        # a writer waits in open() until someone opens the FIFO to read
+        writer = fwtest.subprocess.Popen(["sh", "-c", "exec 3>/run/netns/fifo"])
         r = fwtest.subprocess.run([a.finwatch, "list", "--no-daemon", "--netns", "all", "--json"],
                                   capture_output=True, text=True, timeout=20)
+        time.sleep(0.2)
+        t.check(writer.poll() is None, "the FIFO is not even opened: its writer still waits")
         t.eq(r.returncode, 0, f"list --netns all with odd entries: {r.stderr.strip()}")
         rows = json.loads(r.stdout) if r.returncode == 0 else []
-        want = len(fwtest.ss_sockets(one))
         t.check(want > 0 and sum(1 for o in rows if o["netns"] == "link") == want,
                 f"a link to /proc/PID/ns/net is followed ({want} sockets there)")
-        t.check("3 entries of /run/netns left out: not a network namespace" in r.stderr,
-                f"the others are said: {r.stderr.strip()!r}")
+        line = [x for x in r.stderr.splitlines() if said in x]
+        t.check(line and all(n in line[0].split(said)[1].split(", ") for n in ODD_SHOWN),
+                f"the others are said, each by its name, escaped: {r.stderr.strip()!r}")
     finally:
-        for name in made:
+        fwtest.stop_process(writer)
+        remove_odd_entries("/run/netns")
+
+    # the daemon (in the test journald's mount namespace: its /run/netns)
+    run_netns = f"/proc/{jd.pid}/root/run/netns"
+    sock = os.path.join(work, "control-odd")
+    conf = os.path.join(work, "odd.conf")
+    with open(conf, "w") as f:
+        f.write(f"[monitor]\nnetns = all\ninterval = 200ms\n[alert]\nafter = 1s\n"
+                f"[daemon]\nstate_file =\ncontrol_socket = {sock}\n")
+    made_dir = not os.path.isdir(run_netns)
+    d = None
+    try:
+        make_odd_entries(run_netns, one)
+        d = fwtest.Daemon(a.finwatchd, conf, None, work, journal=jd)
+
+        def status():
+            r = fwtest.subprocess.run([a.finwatch, "--socket", sock, "status", "--json"], capture_output=True,
+                                      text=True, timeout=20)
+            return json.loads(r.stdout) if r.returncode == 0 else None
+
+        st = fwtest.wait_for(lambda: (lambda s: s if s and s.get("netns_unwatched") else None)(status()), 15) or {}
+        t.eq((st.get("netns_unwatched") or {}).get("not_netns"), len(ODD_ENTRIES),
+             f"the daemon counts them as not network namespaces: {st.get('netns_unwatched')}")
+        warned = fwtest.wait_for(lambda: [x for x in d.stderr().splitlines() if "of /run/netns that are no" in x], 5)
+        t.check(warned and f"{len(ODD_ENTRIES)} entries of /run/netns that are no network namespace (" in warned[0]
+                and all(n in warned[0] for n in ODD_SHOWN),
+                f"and warns, naming each, escaped: {d.stderr()[-400:]!r}")
+        # it tracks the linked namespace's sockets: the CLI (whose own
+        # /run/netns is empty now) gets their ages from it
+        ino = os.stat(f"/proc/{one.pid}/ns/net").st_ino
+
+        def tracked():
+            r = fwtest.subprocess.run([a.finwatch, "--socket", sock, "list", "--netns", "all", "--json"],
+                                      capture_output=True, text=True, timeout=20)
+            rows = [o for o in json.loads(r.stdout) if o["netns_inode"] == ino] if r.returncode == 0 else []
+            return rows if len(rows) == want and all(o["age_seconds"] is not None for o in rows) else None
+
+        t.check(fwtest.wait_for(tracked, 10), f"and watches the linked namespace ({want} sockets tracked)")
+        recs = fwtest.wait_for(lambda: (lambda r: r if len(r) >= want else None)(
+            jd.records(f"_PID={d.pid}", "MESSAGE_ID=b4cd1459bf4140c695af9432d3238033")), 15) or []
+        t.check(recs and all(x.get("FINWATCH_NETNS") == "link" for x in recs),
+                f"under the link's name: {[x.get('FINWATCH_NETNS') for x in recs]}")
+        t.check(d.alive(), "the daemon runs on")
+    finally:
+        if d:
+            t.eq(d.stop(), 0, "clean exit")
+        remove_odd_entries(run_netns)
+        if made_dir:
             try:
-                os.unlink(f"/run/netns/{name}")
+                os.rmdir(run_netns)
             except OSError:
                 pass
 
@@ -335,7 +410,7 @@ def main():
                 t.check(d.alive(), "the daemon runs on")
             finally:
                 t.eq(d.stop(), 0, "clean exit")
-            odd_run_netns(t, a, one)
+            odd_run_netns(t, a, work, jd, one)
             host_only_daemon(t, a, work, jd, one)
             reload_to_host(t, a, work, jd)
             many_namespaces(t, a, work, jd)

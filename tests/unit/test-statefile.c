@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "statefile.h"
 #include "test.h"
@@ -206,6 +207,65 @@ int main(void) {
                 CHECK_INT(tracker_new(&back), 0);
                 CHECK_INT(statefile_load(path, boot, 1000, back, err, sizeof(err)), -ENOENT);
                 tracker_free(back);
+        }
+
+        /* what is not a regular file is refused without being read,
+         * followed or waited on: a FIFO (nobody writes it, an open for
+         * reading would wait forever; alarm() makes that a failure), a
+         * link to a good state file, a directory */
+        {
+                char other_path[300], target[300];
+                struct tracker *three;
+
+                CHECK_INT(mkfifo(path, 0600), 0);
+                alarm(10);
+                CHECK_INT(tracker_new(&back), 0);
+                CHECK_INT(statefile_load(path, boot, 1000, back, err, sizeof(err)), -EBADMSG);
+                CHECK_STR(err, "not a regular file (a FIFO)");
+                CHECK_INT(tracker_size(back), 0);
+                tracker_free(back);
+                alarm(0);
+                unlink(path);
+
+                snprintf(target, sizeof(target), "%s/elsewhere", dir);
+                CHECK_INT(tracker_new(&three), 0);
+                for (uint64_t c = 1; c <= 3; c++) {
+                        struct tracked x = entry(c * 1000, c * 100);
+                        CHECK_INT(tracker_restore(three, &x), 0);
+                }
+                CHECK_INT(statefile_save(target, boot, three), 0);
+                CHECK_INT(symlink(target, path), 0);
+                CHECK_INT(tracker_new(&back), 0);
+                CHECK_INT(statefile_load(path, boot, 1000, back, err, sizeof(err)), -ELOOP);
+                CHECK_STR(err, "a symbolic link, not followed");
+                CHECK_INT(tracker_size(back), 0);
+                tracker_free(back);
+
+                /* saving replaces the link, not the file it points to */
+                {
+                        struct tracker *empty;
+                        struct stat st;
+
+                        CHECK_INT(tracker_new(&empty), 0);
+                        CHECK_INT(statefile_save(path, boot, empty), 0);
+                        CHECK_INT(lstat(path, &st), 0);
+                        CHECK(S_ISREG(st.st_mode));
+                        CHECK_INT(tracker_new(&back), 0);
+                        CHECK_INT(statefile_load(target, boot, 1000, back, err, sizeof(err)), 3);
+                        tracker_free(back);
+                        tracker_free(empty);
+                }
+                tracker_free(three);
+                unlink(path);
+                unlink(target);
+
+                snprintf(other_path, sizeof(other_path), "%s/subdir", dir);
+                CHECK_INT(mkdir(other_path, 0700), 0);
+                CHECK_INT(tracker_new(&back), 0);
+                CHECK_INT(statefile_load(other_path, boot, 1000, back, err, sizeof(err)), -EBADMSG);
+                CHECK_STR(err, "not a regular file (a directory)");
+                tracker_free(back);
+                rmdir(other_path);
         }
 
         /* an empty tracker round-trips to nothing */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <sys/stat.h>
+
 #include "test.h"
 #include "util.h"
 
@@ -67,8 +69,20 @@ static void test_parse_u64(void) {
         CHECK_INT(parse_u64("-1", &v), -EINVAL);
 }
 
+static void test_file_type_name(void) {
+        CHECK_STR(file_type_name(S_IFREG | 0644), "a regular file");
+        CHECK_STR(file_type_name(S_IFIFO | 0600), "a FIFO");
+        CHECK_STR(file_type_name(S_IFLNK | 0777), "a symbolic link");
+        CHECK_STR(file_type_name(S_IFDIR | 0755), "a directory");
+        CHECK_STR(file_type_name(S_IFSOCK | 0666), "a socket");
+        CHECK_STR(file_type_name(S_IFCHR), "a character device");
+        CHECK_STR(file_type_name(S_IFBLK), "a block device");
+        CHECK_STR(file_type_name(0), "a file of unknown type");
+}
+
 int main(void) {
         test_parse_duration();
+        test_file_type_name();
         test_format_duration();
         test_parse_u64();
         return test_result("test-util");

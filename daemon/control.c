@@ -39,6 +39,7 @@ struct control {
         control_handler_fn handler;
         void *userdata;
         uid_t self;              /* our own euid: the unit's ExecReload= runs as it */
+        struct control_limits limits;
         struct client *clients;
         unsigned n_clients;      /* admitted ones: the slots taken */
         unsigned n_refusing;     /* refused ones waiting for their request */
@@ -136,7 +137,7 @@ static void client_touch(struct client *cl) {
         uint64_t now;
 
         if (sd_event_now(cl->control->event, CLOCK_MONOTONIC, &now) >= 0)
-                (void) sd_event_source_set_time(cl->timer, now + CONTROL_CLIENT_TIMEOUT_USEC);
+                (void) sd_event_source_set_time(cl->timer, now + cl->control->limits.idle_timeout_usec);
 }
 
 /* Send what we can; 1 when all is sent, 0 when the socket is full, -errno. */
@@ -225,7 +226,7 @@ static void client_request(struct client *cl, const uint8_t *buf, size_t len, co
         /* Replies to other users wait in our memory until read: together
          * they stay under the budget, but one always fits (a large table
          * can still be listed). Root's and our own are not counted. */
-        if (!cl->privileged && c->queued > 0 && c->queued + cl->out.len > CONTROL_QUEUE_MAX) {
+        if (!cl->privileged && c->queued > 0 && c->queued + cl->out.len > c->limits.queue_max) {
                 reply_reset(&cl->out);
                 c->stats.busy_replies++;
                 control_reply_error(&cl->out, -EBUSY, "finwatchd is busy: %zu KiB of replies wait for clients that "
@@ -331,9 +332,9 @@ static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
 static const char *admission(const struct control *c, const struct client *new, char *buf, size_t size) {
         unsigned of_uid = 0, unprivileged = 0;
 
-        if (c->n_clients >= CONTROL_MAX_CLIENTS)
-                return snprintf(buf, size, "finwatchd is busy: all %d connections are taken; try again",
-                                CONTROL_MAX_CLIENTS), buf;
+        if (c->n_clients >= c->limits.max_clients)
+                return snprintf(buf, size, "finwatchd is busy: all %u connections are taken; try again",
+                                c->limits.max_clients), buf;
         if (new->privileged)
                 return NULL;
         for (const struct client *cl = c->clients; cl; cl = cl->next) {
@@ -343,12 +344,12 @@ static const char *admission(const struct control *c, const struct client *new, 
                 if (cl->peer.uid == new->peer.uid)
                         of_uid++;
         }
-        if (of_uid >= CONTROL_MAX_PER_UID)
+        if (of_uid >= c->limits.max_per_uid)
                 return snprintf(buf, size, "finwatchd is busy: uid %u has %u connections open, the most one user "
                                 "may; try again when one is closed", (unsigned) new->peer.uid, of_uid), buf;
-        if (unprivileged >= CONTROL_MAX_CLIENTS - CONTROL_RESERVED)
-                return snprintf(buf, size, "finwatchd is busy: %u connections of other users are open (the last %d "
-                                "are kept for root); try again", unprivileged, CONTROL_RESERVED), buf;
+        if (unprivileged >= c->limits.max_clients - c->limits.reserved)
+                return snprintf(buf, size, "finwatchd is busy: %u connections of other users are open (the last %u "
+                                "are kept for root); try again", unprivileged, c->limits.reserved), buf;
         return NULL;
 }
 
@@ -389,10 +390,10 @@ static void pause_accepting(struct control *c, int error) {
         }
         (void) sd_event_source_set_enabled(c->listen_io, SD_EVENT_OFF);
         if (c->accept_timer)
-                r = sd_event_source_set_time_relative(c->accept_timer, CONTROL_ACCEPT_PAUSE_USEC);
+                r = sd_event_source_set_time_relative(c->accept_timer, c->limits.accept_pause_usec);
         else
                 r = sd_event_add_time_relative(c->event, &c->accept_timer, CLOCK_MONOTONIC,
-                                               CONTROL_ACCEPT_PAUSE_USEC, 0, on_accept_resume, c);
+                                               c->limits.accept_pause_usec, 0, on_accept_resume, c);
         if (r >= 0)
                 r = sd_event_source_set_enabled(c->accept_timer, SD_EVENT_ONESHOT);
         if (r < 0) /* without the timer, spinning beats never listening again */
@@ -431,7 +432,7 @@ static int on_accept(sd_event_source *s, int lfd, uint32_t revents, void *userda
         refusal = admission(c, cl, why, sizeof(why));
         if (refusal) {
                 c->stats.refused++;
-                if (c->n_refusing >= CONTROL_MAX_REFUSING) {
+                if (c->n_refusing >= c->limits.max_refusing) {
                         free(cl);
                         refuse(fd, refusal);
                         return 0;
@@ -448,12 +449,12 @@ static int on_accept(sd_event_source *s, int lfd, uint32_t revents, void *userda
 
         r = sd_event_add_io(c->event, &cl->io, fd, EPOLLIN, on_client_io, cl);
         if (r >= 0)
-                r = sd_event_add_time_relative(c->event, &cl->timer, CLOCK_MONOTONIC, CONTROL_CLIENT_TIMEOUT_USEC,
-                                               0, on_client_timeout, cl);
+                r = sd_event_add_time_relative(c->event, &cl->timer, CLOCK_MONOTONIC,
+                                               c->limits.idle_timeout_usec, 0, on_client_timeout, cl);
         if (r >= 0 && (!cl->privileged || cl->refusal[0]))
                 r = sd_event_add_time_relative(c->event, &cl->lifetime, CLOCK_MONOTONIC,
-                                               cl->refusal[0] ? CONTROL_REFUSE_WAIT_USEC
-                                                              : CONTROL_CLIENT_LIFETIME_USEC,
+                                               cl->refusal[0] ? c->limits.refuse_wait_usec
+                                                              : c->limits.lifetime_usec,
                                                0, on_client_timeout, cl);
         if (r < 0) {
                 log_warning("control client: %s", strerror(-r));
@@ -514,6 +515,7 @@ int control_new(struct control **ret, sd_event *event, const char *path, control
         c->handler = handler;
         c->userdata = userdata;
         c->self = geteuid();
+        c->limits = CONTROL_LIMITS_DEFAULT;
         c->listen_fd = -EBADF;
 
         n = sd_listen_fds(true);
@@ -558,6 +560,17 @@ struct control *control_free(struct control *c) {
 
 unsigned control_clients(const struct control *c) {
         return c->n_clients;
+}
+
+int control_set_limits(struct control *c, const struct control_limits *limits) {
+        if (limits->max_clients == 0 || limits->reserved >= limits->max_clients)
+                return -EINVAL;
+        c->limits = *limits;
+        return 0;
+}
+
+void control_set_self(struct control *c, uid_t self) {
+        c->self = self;
 }
 
 void control_get_stats(const struct control *c, struct control_stats *ret) {

@@ -32,6 +32,32 @@
 #define CONTROL_ACCEPT_PAUSE_USEC (1 * UINT64_C(1000000))      /* after EMFILE and the like */
 #define CONTROL_ACCEPT_WARN_INTERVAL_USEC (10 * 60 * UINT64_C(1000000))
 
+/* The same limits as one value, the defines above its defaults: a test (or
+ * a benchmark build) sets others with control_set_limits(). */
+struct control_limits {
+        unsigned max_clients;           /* connections in all */
+        unsigned reserved;              /* of them, only for privileged clients; < max_clients */
+        unsigned max_per_uid;           /* one unprivileged uid's connections */
+        unsigned max_refusing;          /* refused clients held for their request */
+        uint64_t idle_timeout_usec;     /* no request, nothing sent */
+        uint64_t lifetime_usec;         /* an unprivileged connection in all */
+        uint64_t refuse_wait_usec;      /* a refused client's wait for its request */
+        uint64_t accept_pause_usec;     /* after EMFILE and the like */
+        size_t queue_max;               /* bytes of replies queued for unprivileged readers */
+};
+#define CONTROL_LIMITS_DEFAULT                                          \
+        ((struct control_limits) {                                      \
+                .max_clients = CONTROL_MAX_CLIENTS,                     \
+                .reserved = CONTROL_RESERVED,                           \
+                .max_per_uid = CONTROL_MAX_PER_UID,                     \
+                .max_refusing = CONTROL_MAX_REFUSING,                   \
+                .idle_timeout_usec = CONTROL_CLIENT_TIMEOUT_USEC,       \
+                .lifetime_usec = CONTROL_CLIENT_LIFETIME_USEC,          \
+                .refuse_wait_usec = CONTROL_REFUSE_WAIT_USEC,           \
+                .accept_pause_usec = CONTROL_ACCEPT_PAUSE_USEC,         \
+                .queue_max = CONTROL_QUEUE_MAX,                         \
+        })
+
 /* A reply under construction: whole messages, one after the other. */
 struct reply {
         uint8_t *data;
@@ -70,6 +96,14 @@ static inline void control_freep(struct control **c) {
                 control_free(*c);
 }
 unsigned control_clients(const struct control *c);
+
+/* Other limits than CONTROL_LIMITS_DEFAULT: for the connections accepted
+ * from now on (the counts and the budget also for those already open).
+ * -EINVAL if reserved does not leave unprivileged clients a slot. */
+int control_set_limits(struct control *c, const struct control_limits *limits);
+/* Whose connections count as privileged beside root's (finwatchd's own
+ * user; geteuid() by default), decided as each is accepted. */
+void control_set_self(struct control *c, uid_t self);
 
 /* What the socket went through: for status and the metrics. */
 struct control_stats {

@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "escape.h"
+#include "fw-config.h"
 #include "log.h"
 #include "manager.h"
 #include "orphans.h"
@@ -600,6 +601,14 @@ int manager_new(struct manager **ret, const struct config *config, const char *c
         if (r < 0) {
                 log_error("cannot listen on %s: %s", m->config.control_socket, strerror(-r));
                 return r;
+        }
+        if (FW_CONTROL_QUEUE_MIB > 0) { /* a benchmark's build (-Dcontrol_queue_mib) */
+                struct control_limits limits = CONTROL_LIMITS_DEFAULT;
+
+                limits.queue_max = (size_t) FW_CONTROL_QUEUE_MIB << 20;
+                (void) control_set_limits(m->control, &limits);
+                log_notice("replies queued for other users' clients: up to %d MiB (set at build time)",
+                           FW_CONTROL_QUEUE_MIB);
         }
 
         r = diag_destroy_supported(manager_diag_of(m, 0));

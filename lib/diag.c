@@ -22,6 +22,18 @@
  * INET_DIAG_INFO shorter than that is not a tcp_info at all. */
 #define TCP_INFO_MIN_LEN offsetof(struct tcp_info, tcpi_rcv_rtt)
 
+/* What struct tcp_info has after tcpi_snd_wnd, where the headers of Debian 12
+ * (Linux 6.1) end: include/uapi/linux/tcp.h of Linux 6.7 and later. */
+struct tcp_info_tail {
+        uint32_t rcv_wnd;
+        uint32_t rehash;
+        uint16_t total_rto;
+        uint16_t total_rto_recoveries;
+        uint32_t total_rto_time;
+};
+#define TCP_INFO_TAIL_OFFSET (offsetof(struct tcp_info, tcpi_snd_wnd) + sizeof(uint32_t))
+_Static_assert(TCP_INFO_TAIL_OFFSET == 232, "struct tcp_info: tcpi_snd_wnd at 228 (ABI)");
+
 /* How long one receive may block before the dump is declared stuck. */
 #define DIAG_RECV_TIMEOUT_SEC 10
 
@@ -104,12 +116,15 @@ static int parse_attrs(const uint8_t *p, size_t rem, struct fw_sock *s) {
                 switch (type) {
                 case INET_DIAG_INFO: {
                         struct tcp_info ti = {};
+                        struct tcp_info_tail tail = {};
 
                         if (dlen < TCP_INFO_MIN_LEN)
                                 return -EBADMSG;
                         /* A newer kernel's longer tcp_info is cut to ours, an
                          * older one's shorter leaves the rest zero. */
                         memcpy(&ti, data, dlen < sizeof(ti) ? dlen : sizeof(ti));
+                        if (dlen >= TCP_INFO_TAIL_OFFSET + sizeof(tail))
+                                memcpy(&tail, data + TCP_INFO_TAIL_OFFSET, sizeof(tail));
                         s->info = (struct fw_tcp_info) {
                                 .len = dlen > UINT32_MAX ? UINT32_MAX : (uint32_t) dlen,
                                 .retransmits = ti.tcpi_retransmits,
@@ -123,6 +138,13 @@ static int parse_attrs(const uint8_t *p, size_t rem, struct fw_sock *s) {
                                 .notsent_bytes = ti.tcpi_notsent_bytes,
                                 .snd_wnd = ti.tcpi_snd_wnd,
                                 .has_snd_wnd = dlen >= offsetof(struct tcp_info, tcpi_snd_wnd) + sizeof(ti.tcpi_snd_wnd),
+                                .last_data_recv = ti.tcpi_last_data_recv,
+                                .segs_in = ti.tcpi_segs_in,
+                                .data_segs_in = ti.tcpi_data_segs_in,
+                                .has_total_rto = dlen >= TCP_INFO_TAIL_OFFSET + sizeof(tail),
+                                .total_rto = tail.total_rto,
+                                .total_rto_recoveries = tail.total_rto_recoveries,
+                                .total_rto_time = tail.total_rto_time,
                         };
                         break;
                 }

@@ -66,6 +66,16 @@ struct fw_tcp_info {
         uint32_t last_ack_recv;    /* msec ago */
         uint32_t notsent_bytes;    /* bytes queued but never sent */
         uint32_t snd_wnd;          /* bytes, the peer's advertised window */
+        uint32_t last_data_recv;   /* msec ago */
+        uint32_t segs_in;          /* segments received, all of them (RFC 4898 SegsIn) */
+        uint32_t data_segs_in;     /* segments received that carried data */
+        /* Since Linux 6.7, after tcpi_rcv_wnd and tcpi_rehash (past the end
+         * of Debian 12's headers): RTO recoveries over the connection's
+         * life, valid if has_total_rto. */
+        uint16_t total_rto;            /* RTO timeouts, all recoveries */
+        uint16_t total_rto_recoveries; /* RTO recoveries begun */
+        uint32_t total_rto_time;       /* msec spent in RTO recoveries, the current one included */
+        bool has_total_rto;
 };
 
 /* What identifies one socket: exactly what SOCK_DESTROY needs (addresses,
@@ -111,7 +121,7 @@ struct fw_sock {
 };
 /* finwatch list holds one (in a row) per stuck socket: keep it small, the
  * fields ordered so that nothing is padded. */
-_Static_assert(sizeof(struct fw_sock) == 136, "struct fw_sock grew");
+_Static_assert(sizeof(struct fw_sock) == 160, "struct fw_sock grew");
 
 static inline bool fw_sock_is_orphan(const struct fw_sock *s) {
         return s->inode == 0;

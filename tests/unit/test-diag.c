@@ -96,7 +96,15 @@ static void put_sock(uint8_t *buf, size_t *off, const struct spec *sp) {
                 ti.tcpi_unacked = 1;
                 ti.tcpi_snd_wnd = sp->snd_wnd;
                 ti.tcpi_notsent_bytes = sp->notsent;
+                ti.tcpi_segs_in = 12;
+                ti.tcpi_data_segs_in = 1;
                 memcpy(raw, &ti, sizeof(ti) < sp->info_len ? sizeof(ti) : sp->info_len);
+                /* Linux 6.7's tail after tcpi_rcv_wnd and tcpi_rehash:
+                 * total_rto 4 (u16), total_rto_recoveries 1 (u16),
+                 * total_rto_time 20695 ms (u32) */
+                memcpy(raw + sizeof(ti) + 8, &(uint16_t) { 4 }, 2);
+                memcpy(raw + sizeof(ti) + 10, &(uint16_t) { 1 }, 2);
+                memcpy(raw + sizeof(ti) + 12, &(uint32_t) { 20695 }, 4);
                 mnl_attr_put(nlh, INET_DIAG_INFO, sp->info_len, raw);
         }
         if (sp->shutdown)
@@ -223,6 +231,22 @@ static void test_tcp_info_lengths(void) {
         CHECK_INT(c->n, 1);
         CHECK_INT(c->socks[0].info.snd_wnd, 65483);
         CHECK_INT(c->socks[0].info.len, sizeof(struct tcp_info) + 40);
+        CHECK_INT(c->socks[0].info.segs_in, 12);
+        CHECK_INT(c->socks[0].info.data_segs_in, 1);
+        CHECK(c->socks[0].info.has_total_rto);
+        CHECK_INT(c->socks[0].info.total_rto, 4);
+        CHECK_INT(c->socks[0].info.total_rto_recoveries, 1);
+        CHECK_INT(c->socks[0].info.total_rto_time, 20695);
+
+        /* Linux 6.1's 232 bytes (Debian 12): no total_rto fields. */
+        sp.info_len = sizeof(struct tcp_info);
+        off = 0;
+        put_sock(buf, &off, &sp);
+        put_ctl(buf, &off, NLMSG_DONE, 0);
+        CHECK_INT(parse(buf, off, c), 1);
+        CHECK(!c->socks[0].info.has_total_rto);
+        CHECK_INT(c->socks[0].info.total_rto_time, 0);
+        CHECK_INT(c->socks[0].info.segs_in, 12);
 
         /* An old kernel's short one: what is missing reads 0. */
         sp.info_len = offsetof(struct tcp_info, tcpi_rcv_rtt);

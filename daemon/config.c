@@ -177,26 +177,24 @@ static const char *v_families(const char *value, struct config *c, size_t offset
         return NULL;
 }
 
-static const char *v_rate(const char *value, struct config *c, size_t offset, size_t size) {
+/* A whole number from 1 to max; out_of_range says that range to people. */
+static const char *parse_count(const char *value, uint64_t max, const char *out_of_range, unsigned *ret) {
         uint64_t v;
 
         if (parse_u64(value, &v) < 0)
                 return "not a whole number";
-        if (v < 1 || v > 100000)
-                return "out of range (1 to 100000)";
-        *FIELD(c, offset, unsigned) = (unsigned) v;
+        if (v < 1 || v > max)
+                return out_of_range;
+        *ret = (unsigned) v;
         return NULL;
 }
 
-static const char *v_max_netns(const char *value, struct config *c, size_t offset, size_t size) {
-        uint64_t v;
+static const char *v_rate(const char *value, struct config *c, size_t offset, size_t size) {
+        return parse_count(value, 100000, "out of range (1 to 100000)", FIELD(c, offset, unsigned));
+}
 
-        if (parse_u64(value, &v) < 0)
-                return "not a whole number";
-        if (v < 1 || v > 1000000)
-                return "out of range (1 to 1000000)";
-        *FIELD(c, offset, unsigned) = (unsigned) v;
-        return NULL;
+static const char *v_max_netns(const char *value, struct config *c, size_t offset, size_t size) {
+        return parse_count(value, 1000000, "out of range (1 to 1000000)", FIELD(c, offset, unsigned));
 }
 
 static const char *v_path(const char *value, struct config *c, size_t offset, size_t size) {

@@ -11,7 +11,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -499,153 +498,6 @@ def test_versions(t, a, work, env):
         fake.close()
 
 
-HOG = r"""
-import errno, json, socket, struct, sys, time
-path, duration = sys.argv[1], float(sys.argv[2])
-STATUS = struct.pack("=IHHII", 0x54435746, 1, 2, 16, 0)
-res = {"admitted_max": 0, "refusals": [], "resets": 0, "lifetimes": []}
-live = []
-def attempt():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.settimeout(5)
-    try:
-        s.connect(path)
-        t0 = time.time()
-        s.send(STATUS)
-        r = s.recv(70000)
-    except OSError:
-        res["resets"] += 1
-        s.close()
-        return
-    typ = struct.unpack_from("=IHHII", r)[2] if len(r) >= 16 else None
-    if typ == 103:
-        live.append((s, t0))
-        return
-    if typ == 100:
-        res["refusals"].append(r[24:].split(b"\0")[0].decode(errors="replace"))
-    else:
-        res["resets"] += 1
-    s.close()
-for _ in range(70):
-    attempt()
-res["admitted_max"] = len(live)
-end = time.time() + duration
-while time.time() < end:
-    for item in list(live):
-        s, t0 = item
-        try:
-            s.send(STATUS)
-            if not s.recv(70000):
-                raise OSError
-        except OSError:
-            res["lifetimes"].append(time.time() - t0)
-            live.remove(item)
-            s.close()
-    for _ in range(3):
-        attempt()
-    res["admitted_max"] = max(res["admitted_max"], len(live))
-    time.sleep(0.5)
-print(json.dumps(res))
-"""
-
-
-def test_crowd(t, a, work, jd):
-    """Two unprivileged users open 70 connections each and keep talking:
-    each gets at most 8, is told why beyond that (never a reset), and loses
-    them at their lifetime however much they talk; root lists, kills and
-    reloads through the daemon all the while, and every kill is recorded.
-    Kills without the daemon are recorded by finwatch; a daemon that does
-    not answer is never gone around."""
-    conf = os.path.join(work, "crowd.conf")
-    sock = os.path.join(work, "control")
-    write_conf(conf, monitor={"interval": "200ms"}, daemon={"state_file": "", "control_socket": sock})
-    with fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:orphan:4:8"]) as fx:
-        env = Env(a, work, fx, conf, journal=jd)
-        try:
-            hogs = [subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", sys.executable,
-                                      "-c", HOG, sock, "36"], stdout=subprocess.PIPE, text=True)
-                    for uid in (65534, 65533)]
-            time.sleep(3)
-            killed, failures = [], []
-            end = time.time() + 30
-            while time.time() < end:
-                for args in (("status",), ("list", "--json"), ("reload",)):
-                    r = env.cli(*args)
-                    if r.returncode != 0:
-                        failures.append(f"{args[0]}: {r.stderr.strip()}")
-                rows = env.list()
-                if rows and len(killed) < 6:
-                    c = rows[0]["cookie"]
-                    r = env.cli("kill", "--cookie", str(c), "--yes")
-                    if r.returncode != 0:
-                        failures.append(f"kill: {r.stderr.strip()}")
-                    else:
-                        killed.append(c)
-                time.sleep(1)
-            t.eq(failures, [], "root's status, list, reload and kill all answered while the crowd pushed")
-            t.eq(len(killed), 6, "six kills through the daemon")
-            results = []
-            for h in hogs:
-                out, _ = h.communicate(timeout=60)
-                results.append(json.loads(out))
-            for uid, res in zip((65534, 65533), results):
-                t.check(0 < res["admitted_max"] <= 8, f"uid {uid}: at most 8 connections ({res['admitted_max']})")
-                t.eq(res["resets"], 0, f"uid {uid}: no refusal came as a bare reset")
-                t.check(res["refusals"] and all(f"uid {uid} has 8 connections open" in m for m in res["refusals"]),
-                        f"uid {uid}: refusals name the limit ({res['refusals'][:1]})")
-                t.check(res["lifetimes"] and all(28 < x < 34 for x in res["lifetimes"]),
-                        f"uid {uid}: talking connections end at their lifetime ({res['lifetimes'][:3]})")
-            recs = jd.records(f"_PID={env.proc.pid}", f"MESSAGE_ID={KILLED}")
-            recorded = {int(r["FINWATCH_COOKIE"]) for r in recs if r.get("FINWATCH_REQUESTER_UID") == "0"}
-            t.check(set(killed) <= recorded, f"every kill in the journal ({len(killed)} killed, {len(recorded)} records)")
-
-            # a kill without the daemon is recorded by finwatch itself
-            in_journal = ["nsenter", "-t", str(jd.pid), "-m"]
-            c = env.list()[0]["cookie"]
-            r = fx.run(*in_journal, a.finwatch, "--socket", sock, "kill", "--no-daemon", "--cookie", str(c), "--yes")
-            t.eq(r.returncode, 0, f"kill --no-daemon: {r.stderr.strip()}")
-            recs = fwtest.wait_for(lambda: [x for x in jd.records(f"MESSAGE_ID={KILLED}", "SYSLOG_IDENTIFIER=finwatch")
-                                            if x.get("FINWATCH_COOKIE") == str(c)], 10) or []
-            t.eq(len(recs), 1, "kill --no-daemon: one record, written by finwatch")
-            if recs:
-                t.eq(recs[0].get("FINWATCH_KILL_VIA"), "finwatch", "the record says it went around the daemon")
-                t.eq(recs[0].get("FINWATCH_REQUESTER_UID"), "0", "and who asked")
-                t.eq(recs[0].get("FINWATCH_KILL_RESULT"), "killed", "and what came of it")
-        finally:
-            if env.proc.poll() is None:
-                env.stop()
-        # a "daemon" that accepts and closes: nothing killed, the reason said
-        mute = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        mute.bind(sock)
-        mute.listen(8)
-        import threading
-
-        def serve():
-            for _ in range(4):
-                try:
-                    c, _ = mute.accept()
-                    c.close()
-                except OSError:
-                    return
-        th = threading.Thread(target=serve, daemon=True)
-        th.start()
-        before = ss_states(fx, "fin-wait-1")
-        r = env.cli("kill", "--state", "fin-wait-1", "--yes")
-        t.eq(r.returncode, 1, f"a daemon that does not answer: kill fails ({r.stderr.strip()})")
-        t.check("nothing killed" in r.stderr and "ECONNRESET" not in r.stderr, "and says why")
-        t.eq(ss_states(fx, "fin-wait-1"), before, "nothing was killed around it")
-        mute.close()
-        os.unlink(sock)
-        # no daemon at all: killed directly, recorded
-        r = fx.run("nsenter", "-t", str(jd.pid), "-m", a.finwatch, "--socket", sock, "kill", "--state", "fin-wait-1",
-                   "--yes")
-        t.eq(r.returncode, 0, f"no daemon: kill directly ({r.stderr.strip()})")
-        t.eq(len(ss_states(fx, "fin-wait-1")), 0, "all killed")
-        recs = fwtest.wait_for(lambda: (lambda x: x if len(x) >= len(before) else None)(
-            jd.records(f"MESSAGE_ID={KILLED}", "SYSLOG_IDENTIFIER=finwatch", "FINWATCH_KILL_RESULT=killed")), 10) or []
-        t.check(len(recs) >= len(before), f"each direct kill recorded ({len(recs)} records, {len(before)} killed)")
-
-
 def main():
     a = fwtest.parse_args()
     a.peer_reset = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_reset.py")
@@ -684,7 +536,6 @@ def main():
                 env = Env(a, work, fx, conf, journal=jd)
                 test_fallback(t, env)
             test_autokill(t, a, work, jd)
-            test_crowd(t, a, work, jd)
         test_abuse(t, a, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -31,12 +31,6 @@ int client_connect(const char *path) {
 /* Send one request, with file descriptors (SCM_RIGHTS) if there are any. */
 static int send_request_fds(int fd, uint16_t type, const void *payload, size_t len, const int *fds, size_t n_fds) {
         _cleanup_(freep) uint8_t *buf = malloc(sizeof(struct proto_header) + len);
-        union {
-                struct cmsghdr align;
-                uint8_t space[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
-        } control = {};
-        struct iovec iov;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         size_t total;
 
         if (!buf)
@@ -46,21 +40,7 @@ static int send_request_fds(int fd, uint16_t type, const void *payload, size_t l
         total = proto_put_header(buf, type, len);
         if (len)
                 memcpy(buf + sizeof(struct proto_header), payload, len);
-        iov = (struct iovec) { .iov_base = buf, .iov_len = total };
-        if (n_fds) {
-                struct cmsghdr *cm;
-
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-        }
-        if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t) total)
-                return errno ? -errno : -EIO;
-        return 0;
+        return send_with_fds(fd, buf, total, fds, n_fds, MSG_NOSIGNAL);
 }
 
 /* Receive one reply into buf (PROTO_MAX_REPLY bytes) and check it. An ERROR

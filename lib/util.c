@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -250,6 +251,35 @@ const char *file_type_name(mode_t mode) {
         default:
                 return "a file of unknown type";
         }
+}
+
+int send_with_fds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, int flags) {
+        union {
+                struct cmsghdr align;
+                uint8_t space[CMSG_SPACE(sizeof(int) * SEND_FDS_MAX)];
+        } control;
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (n_fds > SEND_FDS_MAX)
+                return -EMSGSIZE;
+        if (n_fds > 0) {
+                struct cmsghdr *cm;
+
+                memset(&control, 0, CMSG_SPACE(sizeof(int) * n_fds));
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+        }
+        n = sendmsg(fd, &mh, flags);
+        if (n < 0)
+                return -errno;
+        return (size_t) n == len ? 0 : -EIO;
 }
 
 int fd_set_nonblock_cloexec(int fd) {

@@ -90,6 +90,13 @@ uint64_t now_usec(clockid_t clock);
  * FIFO", "a symbolic link", ... */
 const char *file_type_name(mode_t mode);
 
+/* Send one packet of len bytes on a socket, with n_fds descriptors
+ * (SCM_RIGHTS, at most SEND_FDS_MAX) if n_fds > 0. flags as for sendmsg().
+ * 0 when it all went, -errno otherwise (-EMSGSIZE for too many fds, -EIO
+ * for a short send). */
+#define SEND_FDS_MAX 255
+int send_with_fds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, int flags);
+
 /* O_NONBLOCK and FD_CLOEXEC on an inherited descriptor. 0 or -errno. */
 int fd_set_nonblock_cloexec(int fd);
 

@@ -582,25 +582,7 @@ static void do_connect(struct run *r, uid_t uid, bool hang_up) {
 
 /* Send one packet (with descriptors); false when it did not go. */
 static bool send_packet(struct client *cl, const void *buf, size_t len, const int *fds, size_t n_fds) {
-        union {
-                struct cmsghdr align;
-                uint8_t space[CMSG_SPACE(sizeof(int) * 255)];
-        } control;
-        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-        if (n_fds > 0) {
-                struct cmsghdr *cm;
-
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-        }
-        return sendmsg(cl->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) len;
+        return send_with_fds(cl->fd, buf, len, fds, n_fds, MSG_DONTWAIT | MSG_NOSIGNAL) == 0;
 }
 
 /* Build a request of a type the script picks into r->sbuf: its length,

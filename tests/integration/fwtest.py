@@ -288,16 +288,20 @@ class Journal:
         return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
 
-class NotifyListener:
-    """A NOTIFY_SOCKET of the test's own: collects sd_notify() datagrams."""
+class Listener:
+    """A socket of the test's own at path, served by a thread that calls
+    self.step() over and over until close(); the socket has a 0.2 s timeout,
+    so step() returns at least that often. SOCK_SEQPACKET listens (a fake
+    control socket), SOCK_DGRAM only binds."""
 
-    def __init__(self, path):
+    def __init__(self, path, kind):
         import socket
         import threading
         self.path = path
-        self.messages = []
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock = socket.socket(socket.AF_UNIX, kind)
         self.sock.bind(path)
+        if kind != socket.SOCK_DGRAM:
+            self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.running = True
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -306,19 +310,31 @@ class NotifyListener:
     def _run(self):
         while self.running:
             try:
-                data = self.sock.recv(4096)
+                self.step()
             except OSError:
                 continue
-            for line in data.decode(errors="replace").splitlines():
-                self.messages.append((time.monotonic(), line))
-
-    def seen(self, prefix):
-        return [m for _, m in list(self.messages) if m.startswith(prefix)]
 
     def close(self):
         self.running = False
         self.thread.join()
         self.sock.close()
+
+
+class NotifyListener(Listener):
+    """A NOTIFY_SOCKET of the test's own: collects sd_notify() datagrams."""
+
+    def __init__(self, path):
+        import socket
+        self.messages = []
+        super().__init__(path, socket.SOCK_DGRAM)
+
+    def step(self):
+        data = self.sock.recv(4096)
+        for line in data.decode(errors="replace").splitlines():
+            self.messages.append((time.monotonic(), line))
+
+    def seen(self, prefix):
+        return [m for _, m in list(self.messages) if m.startswith(prefix)]
 
 
 class Daemon:

@@ -386,58 +386,42 @@ def test_abuse(t, a, work):
             env.stop()
 
 
-class OldDaemon:
+class OldDaemon(fwtest.Listener):
     """What finwatchd 0.1 answers on its control socket, replayed: LIST gets
     an empty table, a request type it does not know (KILL_NS, 5) gets
     ERROR -EBADMSG "malformed request" and the connection closed, as 0.1's
     control.c did. For the newer CLI meeting an older daemon."""
 
     def __init__(self, path, answer=None):
-        import threading
         self.answer = answer  # type -> reply bytes, instead of 0.1's "malformed request"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.bind(path)
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.running = True
         self.asked = []
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        super().__init__(path, socket.SOCK_SEQPACKET)
 
     @staticmethod
     def error(errno_, text):
         payload = struct.pack("=iI248s", -errno_, 0, text.encode())
         return header(REPLY_ERROR, len(payload)) + payload
 
-    def serve(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            with c:
-                c.settimeout(5)
-                while True:
-                    try:
-                        req = c.recv(70000)
-                    except OSError:
-                        break
-                    if len(req) < 16:
-                        break
-                    typ = struct.unpack_from("=IHHII", req)[2]
-                    self.asked.append(typ)
-                    if typ == REQ_LIST:
-                        c.send(header(REPLY_END, 8) + struct.pack("=Q", 0))
-                    elif self.answer:
-                        c.send(self.answer(typ, req))
-                    else:
-                        c.send(self.error(74, "malformed request"))  # EBADMSG
-                        break
-
-    def close(self):
-        self.running = False
-        self.thread.join()
-        self.sock.close()
+    def step(self):
+        c, _ = self.sock.accept()
+        with c:
+            c.settimeout(5)
+            while True:
+                try:
+                    req = c.recv(70000)
+                except OSError:
+                    break
+                if len(req) < 16:
+                    break
+                typ = struct.unpack_from("=IHHII", req)[2]
+                self.asked.append(typ)
+                if typ == REQ_LIST:
+                    c.send(header(REPLY_END, 8) + struct.pack("=Q", 0))
+                elif self.answer:
+                    c.send(self.answer(typ, req))
+                else:
+                    c.send(self.error(74, "malformed request"))  # EBADMSG
+                    break
 
 
 def test_versions(t, a, work, env):

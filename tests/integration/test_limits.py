@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import fwtest
@@ -145,32 +144,17 @@ def kill_record(t, jd, cookie, what):
               "FINWATCH_KILL_RESULT": "killed", "FINWATCH_KILL_ORIGIN": "manual"}, f"{what}: the record's fields")
 
 
-class SilentDaemon:
+class SilentDaemon(fwtest.Listener):
     """Something at the control socket that accepts and closes, never answering."""
 
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.sock.bind(path)
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
         self.accepted = 0
-        self.running = True
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        super().__init__(path, socket.SOCK_SEQPACKET)
 
-    def serve(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            c.close()
-
-    def close(self):
-        self.running = False
-        self.thread.join()
-        self.sock.close()
+    def step(self):
+        c, _ = self.sock.accept()
+        self.accepted += 1
+        c.close()
 
 
 def test_without_daemon(t, fx, jd, cli, daemon, killed):

@@ -12,8 +12,8 @@
 
 /* The bytes of a key before its name: hashed and compared as they are. */
 #define KEY_FIXED offsetof(struct summary_key, name)
-_Static_assert(offsetof(struct summary_key, name) == 24 && offsetof(struct summary_key, cause) == 19,
-               "struct summary_key: addr, port, family, cause, then padding, then name");
+_Static_assert(offsetof(struct summary_key, name) == 24 && sizeof(struct summary_key) == 32,
+               "struct summary_key: no padding");
 
 static const char *const deleted_unit = "(deleted)"; /* as list shows it; no unit name has parentheses */
 
@@ -55,7 +55,7 @@ static void peer_of(struct summary_key *k, const struct fw_sock *s) {
         }
 }
 
-/* The key of row r in grouping by; *k zeroed before. */
+/* The key of row r in grouping by, into a zeroed *k. */
 static void key_of(struct summary_key *k, enum summary_by by, const struct row *r) {
         switch (by) {
         case SUMMARY_BY_PEER_ADDRESS:
@@ -86,15 +86,19 @@ static void key_of(struct summary_key *k, enum summary_by by, const struct row *
 }
 
 static uint64_t key_hash(const struct summary_key *k) {
-        const uint8_t *p = (const uint8_t *) k;
-        uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+        uint64_t w[KEY_FIXED / 8], h = 0;
 
-        for (size_t i = 0; i < KEY_FIXED; i++)
-                h = (h ^ p[i]) * UINT64_C(0x100000001b3);
-        if (k->name)
+        memcpy(w, k, sizeof(w));
+        for (size_t i = 0; i < ELEMENTSOF(w); i++)
+                h = mix64(h ^ w[i]);
+        if (k->name) {
+                uint64_t f = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+
                 for (const char *c = k->name; *c; c++)
-                        h = (h ^ (unsigned char) *c) * UINT64_C(0x100000001b3);
-        return mix64(h);
+                        f = (f ^ (unsigned char) *c) * UINT64_C(0x100000001b3);
+                h = mix64(h ^ f);
+        }
+        return h;
 }
 
 static bool key_equal(const struct summary_key *a, const struct summary_key *b) {
@@ -104,36 +108,28 @@ static bool key_equal(const struct summary_key *a, const struct summary_key *b) 
         return a->name == b->name || (a->name && b->name && strcmp(a->name, b->name) == 0);
 }
 
-/* Double the slots and put every group back. */
-static int grouping_rehash(struct summary_grouping *g) {
-        size_t nslots = g->nslots ? g->nslots * 2 : 64;
-        uint32_t *slots;
+/* Slots for twice the groups n rows can make at most: no rehash while the
+ * rows are read, and no probe runs long. The pages of the slots of a
+ * grouping of few groups are never written, so never faulted in. */
+static int grouping_init(struct summary_grouping *g, size_t n) {
+        size_t nslots = 16;
 
-        if (nslots > UINT32_MAX)
+        if (n >= UINT32_MAX / 2)
                 return -ENOMEM;
-        slots = calloc(nslots, sizeof(*slots));
-        if (!slots)
+        while (nslots < 2 * n)
+                nslots *= 2;
+        g->slots = calloc(nslots, sizeof(*g->slots));
+        if (!g->slots)
                 return -ENOMEM;
-        for (size_t i = 0; i < g->n; i++) {
-                size_t j = (size_t) key_hash(&g->v[i].key) & (nslots - 1);
-
-                while (slots[j])
-                        j = (j + 1) & (nslots - 1);
-                slots[j] = (uint32_t) (i + 1);
-        }
-        free(g->slots);
-        g->slots = slots;
         g->nslots = nslots;
         return 0;
 }
 
 /* The group of key k, added if new; NULL when out of memory. */
 static struct summary_group *grouping_get(struct summary_grouping *g, const struct summary_key *k) {
-        size_t j;
+        size_t mask = g->nslots - 1, j, had = g->allocated;
 
-        if ((g->n + 1) * 2 > g->nslots && grouping_rehash(g) < 0)
-                return NULL;
-        for (j = (size_t) key_hash(k) & (g->nslots - 1); g->slots[j]; j = (j + 1) & (g->nslots - 1)) {
+        for (j = (size_t) key_hash(k) & mask; g->slots[j]; j = (j + 1) & mask) {
                 struct summary_group *grp = &g->v[g->slots[j] - 1];
 
                 if (key_equal(&grp->key, k))
@@ -141,6 +137,9 @@ static struct summary_group *grouping_get(struct summary_grouping *g, const stru
         }
         if (GROW(g->v, g->allocated, g->n + 1, 64) < 0)
                 return NULL;
+        /* a fault per page of a large array costs more than its groups (util.h) */
+        if (g->allocated > had)
+                memory_prefault(g->v + had, (g->allocated - had) * sizeof(*g->v));
         g->v[g->n] = (struct summary_group) { .key = *k };
         g->slots[j] = (uint32_t) (g->n + 1);
         return &g->v[g->n++];
@@ -187,6 +186,11 @@ void summary_done(struct summary *s) {
 
 int summary_build(struct summary *s, const struct row *rows, size_t n) {
         *s = (struct summary) {};
+        for (int b = 0; b < _SUMMARY_BY_MAX; b++)
+                if (grouping_init(&s->by[b], n) < 0) {
+                        summary_done(s);
+                        return -ENOMEM;
+                }
         for (size_t i = 0; i < n; i++) {
                 const struct row *r = &rows[i];
                 uint64_t age = 0;
@@ -194,10 +198,10 @@ int summary_build(struct summary *s, const struct row *rows, size_t n) {
 
                 stats_add(&s->total, r, has_age, age);
                 for (int b = 0; b < _SUMMARY_BY_MAX; b++) {
-                        struct summary_key k;
+                        struct summary_key k = {}; /* every byte: keys are hashed as bytes */
+
                         struct summary_group *grp;
 
-                        memset(&k, 0, sizeof(k)); /* the padding too: keys are hashed as bytes */
                         key_of(&k, (enum summary_by) b, r);
                         grp = grouping_get(&s->by[b], &k);
                         if (!grp) {

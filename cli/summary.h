@@ -42,6 +42,7 @@ struct summary_key {
         uint16_t port;                  /* local port */
         uint8_t family;                 /* of addr: AF_INET (v4-mapped included) or AF_INET6 */
         uint8_t cause;                  /* enum sock_cause */
+        uint8_t reserved[4];            /* 0: no padding, so that "= {}" zeroes every byte hashed */
         const char *name;               /* unit, "(deleted)" or NULL (unknown); netns name or NULL (host);
                                          * the rows' strings, which outlive the summary */
 };
@@ -54,7 +55,7 @@ struct summary_group {
 struct summary_grouping {
         struct summary_group *v;        /* sorted by summary_build(): count, then oldest, then key */
         size_t n, allocated;
-        uint32_t *slots;                /* index + 1 into v, 0 empty; nslots a power of two */
+        uint32_t *slots;                /* index + 1 into v, 0 empty; nslots a power of two; freed once built */
         size_t nslots;
 };
 

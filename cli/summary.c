@@ -216,7 +216,8 @@ int summary_build(struct summary *s, const struct row *rows, size_t n) {
                 free(s->by[b].slots);
                 s->by[b].slots = NULL;
                 s->by[b].nslots = 0;
-                qsort(s->by[b].v, s->by[b].n, sizeof(*s->by[b].v), cmp_group);
+                if (s->by[b].n > 1) /* none: v is NULL, which qsort may not take */
+                        qsort(s->by[b].v, s->by[b].n, sizeof(*s->by[b].v), cmp_group);
         }
         return 0;
 }

@@ -16,6 +16,7 @@
 #include "output.h"
 #include "proto.h"
 #include "sockfmt.h"
+#include "summary.h"
 #include "usage.h"
 #include "util.h"
 
@@ -132,6 +133,7 @@ struct verb_args {
         const char *verb;
         struct selection sel;
         bool json, dry_run, yes;
+        bool summary;           /* list --summary */
 };
 
 static int selection_option(int c, const char *arg, void *userdata) {
@@ -220,6 +222,8 @@ static int gather_or_fail(const struct verb_args *a, struct gathered *g) {
 
 /* ---- list ---- */
 
+enum { ARG_SUMMARY = 0x100 };
+
 static int list_option(int c, const char *arg, void *userdata) {
         struct verb_args *a = userdata;
 
@@ -227,13 +231,29 @@ static int list_option(int c, const char *arg, void *userdata) {
                 a->json = true;
                 return PARSED;
         }
+        if (c == ARG_SUMMARY) {
+                a->summary = true;
+                return PARSED;
+        }
         return selection_option(c, arg, userdata);
+}
+
+/* list --summary: the selected rows, grouped. */
+static int write_summary(const struct verb_args *a, const struct gathered *g) {
+        _cleanup_(summary_done) struct summary s = {};
+        int r;
+
+        r = summary_build(&s, g->rows, g->n);
+        if (r < 0)
+                return r;
+        return a->json ? summary_json(stdout, &s) : summary_table(stdout, &s, a->sel.netns ? OUTPUT_NETNS : 0);
 }
 
 static int verb_list(int argc, char **argv) {
         static const struct option options[] = {
                 SELECTION_OPTIONS,
                 { "json",       no_argument,       NULL, 'j' },
+                { "summary",    no_argument,       NULL, ARG_SUMMARY },
                 {}
         };
         struct verb_args a = { .verb = "list", .sel = SELECTION_DEFAULT };
@@ -247,8 +267,9 @@ static int verb_list(int argc, char **argv) {
         if (r != EXIT_OK)
                 return r;
         gather_select(&g, &a.sel);
-        r = a.json ? output_json(stdout, g.rows, g.n, now_usec(CLOCK_REALTIME))
-                   : output_table(stdout, g.rows, g.n, a.sel.netns ? OUTPUT_NETNS : 0);
+        r = a.summary ? write_summary(&a, &g)
+            : a.json  ? output_json(stdout, g.rows, g.n, now_usec(CLOCK_REALTIME))
+                      : output_table(stdout, g.rows, g.n, a.sel.netns ? OUTPUT_NETNS : 0);
         if (r < 0)
                 return fail(EXIT_FAILURE_RUNTIME, "writing output: %s", strerror(-r));
         return EXIT_OK;

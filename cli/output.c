@@ -570,3 +570,14 @@ static int render_status(FILE *f, const void *args) {
 int output_status(FILE *f, const struct proto_status *st, bool json) {
         return write_whole(f, render_status, &(const struct status_args) { .st = st, .json = json });
 }
+
+bool output_row_age(const struct row *r, uint64_t *ret_usec) {
+        if (!r->known)
+                return false;
+        *ret_usec = r->age_usec;
+        return true;
+}
+
+int output_whole(FILE *f, int (*fn)(FILE *m, const void *args), const void *args) {
+        return write_whole(f, fn, args);
+}

@@ -48,3 +48,12 @@ int output_status(FILE *f, const struct proto_status *st, bool json);
 /* All rows; 0 or -errno. */
 int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags);
 int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec);
+
+/* The age a row shows (what the Age column and age_seconds say): true and
+ * *ret_usec when known. The one place that says it: the summary's oldest
+ * ages read it too. */
+bool output_row_age(const struct row *r, uint64_t *ret_usec);
+
+/* Render with fn into memory, then write it to f at once, as output_json()
+ * does: on failure (-ENOMEM) nothing reaches f; -EIO on a write error. */
+int output_whole(FILE *f, int (*fn)(FILE *m, const void *args), const void *args);

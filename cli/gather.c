@@ -230,9 +230,9 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
  * (which says how many it had), this one agreeing. Without a daemon, or
  * before it has seen enough, the cause stays no-timer, marked unconfirmed,
  * and the fate is unknown. */
-static void confirm_causes(struct gathered *g) {
-        for (size_t i = 0; i < g->n; i++) {
-                struct row *row = &g->rows[i];
+void gather_confirm_causes(struct row *rows, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct row *row = &rows[i];
 
                 if (cause_confirmed(row->sock.cause, row->known ? row->no_timer_polls : 0) == row->sock.cause)
                         continue;
@@ -267,7 +267,7 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         }
         if (ask_daemon)
                 join_daemon(&g, socket_path);
-        confirm_causes(&g);
+        gather_confirm_causes(g.rows, g.n);
         (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
         gather_annotate(&g, cc);
         output_sort(g.rows, g.n);

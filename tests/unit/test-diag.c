@@ -676,6 +676,33 @@ static void test_recorded(const char *dir) {
         snprintf(path, sizeof(path), "%s/small-v4.rec", dir);
         check_no_timer(path, c);
 
+        /* A real no-timer socket: Debian 12's ksmbd (Linux 6.1) in LAST_ACK,
+         * its FIN lost, recorded by the VM scenario no_timer_ksmbd
+         * (tests/vm/guest/scenarios.py): no timer, Send-Q 1. */
+        snprintf(path, sizeof(path), "%s/ksmbd-no-timer-v6.rec", dir);
+        parse_recording(path, c, &done);
+        CHECK_INT(done, 1);
+        CHECK_INT(c->n, 1);
+        if (c->n == 1) {
+                const struct tcp_limits defaults = { .orphan_retries = 0, .retries2 = 15 };
+                struct fw_sock *s = &c->socks[0];
+                char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
+
+                sockfmt_endpoint(local, sizeof(local), s->id.family, s->id.src, s->id.sport);
+                sockfmt_endpoint(peer, sizeof(peer), s->id.family, s->id.dst, s->id.dport);
+                CHECK_STR(local, "127.0.0.1:445");
+                CHECK_STR(peer, "127.0.0.1:41002");
+                CHECK_INT(s->state, FW_TCP_LAST_ACK);
+                CHECK_INT(s->timer, DIAG_TIMER_OFF);
+                CHECK_INT(s->send_q, 1);
+                CHECK_INT(s->info.unacked, 1);
+                CHECK(fw_sock_is_orphan(s));
+                CHECK(!s->info.has_total_rto); /* 6.1: no total_rto* */
+                CHECK_INT(cause_of(s), SOCK_CAUSE_NO_TIMER);
+                cause_annotate(s, &defaults);
+                CHECK_INT(s->fate_msec, FATE_NEVER);
+        }
+
         /* A multipart reply: 600 sockets over several datagrams. */
         snprintf(path, sizeof(path), "%s/many-v4.rec", dir);
         parse_recording(path, c, &done);

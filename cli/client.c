@@ -153,6 +153,7 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
                                 .age_usec = e.age_usec,
                                 .first_seen_ago_usec = e.first_seen_ago_usec,
                                 .state = e.state,
+                                .no_timer_polls = e.reserved[PROTO_TRACKED_NO_TIMER_POLLS],
                                 .alerted = e.alerted != 0,
                         };
                 }

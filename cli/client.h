@@ -14,6 +14,7 @@ struct daemon_entry {
         uint64_t age_usec;
         uint64_t first_seen_ago_usec;
         uint8_t state;
+        uint8_t no_timer_polls;  /* proto.h PROTO_TRACKED_NO_TIMER_POLLS */
         bool alerted;
 };
 

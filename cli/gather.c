@@ -220,9 +220,25 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
                         row->age_usec = e->age_usec;
                         row->first_seen_ago_usec = e->first_seen_ago_usec;
                         row->alerted = e->alerted;
+                        row->no_timer_polls = e->no_timer_polls;
                 }
         }
         client_table_done(&table);
+}
+
+/* no-timer needs CAUSE_NO_TIMER_POLLS samples in a row: the daemon's
+ * (which says how many it had), this one agreeing. Without a daemon, or
+ * before it has seen enough, the cause stays no-timer, marked unconfirmed,
+ * and the fate is unknown. */
+void gather_confirm_causes(struct row *rows, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct row *row = &rows[i];
+
+                if (cause_confirmed(row->sock.cause, row->known ? row->no_timer_polls : 0) == row->sock.cause)
+                        continue;
+                row->cause_unconfirmed = true;
+                row->sock.fate_msec = FATE_UNKNOWN;
+        }
 }
 
 int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, struct gathered *ret, char *err,
@@ -251,6 +267,7 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         }
         if (ask_daemon)
                 join_daemon(&g, socket_path);
+        gather_confirm_causes(g.rows, g.n);
         (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
         gather_annotate(&g, cc);
         output_sort(g.rows, g.n);

@@ -56,6 +56,11 @@ struct gathered {
         char daemon_note[256];     /* why finwatchd's ages are missing; "" if it answered or was not asked */
 };
 
+/* Mark the rows whose no-timer is not yet a verdict (cause.h
+ * cause_confirmed(): the daemon's count of dumps in a row, none without
+ * it): cause_unconfirmed, fate unknown. */
+void gather_confirm_causes(struct row *rows, size_t n);
+
 /* Take the snapshot, ask finwatchd at socket_path (if ask_daemon) and join
  * its ages, annotate and sort. 0, or -errno with err naming what failed
  * ("socket dump failed", ...); on failure *ret holds nothing. */

@@ -152,7 +152,8 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_AGE] = row->age;
         cells[COL_ALERTED] = r->known ? (r->alerted ? "yes" : "no") : "-";
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
-        cells[COL_CAUSE] = cause_to_string(s->cause);
+        /* one sample (or too few): '?', as the Fate column's '~' marks an estimate */
+        cells[COL_CAUSE] = r->cause_unconfirmed ? "no-timer?" : cause_to_string(s->cause);
         cells[COL_FATE] = row->fate;
         cells[COL_UNIT] = row->unit_shown;
         cells[COL_PROCESS] = row->process;
@@ -393,6 +394,7 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "alerted", row->known ? json_boolean(row->alerted) : json_null());
         r |= set_new(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
         r |= set_new(o, "cause", json_string(cause_to_string(s->cause)));
+        r |= set_new(o, "cause_confirmed", json_boolean(!row->cause_unconfirmed));
         r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
         r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
         r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)")

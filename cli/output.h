@@ -24,6 +24,8 @@ struct row {
         int pid;
         bool known;                     /* the daemon tracks it: age, first seen and alerted are valid */
         bool alerted;
+        uint8_t no_timer_polls;         /* the daemon's dumps in a row without a timer, valid if known */
+        bool cause_unconfirmed;         /* sock.cause no-timer from too few samples (gather.c); fate unknown */
         bool cgroup_deleted;
 };
 

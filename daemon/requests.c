@@ -30,6 +30,7 @@ static void handle_list(struct manager *m, struct reply *reply) {
                                 .state = e->state,
                                 .alerted = e->alerted,
                         };
+                        t.reserved[PROTO_TRACKED_NO_TIMER_POLLS] = e->no_timer_polls;
                         memcpy(buf + sizeof(head) + head.count * sizeof(t), &t, sizeof(t));
                         head.count++;
                         total++;

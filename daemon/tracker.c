@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "cause.h"
 #include "tracker.h"
 #include "util.h"
 
@@ -186,6 +187,16 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
                 r = 0;
 
         fill_from_sock(e, s);
+        /* no-timer is a verdict of several dumps: a timer can be off for a moment */
+        if (s->cause == SOCK_CAUSE_NO_TIMER) {
+                if (e->no_timer_polls < UINT8_MAX)
+                        e->no_timer_polls++;
+        } else
+                e->no_timer_polls = 0;
+        if (cause_confirmed(s->cause, e->no_timer_polls) != s->cause) {
+                e->cause = SOCK_CAUSE_UNKNOWN;
+                e->fate_msec = FATE_UNKNOWN;
+        }
         e->last_seen = now;
         e->seen_gen = t->gen;
         e->misses = 0;

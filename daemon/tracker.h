@@ -27,7 +27,8 @@ struct tracked {
         uint8_t timer;           /* DIAG_TIMER_* at the last dump */
         uint8_t timer_count;
         uint8_t misses;          /* complete dumps in a row without it */
-        uint8_t cause;           /* enum sock_cause at the last dump */
+        uint8_t cause;           /* enum sock_cause at the last dump, confirmed (cause_confirmed()) */
+        uint8_t no_timer_polls;  /* dumps in a row that had it without a timer (cause_of() no-timer), saturating */
         bool orphan;
         bool alerted;            /* a "stuck" alert went out for this state */
         bool kill_noted;         /* the auto-kill policy acted on it (dry run, or a failed kill) */

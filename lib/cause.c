@@ -14,13 +14,42 @@ const char *cause_to_string(enum sock_cause c) {
                 return "peer-zero-window";
         case SOCK_CAUSE_BLOCKED_LOCALLY:
                 return "blocked-locally";
+        case SOCK_CAUSE_NO_TIMER:
+                return "no-timer";
         default:
                 return "unknown";
         }
 }
 
+/* Our FIN is queued and not acknowledged, by the state alone: tcp_close()
+ * and tcp_shutdown() queue it (tcp_send_fin()) as they enter FIN_WAIT_1 or
+ * LAST_ACK, CLOSING is FIN_WAIT_1 after the peer's FIN, and its ACK moves
+ * each on (FIN_WAIT_2, CLOSE, TIME_WAIT). FIN_WAIT_2 and CLOSE_WAIT are not:
+ * there our FIN is acknowledged, or not yet queued. */
+static bool fin_owed(uint8_t state) {
+        return state == FW_TCP_FIN_WAIT1 || state == FW_TCP_LAST_ACK || state == FW_TCP_CLOSING;
+}
+
+/* What proves the FIN waits: Send-Q (idiag_wqueue, write_seq - snd_una:
+ * the FIN takes one sequence number, so it counts) without tcp_info;
+ * tcpi_unacked (packets_out: sent, the retransmit timer's job) and
+ * tcpi_notsent_bytes (write_seq - snd_nxt: never sent, the persist timer's
+ * job when nothing is in flight) with it. All 0: tcp_send_fin() failed to
+ * allocate, the FIN was never queued, and the peer's next ACK moves the
+ * state on: not ours to call. */
+static bool fin_waits(const struct fw_sock *s) {
+        return s->send_q > 0 || s->info.unacked > 0 || s->info.notsent_bytes > 0;
+}
+
 enum sock_cause cause_of(const struct fw_sock *s) {
         bool unsent;
+
+        /* net/ipv4/inet_diag.c: timer 1 (retransmit, loss probe, reorder) and
+         * 4 (persist) come from icsk_pending; 2 is sk_timer, the keepalive,
+         * which sends nothing while data or a FIN waits (tcp_keepalive_timer()
+         * gives up when packets_out or the write queue is non-empty). */
+        if (s->timer == DIAG_TIMER_OFF || s->timer == DIAG_TIMER_KEEPALIVE)
+                return fin_owed(s->state) && fin_waits(s) ? SOCK_CAUSE_NO_TIMER : SOCK_CAUSE_UNKNOWN;
 
         if (s->info.len == 0)
                 return SOCK_CAUSE_UNKNOWN;
@@ -40,6 +69,10 @@ enum sock_cause cause_of(const struct fw_sock *s) {
         default:
                 return SOCK_CAUSE_UNKNOWN;
         }
+}
+
+enum sock_cause cause_confirmed(enum sock_cause c, unsigned polls) {
+        return c == SOCK_CAUSE_NO_TIMER && polls < CAUSE_NO_TIMER_POLLS ? SOCK_CAUSE_UNKNOWN : c;
 }
 
 /* *ret = the value, or fallback when it cannot be read (then -errno). */
@@ -88,6 +121,9 @@ int64_t cause_fate_msec(const struct fw_sock *s, enum sock_cause cause, const st
         unsigned orphan_retries = l->orphan_retries ? l->orphan_retries : 8;
         uint64_t rto = s->info.rto / 1000; /* usec -> msec */
 
+        /* No timer: nothing retransmits, probes or counts retries. */
+        if (cause == SOCK_CAUSE_NO_TIMER)
+                return FATE_NEVER;
         if (s->info.len == 0 || rto == 0)
                 return FATE_UNKNOWN;
 

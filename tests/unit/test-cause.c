@@ -57,6 +57,74 @@ static void test_cause(void) {
         CHECK_STR(cause_to_string((enum sock_cause) 77), "unknown");
 }
 
+/* Closing, the FIN unsent or unacknowledged, no timer that would send it. */
+static void test_no_timer(void) {
+        const struct tcp_limits defaults = { .orphan_retries = 0, .retries2 = 15 };
+        struct fw_sock s;
+
+        /* timer off, the FIN sent and not acknowledged (an orphan: fate never
+         * all the same, no timer counts tcp_orphan_retries) */
+        s = sock(DIAG_TIMER_OFF, 0);
+        s.state = FW_TCP_LAST_ACK;
+        s.send_q = 1;
+        s.info.unacked = 1;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_NO_TIMER);
+        cause_annotate(&s, &defaults);
+        CHECK_INT(s.cause, SOCK_CAUSE_NO_TIMER);
+        CHECK_INT(s.fate_msec, FATE_NEVER);
+        /* only a keepalive: it sends nothing while the FIN waits */
+        s = sock(DIAG_TIMER_KEEPALIVE, 42);
+        s.send_q = 1;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_NO_TIMER);
+        /* the FIN never left: unsent bytes, no persist timer */
+        s = sock(DIAG_TIMER_OFF, 42);
+        s.info.notsent_bytes = 1;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_NO_TIMER);
+        s.state = FW_TCP_CLOSING;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_NO_TIMER);
+        /* Send-Q alone proves it: no tcp_info needed; fate never without it too */
+        s = sock(DIAG_TIMER_OFF, 0);
+        s.info = (struct fw_tcp_info) {};
+        s.send_q = 1;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_NO_TIMER);
+        cause_annotate(&s, &defaults);
+        CHECK_INT(s.fate_msec, FATE_NEVER);
+
+        /* nothing unsent or unacknowledged: the FIN was never queued, the
+         * peer's next ACK moves it on: not no-timer */
+        s = sock(DIAG_TIMER_OFF, 0);
+        s.state = FW_TCP_LAST_ACK;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+        s = sock(DIAG_TIMER_KEEPALIVE, 42);
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+        /* states where our FIN is acknowledged or not queued */
+        s = sock(DIAG_TIMER_OFF, 42);
+        s.send_q = 1;
+        s.state = FW_TCP_FIN_WAIT2;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+        s.state = FW_TCP_CLOSE_WAIT;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+        /* a timer is armed: the other causes, not this one */
+        s = sock(DIAG_TIMER_RETRANS, 0);
+        s.send_q = 1;
+        s.info.unacked = 1;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_LOST_FIN);
+        s = sock(DIAG_TIMER_TIMEWAIT, 0);
+        s.send_q = 1;
+        CHECK_INT(cause_of(&s), SOCK_CAUSE_UNKNOWN);
+
+        /* a verdict of CAUSE_NO_TIMER_POLLS samples in a row */
+        CHECK_INT(CAUSE_NO_TIMER_POLLS, 3);
+        CHECK_INT(cause_confirmed(SOCK_CAUSE_NO_TIMER, 0), SOCK_CAUSE_UNKNOWN);
+        CHECK_INT(cause_confirmed(SOCK_CAUSE_NO_TIMER, 1), SOCK_CAUSE_UNKNOWN);
+        CHECK_INT(cause_confirmed(SOCK_CAUSE_NO_TIMER, 2), SOCK_CAUSE_UNKNOWN);
+        CHECK_INT(cause_confirmed(SOCK_CAUSE_NO_TIMER, 3), SOCK_CAUSE_NO_TIMER);
+        CHECK_INT(cause_confirmed(SOCK_CAUSE_NO_TIMER, 255), SOCK_CAUSE_NO_TIMER);
+        CHECK_INT(cause_confirmed(SOCK_CAUSE_LOST_FIN, 0), SOCK_CAUSE_LOST_FIN);
+
+        CHECK_STR(cause_to_string(SOCK_CAUSE_NO_TIMER), "no-timer");
+}
+
 static void test_fate(void) {
         const struct tcp_limits defaults = { .orphan_retries = 0, .retries2 = 15 };
         const struct tcp_limits few = { .orphan_retries = 2, .retries2 = 3 };
@@ -189,6 +257,7 @@ static void test_cgroup_path_unit(void) {
 
 int main(void) {
         test_cause();
+        test_no_timer();
         test_fate();
         test_cgroup_path_unit();
         return test_result("test-cause");

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "cause.h"
 #include "diag.h"
 #include "recording.h"
 #include "sockfmt.h"
@@ -537,7 +538,24 @@ static bool matches(const struct fw_sock *s, const struct expect_sock *e) {
                s->state == e->state && s->timer == e->timer && fw_sock_is_orphan(s) == e->orphan;
 }
 
-static void parse_recording(const char *path, struct collected *c, int *ret_done) {
+/* Set idiag_timer of every socket in a recorded datagram: the kernel's own
+ * bytes, as a socket whose timer went off would send them. */
+static void set_timers(uint8_t *data, size_t len, uint8_t timer) {
+        size_t off = 0;
+
+        while (len - off >= sizeof(struct nlmsghdr)) {
+                struct nlmsghdr *h = (struct nlmsghdr *) (data + off);
+
+                if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - off)
+                        break;
+                if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+                        ((struct inet_diag_msg *) NLMSG_DATA(h))->idiag_timer = timer;
+                off += NLMSG_ALIGN(h->nlmsg_len);
+        }
+}
+
+/* timer < 0: as recorded */
+static void parse_recording_timer(const char *path, struct collected *c, int *ret_done, int timer) {
         struct recording rec;
         int r = 0;
 
@@ -549,6 +567,8 @@ static void parse_recording(const char *path, struct collected *c, int *ret_done
                 return;
         }
         for (size_t i = 0; i < rec.n; i++) {
+                if (timer >= 0)
+                        set_timers(rec.dgram[i].data, rec.dgram[i].len, (uint8_t) timer);
                 r = diag_parse_dump(rec.dgram[i].data, rec.dgram[i].len, rec.seq, rec.portid, collect, c);
                 if (r != (i + 1 == rec.n ? 1 : 0)) {
                         fprintf(stderr, "%s: datagram %zu of %zu: %d\n", path, i + 1, rec.n, r);
@@ -559,6 +579,10 @@ static void parse_recording(const char *path, struct collected *c, int *ret_done
         }
         *ret_done = r;
         recording_free(&rec);
+}
+
+static void parse_recording(const char *path, struct collected *c, int *ret_done) {
+        parse_recording_timer(path, c, ret_done, -1);
 }
 
 static void check_expected(const char *name, struct collected *c, const struct expect_sock *e, size_t ne) {
@@ -595,6 +619,30 @@ static void check_expected(const char *name, struct collected *c, const struct e
                         CHECK_INT(s->info.snd_wnd, 0);
                         CHECK(s->info.notsent_bytes > 0 || s->send_q > 0);
                 }
+                /* a timer armed: never no-timer (cause.c) */
+                CHECK(cause_of(s) != SOCK_CAUSE_NO_TIMER);
+        }
+}
+
+/* The same real sockets with their timer off, or only a keepalive: every
+ * one of them still has its FIN unacknowledged or unsent, so each is a
+ * no-timer candidate, from the fields the kernel sent. */
+static void check_no_timer(const char *path, struct collected *c) {
+        static const int timers[] = { DIAG_TIMER_OFF, DIAG_TIMER_KEEPALIVE };
+        int done;
+
+        for (size_t t = 0; t < ELEMENTSOF(timers); t++) {
+                parse_recording_timer(path, c, &done, timers[t]);
+                CHECK_INT(done, 1);
+                CHECK(c->n > 0);
+                for (size_t j = 0; j < c->n && j < ELEMENTSOF(c->socks); j++) {
+                        const struct fw_sock *s = &c->socks[j];
+
+                        CHECK_INT(s->timer, timers[t]);
+                        CHECK(s->send_q > 0);
+                        CHECK(s->info.unacked > 0 || s->info.notsent_bytes > 0);
+                        CHECK_INT(cause_of(s), SOCK_CAUSE_NO_TIMER);
+                }
         }
 }
 
@@ -624,6 +672,36 @@ static void test_recorded(const char *dir) {
         parse_recording(path, c, &done);
         CHECK_INT(done, 1);
         check_expected("small-v6", c, v6, ELEMENTSOF(v6));
+        check_no_timer(path, c);
+        snprintf(path, sizeof(path), "%s/small-v4.rec", dir);
+        check_no_timer(path, c);
+
+        /* A real no-timer socket: Debian 12's ksmbd (Linux 6.1) in LAST_ACK,
+         * its FIN lost, recorded by the VM scenario no_timer_ksmbd
+         * (tests/vm/guest/scenarios.py): no timer, Send-Q 1. */
+        snprintf(path, sizeof(path), "%s/ksmbd-no-timer-v6.rec", dir);
+        parse_recording(path, c, &done);
+        CHECK_INT(done, 1);
+        CHECK_INT(c->n, 1);
+        if (c->n == 1) {
+                const struct tcp_limits defaults = { .orphan_retries = 0, .retries2 = 15 };
+                struct fw_sock *s = &c->socks[0];
+                char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
+
+                sockfmt_endpoint(local, sizeof(local), s->id.family, s->id.src, s->id.sport);
+                sockfmt_endpoint(peer, sizeof(peer), s->id.family, s->id.dst, s->id.dport);
+                CHECK_STR(local, "127.0.0.1:445");
+                CHECK_STR(peer, "127.0.0.1:41002");
+                CHECK_INT(s->state, FW_TCP_LAST_ACK);
+                CHECK_INT(s->timer, DIAG_TIMER_OFF);
+                CHECK_INT(s->send_q, 1);
+                CHECK_INT(s->info.unacked, 1);
+                CHECK(fw_sock_is_orphan(s));
+                CHECK(!s->info.has_total_rto); /* 6.1: no total_rto* */
+                CHECK_INT(cause_of(s), SOCK_CAUSE_NO_TIMER);
+                cause_annotate(s, &defaults);
+                CHECK_INT(s->fate_msec, FATE_NEVER);
+        }
 
         /* A multipart reply: 600 sockets over several datagrams. */
         snprintf(path, sizeof(path), "%s/many-v4.rec", dir);

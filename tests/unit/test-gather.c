@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 
+#include "cause.h"
 #include "cgroup.h"
 #include "escape.h"
 #include "gather.h"
@@ -256,11 +257,38 @@ static void test_select_escaped_unit(void) {
         }
 }
 
+/* no-timer: the daemon's verdict, or unconfirmed without one */
+static void test_confirm_causes(void) {
+        struct row rows[4] = {};
+
+        for (size_t i = 0; i < 4; i++) {
+                rows[i].sock.cause = SOCK_CAUSE_NO_TIMER;
+                rows[i].sock.fate_msec = FATE_NEVER;
+        }
+        rows[1].known = true;
+        rows[1].no_timer_polls = CAUSE_NO_TIMER_POLLS;
+        rows[2].known = true;
+        rows[2].no_timer_polls = CAUSE_NO_TIMER_POLLS - 1;
+        rows[3].sock.cause = SOCK_CAUSE_LOST_FIN;
+        rows[3].sock.fate_msec = 1000;
+        gather_confirm_causes(rows, 4);
+        CHECK(rows[0].cause_unconfirmed);           /* no daemon: one sample */
+        CHECK_INT(rows[0].sock.fate_msec, FATE_UNKNOWN);
+        CHECK(!rows[1].cause_unconfirmed);          /* the daemon saw it so N times */
+        CHECK_INT(rows[1].sock.fate_msec, FATE_NEVER);
+        CHECK(rows[2].cause_unconfirmed);           /* not yet */
+        CHECK_INT(rows[2].sock.fate_msec, FATE_UNKNOWN);
+        CHECK(!rows[3].cause_unconfirmed);          /* other causes need no count */
+        CHECK_INT(rows[3].sock.fate_msec, 1000);
+        CHECK_INT(rows[0].sock.cause, SOCK_CAUSE_NO_TIMER);
+}
+
 int main(void) {
         test_parse_endpoint();
         test_endpoint_matches();
         test_select();
         test_select_user_units();
         test_select_escaped_unit();
+        test_confirm_causes();
         return test_result("test-gather");
 }

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cause.h"
 #include "cgroup.h"
@@ -88,6 +89,19 @@ static void test_table(void) {
                   "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    unknown          -         -             -         18446744073709551614\n");
         free(text);
 
+        /* a no-timer of one sample: marked, its fate unknown (gather.c) */
+        s[0].sock.cause = SOCK_CAUSE_NO_TIMER;
+        s[0].sock.fate_msec = FATE_UNKNOWN;
+        s[0].cause_unconfirmed = true;
+        text = render(table, s, 1);
+        CHECK(strstr(text, " no-timer? - ") != NULL);
+        free(text);
+        s[0].cause_unconfirmed = false;
+        s[0].sock.fate_msec = FATE_NEVER;
+        text = render(table, s, 1);
+        CHECK(strstr(text, " no-timer never ") != NULL);
+        free(text);
+
         /* no rows: the header alone */
         text = render(table, s, 0);
         CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Age Alerted Orphan Cause Fate Unit Process Cookie\n");
@@ -115,6 +129,9 @@ static void test_json(void) {
         s[0].alerted = true;
         s[1].sock = sock(AF_INET6, "::ffff:192.0.2.7", 80, "2001:db8::1", 1, FW_TCP_FIN_WAIT1, 6);
         s[1].sock.inode = 99;
+        s[1].sock.cause = SOCK_CAUSE_NO_TIMER;
+        s[1].sock.fate_msec = FATE_UNKNOWN;
+        s[1].cause_unconfirmed = true;
 
         text = render(json_at_now, s, 2);
         root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
@@ -146,8 +163,12 @@ static void test_json(void) {
         CHECK(json_real_value(json_object_get(o, "age_seconds")) == 90.5);
         CHECK_STR(json_string_value(json_object_get(o, "first_seen")), "2026-11-24T09:00:00Z");
         CHECK(json_is_true(json_object_get(o, "alerted")));
+        CHECK(json_is_true(json_object_get(o, "cause_confirmed")));
 
         o = json_array_get(root, 1);
+        CHECK_STR(json_string_value(json_object_get(o, "cause")), "no-timer");
+        CHECK(json_is_false(json_object_get(o, "cause_confirmed")));
+        CHECK_STR(json_string_value(json_object_get(o, "fate")), "unknown");
         CHECK_STR(json_string_value(json_object_get(o, "family")), "ipv6");
         CHECK_STR(json_string_value(json_object_get(o, "local_address")), "192.0.2.7");
         CHECK_STR(json_string_value(json_object_get(o, "peer_address")), "2001:db8::1");

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "cause.h"
 #include "test.h"
 #include "tracker.h"
 #include "util.h"
@@ -256,6 +257,56 @@ static void test_random_against_reference(void) {
         tracker_free(t);
 }
 
+/* no-timer only after CAUSE_NO_TIMER_POLLS dumps in a row showed it; a
+ * dump with a timer starts the count again. */
+static void test_no_timer_polls(void) {
+        struct tracker *t;
+        struct events ev = {};
+        struct fw_sock off = sock(4001, FW_TCP_LAST_ACK), on;
+        const struct tracked *e;
+
+        off.timer = DIAG_TIMER_OFF;
+        off.send_q = 1;
+        off.cause = SOCK_CAUSE_NO_TIMER;  /* as cause_annotate() says of one sample */
+        off.fate_msec = FATE_NEVER;
+        on = off;
+        on.timer = DIAG_TIMER_RETRANS;
+        on.cause = SOCK_CAUSE_LOST_FIN;
+        on.fate_msec = 5000;
+
+        CHECK(tracker_new(&t) >= 0);
+        for (unsigned i = 1; i < CAUSE_NO_TIMER_POLLS; i++) {
+                CHECK(dump(t, i * S, &off, 1, 0, &ev) >= 0);
+                e = tracker_get(t, 4001);
+                CHECK_INT(e->no_timer_polls, i);
+                CHECK_INT(e->cause, SOCK_CAUSE_UNKNOWN);
+                CHECK_INT(e->fate_msec, FATE_UNKNOWN);
+        }
+        /* the timer was only off for a moment: back to the count's start */
+        CHECK(dump(t, 10 * S, &on, 1, 0, &ev) >= 0);
+        e = tracker_get(t, 4001);
+        CHECK_INT(e->no_timer_polls, 0);
+        CHECK_INT(e->cause, SOCK_CAUSE_LOST_FIN);
+        CHECK_INT(e->fate_msec, 5000);
+        for (unsigned i = 1; i < CAUSE_NO_TIMER_POLLS; i++)
+                CHECK(dump(t, (10 + i) * S, &off, 1, 0, &ev) >= 0);
+        CHECK_INT(tracker_get(t, 4001)->cause, SOCK_CAUSE_UNKNOWN);
+        /* the N-th in a row: confirmed */
+        CHECK(dump(t, 20 * S, &off, 1, 0, &ev) >= 0);
+        e = tracker_get(t, 4001);
+        CHECK_INT(e->no_timer_polls, CAUSE_NO_TIMER_POLLS);
+        CHECK_INT(e->cause, SOCK_CAUSE_NO_TIMER);
+        CHECK_INT(e->fate_msec, FATE_NEVER);
+        /* a dump that misses it does not break the count, the count saturates */
+        CHECK(dump(t, 21 * S, NULL, 0, 0, &ev) >= 0);
+        for (unsigned i = 0; i < 300; i++)
+                CHECK(dump(t, (22 + i) * S, &off, 1, 0, &ev) >= 0);
+        e = tracker_get(t, 4001);
+        CHECK_INT(e->no_timer_polls, 255);
+        CHECK_INT(e->cause, SOCK_CAUSE_NO_TIMER);
+        tracker_free(t);
+}
+
 int main(void) {
         test_random_against_reference();
         test_lifecycle();
@@ -263,5 +314,6 @@ int main(void) {
         test_no_cookie_and_partial_dump();
         test_scale();
         test_restore();
+        test_no_timer_polls();
         return test_result("test-tracker");
 }

@@ -418,6 +418,92 @@ def service_healthy(t):
     t.eq(st["poll_failures"], 0, "no failed poll since the last start")
 
 
+KSMBD_CONF = """[global]
+\tnetbios name = FWVM
+[share]
+\tpath = /srv/smb
+\tguest ok = yes
+\tread only = yes
+"""
+# NetBIOS session header and an SMB2 NEGOTIATE for dialect 2.0.2
+SMB2_NEGOTIATE = (b"\x00\x00\x00\x66" + b"\xfeSMB" + (64).to_bytes(2, "little") + bytes(58)
+                  + (36).to_bytes(2, "little") + (1).to_bytes(2, "little") + (1).to_bytes(2, "little")
+                  + bytes(2) + bytes(4) + bytes(16) + bytes(8) + (0x0202).to_bytes(2, "little"))
+
+
+def ss_line(port):
+    """ss's two lines (socket, then tcp_info) for ksmbd's socket to 127.0.0.1:port."""
+    r = run("ss", "-tnoiH", "sport", "=", ":445", "dport", "=", f":{port}")
+    return " ".join(r.stdout.split())
+
+
+def no_timer_ksmbd(t):
+    """A real no-timer socket: Debian 12's in-kernel SMB server (ksmbd, 6.1).
+    A client sends a NEGOTIATE and shuts down its side; ksmbd closes, its FIN
+    is lost (nft, on input), and its socket sits in LAST_ACK with Send-Q 1
+    and no timer at all: the kernel never retransmits the FIN, whatever
+    tcp_orphan_retries says. finwatchd says no-timer, fate never, after its
+    polls in a row; finwatch alone marks one sample no-timer?."""
+    import socket
+    t.cmd("modprobe", "ksmbd")
+    os.makedirs("/etc/ksmbd", exist_ok=True)
+    os.makedirs("/srv/smb", exist_ok=True)
+    with open("/etc/ksmbd/ksmbd.conf", "w") as f:
+        f.write(KSMBD_CONF)
+    t.cmd("ksmbd.mountd")
+    c = None
+    try:
+        t.require(wait_for(lambda: "445" in run("ss", "-tlnH", "sport", "=", ":445").stdout, timeout=20),
+                  "ksmbd listens on 445")
+        t.cmd("nft", "-f", "-", input="add table inet fwksmbd\n"
+              "add chain inet fwksmbd in { type filter hook input priority 0; }\n"
+              "add rule inet fwksmbd in tcp sport 445 tcp dport 41002 tcp flags & fin == fin drop\n")
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c.bind(("127.0.0.1", 41002))
+        c.connect(("127.0.0.1", 445))
+        c.sendall(SMB2_NEGOTIATE)
+        time.sleep(0.5)
+        c.shutdown(socket.SHUT_WR)
+
+        def confirmed():
+            rows = [r for r in finwatch_json("list") if r["local_port"] == 445 and r["peer_port"] == 41002]
+            return rows[0] if rows and rows[0]["cause_confirmed"] and rows[0]["cause"] == "no-timer" else None
+
+        row = wait_for(confirmed, timeout=30)
+        t.note(ss_line(41002))
+        t.require(row is not None, "finwatch list (with the daemon): ksmbd's socket confirmed no-timer")
+        t.eq(row["state"], "LAST_ACK", "its state")
+        t.eq(row["timer"], "off", "no timer armed")
+        t.eq((row["send_q"], row["unacked"], row["orphan"]), (1, 1, True), "Send-Q 1 (the FIN), unacked 1, orphan")
+        t.eq(row["fate"], "never", "fate never")
+        alone = [r for r in finwatch_json("list", "--no-daemon") if r["cookie"] == row["cookie"]]
+        t.eq([(r["cause"], r["cause_confirmed"], r["fate"]) for r in alone], [("no-timer", False, "unknown")],
+             "finwatch list --no-daemon: one sample, unconfirmed")
+        table = run("finwatch", "list", "--no-daemon").stdout
+        t.check(any(":41002" in line and " no-timer? " in line for line in table.splitlines()),
+                "the table marks it no-timer?")
+        before = re.search(r"segs_out:(\d+)", ss_line(41002))
+        time.sleep(5)
+        after = ss_line(41002)
+        t.check("LAST-ACK" in after and "timer:" not in after, f"5 s later still LAST_ACK with no timer: {after}")
+        later = re.search(r"segs_out:(\d+)", after)
+        t.check(before and later and before.group(1) == later.group(1),
+                f"the kernel sent nothing meanwhile (segs_out {before and before.group(1)} -> "
+                f"{later and later.group(1)})")
+        tool = os.path.join(PAYLOAD, "tools", "fw-diag-tool")
+        if os.path.exists(tool):
+            t.cmd(tool, "capture", "6", "last-ack", "/run/fw-results/ksmbd-no-timer-v6.rec")
+        t.cmd("finwatch", "kill", "--cookie", str(row["cookie"]), "--yes")
+        t.check(wait_for(lambda: "LAST-ACK" not in ss_line(41002), timeout=10), "killed: gone")
+    finally:
+        if c:
+            c.close()
+        run("nft", "delete", "table", "inet", "fwksmbd")
+        run("ksmbd.control", "-s")
+        run("rmmod", "ksmbd")
+
+
 SCENARIOS = [install, kernel, notify, reload, seed, privileges, socket_activation, watchdog, sandbox_sysctls,
-             orphan_budget, unit_attribution, security, kill_other_netns, netns_all, service_healthy]
+             orphan_budget, unit_attribution, security, kill_other_netns, netns_all, no_timer_ksmbd, service_healthy]
 

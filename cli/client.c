@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include "client.h"
+#include "peer.h"
 #include "util.h"
 
 #define CLIENT_TIMEOUT_SEC 30
@@ -174,6 +175,8 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
                                 .first_seen_ago_usec = e.first_seen_ago_usec,
                                 .state = e.state,
                                 .alerted = e.alerted != 0,
+                                /* an unknown state from a newer daemon is unknown */
+                                .peer = e.reserved[1] < _PEER_STATE_MAX ? e.reserved[1] : PEER_UNKNOWN,
                         };
                 }
         }

@@ -15,6 +15,7 @@ struct daemon_entry {
         uint64_t first_seen_ago_usec;
         uint8_t state;
         bool alerted;
+        uint8_t peer;                   /* enum peer_state (peer.h); 0 unknown */
 };
 
 struct daemon_table {

@@ -220,6 +220,7 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
                         row->age_usec = e->age_usec;
                         row->first_seen_ago_usec = e->first_seen_ago_usec;
                         row->alerted = e->alerted;
+                        row->peer = e->peer;
                 }
         }
         client_table_done(&table);

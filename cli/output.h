@@ -25,6 +25,7 @@ struct row {
         bool known;                     /* the daemon tracks it: age, first seen and alerted are valid */
         bool alerted;
         bool cgroup_deleted;
+        uint8_t peer;                   /* enum peer_state (peer.h), the daemon's verdict; 0 unknown */
 };
 
 /* output_table() flags */

@@ -30,6 +30,8 @@ static void handle_list(struct manager *m, struct reply *reply) {
                                 .state = e->state,
                                 .alerted = e->alerted,
                         };
+
+                        t.reserved[1] = e->peer;
                         memcpy(buf + sizeof(head) + head.count * sizeof(t), &t, sizeof(t));
                         head.count++;
                         total++;

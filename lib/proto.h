@@ -63,7 +63,8 @@ struct proto_tracked {
         uint64_t first_seen_ago_usec;  /* since the daemon first saw it */
         uint8_t state;                 /* FW_TCP_* */
         uint8_t alerted;               /* 0 or 1 */
-        uint8_t reserved[6];
+        uint8_t reserved[6];           /* [1]: enum peer_state (peer.h), since 0.3; 0 from
+                                        * an older daemon: unknown */
 };
 _Static_assert(sizeof(struct proto_tracked) == 32, "proto_tracked layout");
 

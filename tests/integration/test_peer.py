@@ -8,7 +8,9 @@ metric; with [kill] blocking = yes they are killed and the clients get
 through. And the negatives: a zero-window peer answering probes is
 `answering`, a FIN_WAIT_1 socket whose peer still sends data is not
 `reconnecting`, a lost FIN with nothing coming in is `silent`, and
-blocking = yes kills none of them. Real kernel, a private namespace."""
+blocking = yes kills none of them. Then the same from outside: netns =
+all, the daemon reading the fixture namespace's counter through a process
+in it. Real kernel, private namespaces in a world of the test's own."""
 import json
 import os
 import shutil
@@ -28,11 +30,12 @@ HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_reconnec
 KERNEL = (9098, 30000)
 FAST = (9097, 30001)
 DATA = 9096
+OTHER = (9095, 30002)  # the second scenario's, in a second fixture
 
 
-def write_conf(path, work, blocking):
+def write_conf(path, work, blocking, netns="host"):
     with open(path, "w") as f:
-        f.write(f"[monitor]\ninterval = {int(INTERVAL * 1000)}ms\n"
+        f.write(f"[monitor]\ninterval = {int(INTERVAL * 1000)}ms\nnetns = {netns}\n"
                 "[alert]\nafter = 1h\n"
                 f"[kill]\nblocking = {'yes' if blocking else 'no'}\n"
                 f"[metrics]\ntextfile = {work}/finwatch.prom\n"
@@ -63,8 +66,17 @@ class Helper:
         fwtest.stop_process(self.proc)
 
 
+# Scenario 2 lists from outside the fixture's namespace: the daemon watches
+# it with netns = all, and the CLI asks for every namespace.
+OUTSIDE = []
+
+
 def listing(fx, work):
-    r = fx.run(ARGS.finwatch, "--socket", f"{work}/control", "list", "--json")
+    if OUTSIDE:
+        r = subprocess.run([ARGS.finwatch, "--socket", f"{work}/control", "list", "--netns", "all", "--json"],
+                           capture_output=True, text=True, timeout=60)
+    else:
+        r = fx.run(ARGS.finwatch, "--socket", f"{work}/control", "list", "--json")
     if r.returncode != 0:
         raise RuntimeError(f"list failed: {r.stderr}")
     return {o["local_port"]: o for o in json.loads(r.stdout)}
@@ -81,10 +93,47 @@ def established(fx, server_port, client_port):
     return len([l for l in r.stdout.splitlines() if l.strip()]) == 1
 
 
+def add_drop_rule(fx, *client_ports):
+    """The clients' own FIN and RST are lost too, for their ports only."""
+    ports = ", ".join(map(str, client_ports))
+    fx.run("nft", "add table inet fw_peer; add chain inet fw_peer input { type filter hook input "
+           "priority filter; policy accept; }; add rule inet fw_peer input iifname lo tcp sport "
+           f"{{ {ports} }} tcp flags & (fin|rst) != 0 drop", check=True)
+
+
+def test_other_netns(t, a, work, jd):
+    """netns = all, the daemon outside the fixture's namespace: the counter
+    is read through a process found in it (/proc/PID/net/netstat)."""
+    conf = os.path.join(work, "finwatch-all.conf")
+    write_conf(conf, work, blocking=True, netns="all")
+    with fwtest.Fixture(a.fixture, ["zero-window:last-ack:owned:4:1"]) as fx:
+        add_drop_rule(fx, OTHER[1])
+        other = Helper(fx, "fast", *map(str, OTHER))
+        made = time.monotonic()
+        d = fwtest.Daemon(a.finwatchd, conf, None, work, journal=jd)
+        OUTSIDE.append(True)
+        try:
+            ok = fwtest.wait_for(lambda: OTHER[0] in listing(fx, work), 15)
+            t.check(ok, "netns = all: the stuck socket is listed")
+            time.sleep(max(0.0, 3.2 - (time.monotonic() - made)))
+            other.tell()
+            ok = fwtest.wait_for(lambda: established(fx, *OTHER), 2 * INTERVAL + 4.0, 0.2)
+            t.check(ok, "netns = all: flagged, killed at once, and the client connected")
+            t.eq(other.expect("CONNECTED"), "CONNECTED", "netns = all: the client connected")
+            recs = jd.records(f"MESSAGE_ID={BLOCKING}", f"FINWATCH_LOCAL=127.0.0.1:{OTHER[0]}")
+            t.check(len(recs) >= 1 and recs[-1].get("FINWATCH_NETNS", "").startswith("net:["),
+                    f"netns = all: a blocking record of the fixture's namespace: {[r.get('FINWATCH_NETNS') for r in recs]}")
+        finally:
+            OUTSIDE.clear()
+            d.stop()
+            other.stop()
+
+
 def main():
     global ARGS
     ARGS = a = fwtest.parse_args()
     fwtest.require_root_netns()
+    fwtest.enter_private_world()  # netns = all reaches only what this test made
     if not fwtest.find_journald():
         fwtest.skip_or_fail("systemd-journald is needed")
     t = fwtest.Failures("test_peer")
@@ -94,10 +143,7 @@ def main():
     try:
         with fwtest.Journal() as jd, \
                 fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:owned:4:1", "zero-window:last-ack:owned:4:1"]) as fx:
-            # the clients' own FIN and RST are lost too, for their ports only
-            fx.run("nft", f"add table inet fw_peer; add chain inet fw_peer input {{ type filter hook input "
-                   "priority filter; policy accept; }; add rule inet fw_peer input iifname lo tcp sport "
-                   f"{{ {KERNEL[1]}, {FAST[1]} }} tcp flags & (fin|rst) != 0 drop", check=True)
+            add_drop_rule(fx, KERNEL[1], FAST[1])
             # the kernel's SYN retries 1, 3, 7 s apart (Linux 6.5 made the
             # first ones linear by default), failing after 15 s
             fx.run("sh", "-c", "echo 3 > /proc/sys/net/ipv4/tcp_syn_retries; "
@@ -183,6 +229,7 @@ def main():
                 for h in helpers:
                     h.stop()
                 helpers = []
+            test_other_netns(t, a, work, jd)
     finally:
         for h in helpers:
             h.stop()

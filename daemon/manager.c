@@ -123,8 +123,9 @@ static int observe(const struct fw_sock *s, void *userdata) {
 
 /* The namespace's TcpExtTCPSYNChallenge, read through a process in it (no
  * setns): its growth over this interval and the one before, -1 when it
- * is not known (no process found in it, or that process is gone or moved). */
-static int64_t syn_challenges_of(struct netns *ns, bool home) {
+ * is not known (no process found in it, or that process is gone or moved).
+ * For our own a failure is said once: no peer is then ever reconnecting. */
+static int64_t syn_challenges_of(struct manager *m, struct netns *ns, bool home) {
         uint64_t v;
         int64_t growth = -1;
         int r = -ENOENT;
@@ -140,6 +141,9 @@ static int64_t syn_challenges_of(struct netns *ns, bool home) {
                 if (stat(path, &st) < 0 || (uint64_t) st.st_ino != ns->ino)
                         r = -ESRCH;
         }
+        if (home && newly_failing(&m->syn_counter_error, r))
+                log_warning("cannot read TcpExtTCPSYNChallenge from /proc/self/net/netstat: %s: "
+                            "peers that keep reconnecting are not told apart", strerror(-r));
         if (r < 0) {
                 ns->has_syn_challenges = false;
                 return -1;
@@ -443,7 +447,7 @@ int manager_poll(struct manager *m, uint64_t now) {
                         continue;
                 ctx.netns_ino = home ? 0 : (uint32_t) ns->ino;
                 ctx.limits = home ? &m->limits : &ns->limits;
-                ctx.syn_challenges = syn_challenges_of(ns, home);
+                ctx.syn_challenges = syn_challenges_of(m, ns, home);
                 r = dump_families(m, ns->diag, &ctx);
         }
 

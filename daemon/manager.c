@@ -13,7 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "orphans.h"
-#include "peer.h"
+#include "peers.h"
 #include "statefile.h"
 #include "util.h"
 
@@ -67,38 +67,6 @@ struct observe_ctx {
         unsigned peer_hold_polls;
 };
 
-/* The peer verdict (peer.h) for s at this dump, from the entry's last dump. */
-static struct peer_verdict judge_peer(const struct observe_ctx *ctx, const struct tracked *prev,
-                                      const struct fw_sock *s) {
-        struct peer_verdict v = {};
-        enum peer_evidence ev = PEER_EV_NONE;
-
-        if (prev) {
-                v = (struct peer_verdict) { .state = prev->peer, .quiet = prev->peer_quiet };
-                /* not a restored entry (no counters), not a new state (a
-                 * new story), and the kernel sent the counters */
-                if (prev->seen_gen != 0 && prev->state == s->state && s->info.len > 0 && ctx->now > prev->last_seen) {
-                        struct peer_interval iv = {
-                                .prev = { .segs_in = prev->segs_in, .data_segs_in = prev->data_segs_in,
-                                          .total_retrans = prev->total_retrans, .rto = s->info.rto,
-                                          .backoff = prev->backoff, .timer = prev->timer },
-                                .cur = { .segs_in = s->info.segs_in, .data_segs_in = s->info.data_segs_in,
-                                         .total_retrans = s->info.total_retrans, .rto = s->info.rto,
-                                         .backoff = s->info.backoff, .timer = s->timer },
-                                .usec = ctx->now - prev->last_seen,
-                                .last_data_recv_ms = s->info.last_data_recv,
-                                .last_ack_recv_ms = s->info.last_ack_recv,
-                                .syn_challenges = ctx->syn_challenges,
-                        };
-
-                        ev = peer_evidence(&iv);
-                } else if (prev->state != s->state)
-                        v = (struct peer_verdict) {};
-        }
-        (void) peer_update(&v, ev, ctx->peer_hold_polls);
-        return v;
-}
-
 static int observe(const struct fw_sock *s, void *userdata) {
         struct observe_ctx *ctx = userdata;
         struct fw_sock annotated = *s;
@@ -110,7 +78,7 @@ static int observe(const struct fw_sock *s, void *userdata) {
         annotated.id.netns_ino = ctx->netns_ino;
         cause_annotate(&annotated, ctx->limits);
         prev = tracker_get(ctx->m->tracker, annotated.id.cookie);
-        peer = judge_peer(ctx, prev, &annotated);
+        peer = peers_judge(prev, &annotated, ctx->now, ctx->syn_challenges, ctx->peer_hold_polls);
         blocking_alerted = prev && prev->state == annotated.state && prev->blocking_alerted &&
                            peer.state == PEER_RECONNECTING;
         r = tracker_observe(ctx->m->tracker, &annotated, ctx->now);
@@ -119,62 +87,6 @@ static int observe(const struct fw_sock *s, void *userdata) {
         if (r >= 0)
                 tracker_set_peer(ctx->m->tracker, annotated.id.cookie, peer.state, peer.quiet, blocking_alerted);
         return r < 0 ? r : 0;
-}
-
-/* The namespace's TcpExtTCPSYNChallenge, read through a process in it (no
- * setns): its growth over this interval and the one before, -1 when it
- * is not known (no process found in it, or that process is gone or moved).
- * For our own a failure is said once: no peer is then ever reconnecting. */
-static int64_t syn_challenges_of(struct manager *m, struct netns *ns, bool home) {
-        uint64_t v;
-        int64_t growth = -1;
-        int r = -ENOENT;
-
-        if (home || ns->pid > 0)
-                r = peer_syn_challenges_read(home ? 0 : ns->pid, &v);
-        if (r >= 0 && !home) {
-                /* still a process of that namespace: pids are reused */
-                char path[64];
-                struct stat st;
-
-                snprintf(path, sizeof(path), "/proc/%d/ns/net", ns->pid);
-                if (stat(path, &st) < 0 || (uint64_t) st.st_ino != ns->ino)
-                        r = -ESRCH;
-        }
-        if (home && newly_failing(&m->syn_counter_error, r))
-                log_warning("cannot read TcpExtTCPSYNChallenge from /proc/self/net/netstat: %s: "
-                            "peers that keep reconnecting are not told apart", strerror(-r));
-        if (r < 0) {
-                ns->has_syn_challenges = false;
-                return -1;
-        }
-        if (ns->has_syn_challenges) {
-                uint64_t now_growth = v - ns->syn_challenges;
-
-                growth = (int64_t) ((now_growth + ns->syn_growth_before) & (UINT64_MAX >> 1));
-                ns->syn_growth_before = now_growth;
-        } else
-                ns->syn_growth_before = 0;
-        ns->syn_challenges = v;
-        ns->has_syn_challenges = true;
-        return growth;
-}
-
-/* A socket whose peer is reconnecting blocks a client: told once a spell,
- * before the policy may kill it. */
-static void announce_blocking(struct manager *m, uint64_t now) {
-        const struct tracked *e;
-        size_t iter = 0;
-
-        while ((e = tracker_next(m->tracker, &iter))) {
-                struct sock_labels labels;
-
-                if (e->peer != PEER_RECONNECTING || e->blocking_alerted || e->last_seen != now)
-                        continue;
-                labels_of(m->labels, e, &labels);
-                alert_blocking(&m->alerter, e, &labels, now);
-                tracker_set_peer(m->tracker, e->id.cookie, e->peer, e->peer_quiet, true);
-        }
 }
 
 /* ---- the state file ---- */
@@ -442,12 +354,17 @@ int manager_poll(struct manager *m, uint64_t now) {
                 struct netns *ns = &m->netns->v[n];
                 bool home = ns->ino == m->netns->home_ino;
                 bool watched = home ? !other_netns || ns->seen : other_netns && ns->seen;
+                int e;
 
                 if (!watched)
                         continue;
                 ctx.netns_ino = home ? 0 : (uint32_t) ns->ino;
                 ctx.limits = home ? &m->limits : &ns->limits;
-                ctx.syn_challenges = syn_challenges_of(m, ns, home);
+                ctx.syn_challenges = peers_syn_growth(ns, home, &e);
+                /* ours unreadable: said once (the others' have no process, often) */
+                if (home && newly_failing(&m->syn_counter_error, e))
+                        log_warning("cannot read TcpExtTCPSYNChallenge from /proc/self/net/netstat: %s: "
+                                    "peers that keep reconnecting are not told apart", strerror(-e));
                 r = dump_families(m, ns->diag, &ctx);
         }
 
@@ -465,7 +382,7 @@ int manager_poll(struct manager *m, uint64_t now) {
                 m->last_poll_error = 0;
                 r = tracker_sweep(m->tracker, now, m->config.alert_after, m->config.alert_repeat, &tracker_ops, m);
                 if (r >= 0)
-                        announce_blocking(m, now);
+                        peers_announce(m->tracker, &m->alerter, m->labels, now);
                 if (r < 0)
                         log_error("tracker sweep: %s", strerror(-r));
                 else if ((r = policy_run(&m->policy, &m->config, m->tracker, &m->alerter, m->labels, &kill_ops,

@@ -6,6 +6,7 @@
 
 #include "diag.h"
 #include "peer.h"
+#include "peers.h"
 #include "test.h"
 #include "util.h"
 
@@ -185,7 +186,45 @@ static void test_netstat(void) {
         CHECK_INT(peer_syn_challenges_read(0, &v), 0);
 }
 
+/* The daemon's side: a tracker entry's last dump against this one. */
+static void test_judge(void) {
+        struct tracked prev = {
+                .state = FW_TCP_FIN_WAIT1, .seen_gen = 3, .last_seen = 10 * S, .segs_in = 8, .data_segs_in = 1,
+                .total_retrans = 7, .backoff = 6, .timer = DIAG_TIMER_RETRANS, .peer = PEER_SILENT,
+        };
+        struct fw_sock s = {
+                .state = FW_TCP_FIN_WAIT1, .timer = DIAG_TIMER_RETRANS,
+                .info = { .len = 232, .segs_in = 10, .data_segs_in = 1, .total_retrans = 7, .rto = 200000,
+                          .backoff = 6, .last_ack_recv = 60000, .last_data_recv = 60000 },
+        };
+        struct peer_verdict v;
+
+        v = peers_judge(&prev, &s, 10 * S + 500 * MS, 2, 120);
+        CHECK_INT(v.state, PEER_RECONNECTING);
+        /* no counter: at most answering */
+        v = peers_judge(&prev, &s, 10 * S + 500 * MS, -1, 120);
+        CHECK_INT(v.state, PEER_ANSWERING);
+        /* a new socket: no interval yet */
+        v = peers_judge(NULL, &s, 10 * S + 500 * MS, 2, 120);
+        CHECK_INT(v.state, PEER_UNKNOWN);
+        /* restored from the state file: no counters to compare, the verdict kept */
+        prev.seen_gen = 0;
+        v = peers_judge(&prev, &s, 10 * S + 500 * MS, 2, 120);
+        CHECK_INT(v.state, PEER_SILENT);
+        /* a new state: judged anew */
+        prev.seen_gen = 3;
+        prev.state = FW_TCP_LAST_ACK;
+        prev.peer = PEER_RECONNECTING;
+        v = peers_judge(&prev, &s, 10 * S + 500 * MS, 2, 120);
+        CHECK_INT(v.state, PEER_UNKNOWN);
+        /* twice in one dump: no interval, the verdict kept */
+        prev.state = FW_TCP_FIN_WAIT1;
+        v = peers_judge(&prev, &s, 10 * S, 2, 120);
+        CHECK_INT(v.state, PEER_RECONNECTING);
+}
+
 int main(void) {
+        test_judge();
         test_evidence();
         test_own_segments();
         test_update();

@@ -25,7 +25,8 @@
  *   4. it grew by more, and the namespace's TcpExtTCPSYNChallenge counter
  *      grew in this interval or the one before (the counter is read once
  *      a poll, a SYN may fall on either side of the dump):
- *      PEER_EV_RECONNECT. Counter unknown: PEER_EV_UNEXPLAINED.
+ *      PEER_EV_RECONNECT. Counter flat or unknown (no process known in
+ *      that namespace to read it through): PEER_EV_UNEXPLAINED.
  * The state over polls (peer_update): RECONNECT makes it `reconnecting`,
  * LIVE makes it `answering`; EXPLAINED and UNEXPLAINED make it `answering`
  * unless it is `reconnecting` already (a SYN that came with a

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include "client.h"
+#include "peer.h"
 #include "util.h"
 
 #define CLIENT_TIMEOUT_SEC 30
@@ -155,6 +156,8 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
                                 .state = e.state,
                                 .no_timer_polls = e.reserved[PROTO_TRACKED_NO_TIMER_POLLS],
                                 .alerted = e.alerted != 0,
+                                /* an unknown state from a newer daemon is unknown */
+                                .peer = e.reserved[PROTO_TRACKED_PEER] < _PEER_STATE_MAX ? e.reserved[PROTO_TRACKED_PEER] : PEER_UNKNOWN,
                         };
                 }
         }

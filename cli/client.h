@@ -16,6 +16,7 @@ struct daemon_entry {
         uint8_t state;
         uint8_t no_timer_polls;  /* proto.h PROTO_TRACKED_NO_TIMER_POLLS */
         bool alerted;
+        uint8_t peer;                   /* enum peer_state (peer.h); 0 unknown */
 };
 
 struct daemon_table {

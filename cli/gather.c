@@ -221,6 +221,7 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
                         row->first_seen_ago_usec = e->first_seen_ago_usec;
                         row->alerted = e->alerted;
                         row->no_timer_polls = e->no_timer_polls;
+                        row->peer = e->peer;
                 }
         }
         client_table_done(&table);

@@ -9,6 +9,7 @@
 #include "cause.h"
 #include "cgroup.h"
 #include "escape.h"
+#include "peer.h"
 #include "output.h"
 #include "proto.h"
 #include "sockfmt.h"
@@ -130,12 +131,12 @@ static void row_fill(struct cells_text *row, const struct row *r) {
 
 enum {
         COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_AGE, COL_ALERTED,
-        COL_ORPHAN, COL_CAUSE, COL_FATE, COL_UNIT, COL_PROCESS, COL_NETNS, COL_COOKIE, _COL_MAX
+        COL_ORPHAN, COL_CAUSE, COL_FATE, COL_PEER_STATE, COL_UNIT, COL_PROCESS, COL_NETNS, COL_COOKIE, _COL_MAX
 };
 
 static const char *const col_titles[_COL_MAX] = {
         "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Age", "Alerted",
-        "Orphan", "Cause", "Fate", "Unit", "Process", "Netns", "Cookie",
+        "Orphan", "Cause", "Fate", "Peer", "Unit", "Process", "Netns", "Cookie",
 };
 
 static void row_cells(const struct cells_text *row, const struct row *r, const char *cells[_COL_MAX]) {
@@ -155,6 +156,7 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         /* one sample (or too few): '?', as the Fate column's '~' marks an estimate */
         cells[COL_CAUSE] = r->cause_unconfirmed ? "no-timer?" : cause_to_string(s->cause);
         cells[COL_FATE] = row->fate;
+        cells[COL_PEER_STATE] = peer_state_to_string(r->peer);
         cells[COL_UNIT] = row->unit_shown;
         cells[COL_PROCESS] = row->process;
         cells[COL_NETNS] = row->netns_shown;
@@ -351,6 +353,11 @@ static json_t *json_name(const char *s) {
         return escaped ? json_string(escaped) : NULL;
 }
 
+/* The daemon's verdict on the peer, null when none (one sample says nothing). */
+static json_t *json_peer(const struct row *row) {
+        return row->peer != PEER_UNKNOWN ? json_string(peer_state_to_string(row->peer)) : json_null();
+}
+
 json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         const struct fw_sock *s = &row->sock;
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
@@ -395,6 +402,7 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
         r |= set_new(o, "cause", json_string(cause_to_string(s->cause)));
         r |= set_new(o, "cause_confirmed", json_boolean(!row->cause_unconfirmed));
+        r |= set_new(o, "peer", json_peer(row));
         r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
         r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
         r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)")

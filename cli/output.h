@@ -27,6 +27,7 @@ struct row {
         uint8_t no_timer_polls;         /* the daemon's dumps in a row without a timer, valid if known */
         bool cause_unconfirmed;         /* sock.cause no-timer from too few samples (gather.c); fate unknown */
         bool cgroup_deleted;
+        uint8_t peer;                   /* enum peer_state (peer.h), the daemon's verdict; 0 unknown */
 };
 
 /* output_table() flags */

@@ -95,6 +95,7 @@ static struct record_sock record_sock_of(const struct tracked *e, const struct s
                 .cause = e->cause,
                 .orphan = e->orphan,
                 .has_cgroup_id = e->has_cgroup_id,
+                .peer = e->peer,
                 .unit = l->unit,
                 .netns = l->netns,
         };
@@ -146,6 +147,28 @@ void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock
         record_field(&r, "PRIORITY=%d", LOG_NOTICE);
         record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
         record_field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
+        socket_fields(&r, e, l);
+        send_record(a, &r);
+}
+
+void alert_blocking(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now) {
+        uint64_t age = now > e->state_since ? now - e->state_since : 0;
+        char age_s[DURATION_STRLEN];
+        struct endpoints ep;
+        struct record r = {};
+
+        if (!admit(a, now)) {
+                a->held_stuck++;
+                a->held_total++;
+                return;
+        }
+        endpoints_of(&ep, e);
+        record_field(&r, "MESSAGE=%s %s -> %s, stuck for %s, blocks a client: the peer keeps reconnecting from "
+                     "%s and cannot until this socket goes", sockfmt_state_name(e->state), ep.local, ep.peer,
+                     format_duration(age_s, sizeof(age_s), age), ep.peer);
+        record_field(&r, "PRIORITY=%d", LOG_WARNING);
+        record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_BLOCKING);
+        record_field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
         socket_fields(&r, e, l);
         send_record(a, &r);
 }

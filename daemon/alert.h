@@ -18,6 +18,7 @@
 #define ALERT_MESSAGE_ID_KILLED  RECORD_MESSAGE_ID_KILLED
 #define ALERT_MESSAGE_ID_KILL_DEFERRED "840d2535a81d4912bc9b3ea265f0b2bf"
 #define ALERT_MESSAGE_ID_ORPHAN_BUDGET "f055b0afc3b14d7fab38c936e5f223d3"
+#define ALERT_MESSAGE_ID_BLOCKING "2bfea22c16d5495ebe5de59bd6f35e91"
 
 #define ALERT_WINDOW_USEC (60 * UINT64_C(1000000))
 
@@ -50,6 +51,10 @@ void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink
 void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t age, bool repeat,
                  uint64_t now);
 void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now);
+/* Its peer keeps reconnecting from the same address and port (peer.h):
+ * this socket blocks a client now. Once per spell; rate limited as
+ * "stuck" records are. */
+void alert_blocking(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now);
 
 /* The audit record of one kill (never rate limited: every kill is told).
  * result: diag_kill()'s. age: usec in its state, UINT64_MAX unknown.

@@ -227,6 +227,14 @@ static const char *v_kill_auto(const char *value, struct config *c, size_t offse
         return "not one of no, dry-run, yes";
 }
 
+static const char *v_yes_no(const char *value, struct config *c, size_t offset, size_t size) {
+        if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+                *FIELD(c, offset, bool) = value[0] == 'y';
+                return NULL;
+        }
+        return "not one of yes, no";
+}
+
 static const char *v_kill_after(const char *value, struct config *c, size_t offset, size_t size) {
         int r = duration_in(value, USEC_PER_SEC, 30 * USEC_PER_DAY, FIELD(c, offset, uint64_t));
         return r == 0 ? NULL : r == -ERANGE ? "out of range (1s to 30d)" : NOT_A_DURATION;
@@ -349,6 +357,7 @@ static const struct key {
         { "kill",    "after_fin_wait_1", v_kill_after_state, offsetof(struct config, kill_after_fin_wait_1), 0 },
         { "kill",    "after_last_ack",   v_kill_after_state, offsetof(struct config, kill_after_last_ack), 0 },
         { "kill",    "max_per_minute",   v_rate,       offsetof(struct config, kill_max_per_minute), 0 },
+        { "kill",    "blocking",         v_yes_no,     offsetof(struct config, kill_blocking), 0 },
         { "kill",    "exclude_ports",    v_ports,      offsetof(struct config, kill_exclude_ports), 0 },
         { "kill",    "only_ports",       v_ports,      offsetof(struct config, kill_only_ports), 0 },
         { "kill",    "exclude_peers",    v_cidrs,      offsetof(struct config, kill_exclude_peers), 0 },
@@ -585,6 +594,7 @@ void config_print(FILE *f, const struct config *c) {
         fprintf(f, "after_last_ack = %s\n",
                 c->kill_after_last_ack ? format_duration_exact(buf, sizeof(buf), c->kill_after_last_ack) : "");
         fprintf(f, "max_per_minute = %u\n", c->kill_max_per_minute);
+        fprintf(f, "blocking = %s\n", c->kill_blocking ? "yes" : "no");
         fprintf(f, "exclude_ports =");
         print_ports(f, &c->kill_exclude_ports);
         fprintf(f, "only_ports =");

@@ -67,6 +67,8 @@ struct config {
         uint64_t kill_after_fin_wait_1; /* usec, overrides kill_after for FIN_WAIT_1; 0 = kill_after */
         uint64_t kill_after_last_ack;   /* usec, likewise for LAST_ACK */
         unsigned kill_max_per_minute;
+        bool kill_blocking;         /* kill at once a socket whose peer is reconnecting (peer.h),
+                                     * whatever auto and after say; auto = dry-run: recorded only */
         struct portset kill_exclude_ports; /* never auto-kill a socket with such a local or peer port */
         struct portset kill_only_ports;    /* if any: only sockets with such a local or peer port */
         struct cidr kill_exclude_peers[CONFIG_MAX_CIDRS];

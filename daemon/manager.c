@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "orphans.h"
+#include "peers.h"
 #include "statefile.h"
 #include "util.h"
 
@@ -62,18 +63,29 @@ struct observe_ctx {
         uint64_t now;
         uint32_t netns_ino;              /* 0: ours */
         const struct tcp_limits *limits; /* of that namespace */
+        int64_t syn_challenges;          /* its growth over this interval and the one before, -1 unknown */
+        unsigned peer_hold_polls;
 };
 
 static int observe(const struct fw_sock *s, void *userdata) {
         struct observe_ctx *ctx = userdata;
         struct fw_sock annotated = *s;
+        const struct tracked *prev;
+        struct peer_verdict peer;
+        bool blocking_alerted;
         int r;
 
         annotated.id.netns_ino = ctx->netns_ino;
         cause_annotate(&annotated, ctx->limits);
+        prev = tracker_get(ctx->m->tracker, annotated.id.cookie);
+        peer = peers_judge(prev, &annotated, ctx->now, ctx->syn_challenges, ctx->peer_hold_polls);
+        blocking_alerted = prev && prev->state == annotated.state && prev->blocking_alerted &&
+                           peer.state == PEER_RECONNECTING;
         r = tracker_observe(ctx->m->tracker, &annotated, ctx->now);
         if (r > 0)
                 ctx->m->state_dirty = true;
+        if (r >= 0)
+                tracker_set_peer(ctx->m->tracker, annotated.id.cookie, peer.state, peer.quiet, blocking_alerted);
         return r < 0 ? r : 0;
 }
 
@@ -319,7 +331,7 @@ static void discover_netns(struct manager *m, uint64_t now) {
 }
 
 int manager_poll(struct manager *m, uint64_t now) {
-        struct observe_ctx ctx = { .m = m, .now = now };
+        struct observe_ctx ctx = { .m = m, .now = now, .peer_hold_polls = peer_hold_polls(m->config.interval) };
         const struct policy_kill_ops kill_ops = { .kill = policy_kill, .userdata = m };
         uint64_t start = now_usec(CLOCK_MONOTONIC);
         bool other_netns = m->config.netns_mode != NETNS_HOST;
@@ -342,11 +354,17 @@ int manager_poll(struct manager *m, uint64_t now) {
                 struct netns *ns = &m->netns->v[n];
                 bool home = ns->ino == m->netns->home_ino;
                 bool watched = home ? !other_netns || ns->seen : other_netns && ns->seen;
+                int e;
 
                 if (!watched)
                         continue;
                 ctx.netns_ino = home ? 0 : (uint32_t) ns->ino;
                 ctx.limits = home ? &m->limits : &ns->limits;
+                ctx.syn_challenges = peers_syn_growth(ns, home, &e);
+                /* ours unreadable: said once (the others' have no process, often) */
+                if (home && newly_failing(&m->syn_counter_error, e))
+                        log_warning("cannot read TcpExtTCPSYNChallenge from /proc/self/net/netstat: %s: "
+                                    "peers that keep reconnecting are not told apart", strerror(-e));
                 r = dump_families(m, ns->diag, &ctx);
         }
 
@@ -363,6 +381,8 @@ int manager_poll(struct manager *m, uint64_t now) {
                         log_notice("socket dumps work again");
                 m->last_poll_error = 0;
                 r = tracker_sweep(m->tracker, now, m->config.alert_after, m->config.alert_repeat, &tracker_ops, m);
+                if (r >= 0)
+                        peers_announce(m->tracker, &m->alerter, m->labels, now);
                 if (r < 0)
                         log_error("tracker sweep: %s", strerror(-r));
                 else if ((r = policy_run(&m->policy, &m->config, m->tracker, &m->alerter, m->labels, &kill_ops,

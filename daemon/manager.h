@@ -52,6 +52,7 @@ struct manager {
         struct tcp_limits limits;     /* the sysctls, read each poll */
         int limits_error;             /* -errno while they cannot be read (said once), else 0 */
         int orphans_error;            /* the same for the orphan count */
+        int syn_counter_error;        /* the same for our namespace's TcpExtTCPSYNChallenge */
         struct metrics metrics;       /* counters, and what the textfile shows */
         bool orphan_budget_armed;     /* the next crossing of the budget alerts */
         bool metrics_error_told;

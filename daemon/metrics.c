@@ -5,6 +5,7 @@
 #include "cause.h"
 #include "escape.h"
 #include "metrics.h"
+#include "peer.h"
 #include "sockfmt.h"
 #include "util.h"
 
@@ -92,6 +93,15 @@ int metrics_format(FILE *f, const struct metrics *m) {
         for (unsigned c = 0; c < _SOCK_CAUSE_MAX; c++)
                 fprintf(f, "finwatch_stuck_sockets_by_cause{cause=\"%s\"} %" PRIu32 "\n",
                         cause_to_string((enum sock_cause) c), m->stuck_by_cause[c]);
+        /* the peer's state, a label of four values: "reconnecting" counts
+         * the sockets that block a client now */
+        fputs("# HELP finwatch_stuck_sockets_by_peer TCP sockets stuck in a closing state, by what their peer does "
+              "(reconnecting: it keeps trying to come back and cannot).\n"
+              "# TYPE finwatch_stuck_sockets_by_peer gauge\n", f);
+        for (unsigned p = PEER_SILENT; p < _PEER_STATE_MAX; p++)
+                fprintf(f, "finwatch_stuck_sockets_by_peer{peer=\"%s\"} %" PRIu32 "\n", peer_state_to_string((uint8_t) p),
+                        m->stuck_by_peer[p]);
+        fprintf(f, "finwatch_stuck_sockets_by_peer{peer=\"unknown\"} %" PRIu32 "\n", m->stuck_by_peer[PEER_UNKNOWN]);
         print_by(f, "finwatch_stuck_sockets_by_unit", "unit",
                  "TCP sockets stuck in a closing state, by systemd unit (the 10 largest, then other).", m->by_unit);
         print_by(f, "finwatch_stuck_sockets_by_netns", "netns",

@@ -26,6 +26,7 @@ struct metrics {
         uint32_t watched_states;          /* DIAG_STATE_BIT mask: a series per watched state */
         uint32_t stuck[FW_TCP_MAX_STATES];
         uint32_t stuck_by_cause[8];       /* indexed by enum sock_cause */
+        uint32_t stuck_by_peer[4];        /* indexed by enum peer_state (peer.h) */
         uint64_t oldest_usec[FW_TCP_MAX_STATES];
         uint64_t alerts_sent, alerts_held;
         uint64_t kills_killed, kills_gone, kills_failed;

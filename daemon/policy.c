@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "peer.h"
 #include "policy.h"
 #include "util.h"
 
 #define BUDGET_WINDOW_USEC (60 * UINT64_C(1000000))
 
 bool policy_wants_kill(const struct config *c, const struct tracked *e, uint64_t now) {
-        if (c->kill_auto == KILL_POLICY_NO)
+        /* [kill] blocking: a socket that keeps a client out now goes at once */
+        bool blocking = c->kill_blocking && e->peer == PEER_RECONNECTING;
+
+        if (c->kill_auto == KILL_POLICY_NO && !blocking)
                 return false;
         if (!(DIAG_STATES_CLOSING & DIAG_STATE_BIT(e->state)))
                 return false;
-        if (now < e->state_since || now - e->state_since < config_kill_after(c, e->state))
+        if (!blocking && (now < e->state_since || now - e->state_since < config_kill_after(c, e->state)))
                 return false;
         if (portset_has(&c->kill_exclude_ports, e->id.sport) || portset_has(&c->kill_exclude_ports, e->id.dport))
                 return false;
@@ -43,7 +47,7 @@ int policy_run(struct policy_state *ps, const struct config *c, struct tracker *
         unsigned deferred = 0;
         bool changed = false;
 
-        if (c->kill_auto == KILL_POLICY_NO)
+        if (c->kill_auto == KILL_POLICY_NO && !c->kill_blocking)
                 return 0;
 
         /* Collect first: a kill removes entries from the table. */

@@ -15,7 +15,9 @@
 #include "tracker.h"
 
 /* Is this socket due for an automatic kill at now (usec)? Off (auto = no),
- * too young, an excluded port or peer, or outside only_ports: false. */
+ * too young, an excluded port or peer, or outside only_ports: false. With
+ * [kill] blocking, a socket whose peer is reconnecting is due at once,
+ * whatever auto and after say (the exclusions still hold). */
 bool policy_wants_kill(const struct config *c, const struct tracked *e, uint64_t now);
 
 struct kill_budget {

@@ -31,6 +31,7 @@ static void handle_list(struct manager *m, struct reply *reply) {
                                 .alerted = e->alerted,
                         };
                         t.reserved[PROTO_TRACKED_NO_TIMER_POLLS] = e->no_timer_polls;
+                        t.reserved[PROTO_TRACKED_PEER] = e->peer;
                         memcpy(buf + sizeof(head) + head.count * sizeof(t), &t, sizeof(t));
                         head.count++;
                         total++;

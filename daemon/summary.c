@@ -34,6 +34,7 @@ int summary_build(struct summary *s, const struct tracker *t, struct labels *l, 
         memset(s->per_state, 0, sizeof(s->per_state));
         memset(s->oldest_usec, 0, sizeof(s->oldest_usec));
         memset(s->by_cause, 0, sizeof(s->by_cause));
+        memset(s->by_peer, 0, sizeof(s->by_peer));
         s->n_labels = 0;
         if (fit(s, labels_count(l)) < 0)
                 return -ENOMEM;
@@ -51,6 +52,8 @@ int summary_build(struct summary *s, const struct tracker *t, struct labels *l, 
                         s->oldest_usec[e->state] = age;
                 if (e->cause < _SOCK_CAUSE_MAX)
                         s->by_cause[e->cause]++;
+                if (e->peer < _PEER_STATE_MAX)
+                        s->by_peer[e->peer]++;
                 s->by_label[unit].in_unit++;
                 s->by_label[ns].in_netns++;
                 if (e->orphan)
@@ -135,6 +138,8 @@ void summary_fill_metrics(const struct summary *s, struct metrics *m) {
         memset(m->stuck_by_cause, 0, sizeof(m->stuck_by_cause));
         for (size_t i = 0; i < _SOCK_CAUSE_MAX && i < ELEMENTSOF(m->stuck_by_cause); i++)
                 m->stuck_by_cause[i] = s->by_cause[i];
+        _Static_assert(sizeof(m->stuck_by_peer) == sizeof(s->by_peer), "a metric per peer state");
+        memcpy(m->stuck_by_peer, s->by_peer, sizeof(m->stuck_by_peer));
         fill_top(s, false, m->by_unit);
         fill_top(s, true, m->by_netns);
 }

@@ -13,6 +13,7 @@
 #include "cause.h"
 #include "labels.h"
 #include "metrics.h"
+#include "peer.h"
 #include "tracker.h"
 
 struct summary {
@@ -21,6 +22,7 @@ struct summary {
         uint32_t per_state[FW_TCP_MAX_STATES];
         uint64_t oldest_usec[FW_TCP_MAX_STATES];  /* the age of the oldest in each state */
         uint32_t by_cause[_SOCK_CAUSE_MAX];
+        uint32_t by_peer[_PEER_STATE_MAX];        /* indexed by enum peer_state */
         /* indexed by label id (labels names them), n_labels of them */
         struct summary_label {
                 uint32_t in_unit;                 /* sockets whose unit this is */

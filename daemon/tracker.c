@@ -85,7 +85,7 @@ static int grow(struct tracker *t) {
 
 /* Make room for one more entry: keep the load at or below four fifths
  * (linear probing: ~3 probes to find an entry, ~13 to miss one). Growing by
- * half, the table stays between 150 and 225 bytes a socket. */
+ * half, the table stays between 170 and 255 bytes a socket. */
 static int reserve_one(struct tracker *t) {
         if ((t->size + 1) * 5 > t->capacity * 4)
                 return grow(t);
@@ -128,11 +128,25 @@ static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
         e->cgroup_id = s->cgroup_id;
         e->cause = s->cause;
         e->fate_msec = s->fate_msec;
+        e->segs_in = s->info.segs_in;
+        e->data_segs_in = s->info.data_segs_in;
+        e->total_retrans = s->info.total_retrans;
+        e->backoff = s->info.backoff;
 }
 
 void tracker_entry_from_sock(struct tracked *e, const struct fw_sock *s) {
         *e = (struct tracked) { .state = s->state };
         fill_from_sock(e, s);
+}
+
+void tracker_set_peer(struct tracker *t, uint64_t cookie, uint8_t peer, uint8_t quiet, bool blocking_alerted) {
+        struct tracked *e = cookie ? lookup(t, cookie) : NULL;
+
+        if (e && e->id.cookie) {
+                e->peer = peer;
+                e->peer_quiet = quiet;
+                e->blocking_alerted = blocking_alerted;
+        }
 }
 
 void tracker_set_kill_noted(struct tracker *t, uint64_t cookie) {
@@ -182,6 +196,9 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
                 e->alerted = false;
                 e->last_alert = 0;
                 e->kill_noted = false;
+                e->peer = 0; /* PEER_UNKNOWN: the peer is judged anew */
+                e->peer_quiet = 0;
+                e->blocking_alerted = false;
                 r = 1;
         } else
                 r = 0;

@@ -13,7 +13,7 @@
 
 #include "diag.h"
 
-/* 120 bytes: with the table between 8/15 and 4/5 full, 150-225 bytes a socket. */
+/* 136 bytes: with the table between 8/15 and 4/5 full, 170-255 bytes a socket. */
 struct tracked {
         struct sock_id id;       /* id.cookie is the key; 0 marks an empty slot */
         uint64_t first_seen;     /* usec: first dump that had it */
@@ -23,6 +23,8 @@ struct tracked {
         uint64_t cgroup_id;      /* valid if has_cgroup_id */
         int64_t fate_msec;       /* at last_seen: FATE_* or msec until the kernel aborts it */
         uint32_t seen_gen;       /* generation of the last dump that had it */
+        /* tcp_info at the last dump: what the next one is compared with (peer.h) */
+        uint32_t segs_in, data_segs_in, total_retrans;
         uint8_t state;           /* FW_TCP_* */
         uint8_t timer;           /* DIAG_TIMER_* at the last dump */
         uint8_t timer_count;
@@ -33,9 +35,13 @@ struct tracked {
         bool alerted;            /* a "stuck" alert went out for this state */
         bool kill_noted;         /* the auto-kill policy acted on it (dry run, or a failed kill) */
         bool has_cgroup_id;
+        uint8_t backoff;         /* tcp_info at the last dump (peer.h) */
+        uint8_t peer;            /* enum peer_state: the verdict over polls (peer_update()) */
+        uint8_t peer_quiet;      /* polls in a row with nothing from the peer */
+        bool blocking_alerted;   /* the "blocking a client" record went out for this spell */
 };
 
-_Static_assert(sizeof(struct tracked) == 120, "struct tracked: keep it small, it is the memory per socket");
+_Static_assert(sizeof(struct tracked) == 136, "struct tracked: keep it small, it is the memory per socket");
 
 struct tracker;
 
@@ -71,6 +77,10 @@ int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_
 /* A tracker entry's view of a socket (identity, state, timer...), times
  * zero: for records about sockets the table does not hold. */
 void tracker_entry_from_sock(struct tracked *e, const struct fw_sock *s);
+
+/* The peer verdict reached for this socket at this dump (peer.h), and
+ * whether its "blocking a client" record went out. */
+void tracker_set_peer(struct tracker *t, uint64_t cookie, uint8_t peer, uint8_t quiet, bool blocking_alerted);
 
 /* Remember that the kill policy acted on this socket. */
 void tracker_set_kill_noted(struct tracker *t, uint64_t cookie);

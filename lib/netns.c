@@ -184,6 +184,8 @@ static int consider(struct netns_set *s, const char *path, const char *name, pid
         ns = netns_set_find(s, (uint64_t) st.st_ino);
         if (ns) {
                 ns->seen = true;
+                if (pid > 0 && ns->pid == 0)
+                        ns->pid = (int) pid;
                 /* a name found later is better than an inode */
                 if (name && strncmp(ns->name, "net:[", 5) == 0)
                         snprintf(ns->name, sizeof(ns->name), "%.*s", (int) sizeof(ns->name) - 1, name);
@@ -229,6 +231,7 @@ static int consider(struct netns_set *s, const char *path, const char *name, pid
                 return r;
         }
         if (pid > 0) {
+                s->v[s->n - 1].pid = (int) pid;
                 /* which unit runs in it: the cgroup of the process we found it by */
                 char cg[256], line[512];
                 FILE *f;
@@ -348,9 +351,11 @@ int netns_set_discover(struct netns_set *s, enum netns_mode mode, const char *na
         struct discovery dc = { .max = max };
         int r, r_run = 0, r_proc = 0;
 
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; i < s->n; i++) {
                 s->v[i].seen = s->v[i].ino == s->home_ino &&
                                (mode != NETNS_NAMED || name_listed(names ? names : "", "host"));
+                s->v[i].pid = 0; /* found again below, if any is there still */
+        }
 
         /* both, whatever the first said: what the second finds is counted */
         if (mode == NETNS_ALL || mode == NETNS_NAMED)

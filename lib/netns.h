@@ -26,6 +26,11 @@ struct netns {
         char unit[CGROUP_UNIT_MAX]; /* for unnamed ones: the unit of a process in it, "" unknown */
         struct diag *diag;
         struct tcp_limits limits; /* its sysctls, read when it was entered */
+        int pid;                  /* a process in it, found by the last discovery; 0 none
+                                   * (ours: 0, read through /proc/self) */
+        uint64_t syn_challenges;  /* TcpExtTCPSYNChallenge at the last poll, valid if has_ */
+        uint64_t syn_growth_before; /* how much it grew over the poll interval before that */
+        bool has_syn_challenges;
         bool seen;                /* found by the last discovery: watched. Ours stays
                                    * in the set when it is not (NETNS_NAMED without
                                    * "host"): sockets are killed there still. */

@@ -63,13 +63,17 @@ struct proto_tracked {
         uint64_t first_seen_ago_usec;  /* since the daemon first saw it */
         uint8_t state;                 /* FW_TCP_* */
         uint8_t alerted;               /* 0 or 1 */
-        uint8_t reserved[6];           /* [2]: PROTO_TRACKED_NO_TIMER_POLLS; the rest 0 */
+        uint8_t reserved[6];           /* [1]: PROTO_TRACKED_PEER, [2]: PROTO_TRACKED_NO_TIMER_POLLS;
+                                        * the rest 0 */
 };
 _Static_assert(sizeof(struct proto_tracked) == 32, "proto_tracked layout");
 /* reserved[2] (after 0.2.0): the daemon's dumps in a row that showed the socket
  * without a timer (cause_of() no-timer), saturating at 255; it is no-timer
  * from CAUSE_NO_TIMER_POLLS on. An older daemon sends 0. */
 #define PROTO_TRACKED_NO_TIMER_POLLS 2
+/* reserved[1] (after 0.2.0): enum peer_state (peer.h), finwatchd's verdict over
+ * its polls; 0 from an older daemon: unknown. */
+#define PROTO_TRACKED_PEER 1
 
 /* PROTO_REPLY_TRACKED payload: a count, then that many entries. */
 struct proto_tracked_head {

@@ -7,6 +7,7 @@
 
 #include "cause.h"
 #include "escape.h"
+#include "peer.h"
 #include "record.h"
 #include "sockfmt.h"
 #include "util.h"
@@ -45,6 +46,8 @@ void record_socket(struct record *r, const char *identifier, const struct record
         record_field(r, "FINWATCH_TIMER=%s", sockfmt_timer_name(s->timer));
         record_field(r, "FINWATCH_TIMER_COUNT=%u", (unsigned) s->timer_count);
         record_field(r, "FINWATCH_CAUSE=%s", cause_to_string(s->cause));
+        if (s->peer != PEER_UNKNOWN)
+                record_field(r, "FINWATCH_PEER_STATE=%s", peer_state_to_string(s->peer));
         if (s->netns)
                 record_field(r, "FINWATCH_NETNS=%s", escape_cut(name, sizeof(name) - strlen("FINWATCH_NETNS="), s->netns));
         if (s->fate_msec == FATE_NEVER)

@@ -31,6 +31,7 @@ struct record_sock {
         int64_t fate_msec;         /* FATE_* or msec */
         uint8_t state, timer, timer_count, cause;
         bool orphan, has_cgroup_id;
+        uint8_t peer;              /* enum peer_state (peer.h), FINWATCH_PEER_STATE; 0: left out */
         const char *unit;          /* FINWATCH_UNIT, NULL: left out */
         const char *netns;         /* FINWATCH_NETNS, NULL: left out */
 };

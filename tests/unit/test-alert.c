@@ -65,6 +65,21 @@ static void test_fields(void) {
         alert_stuck(&a, &e, &none, 123 * S, false, 200 * S);
         CHECK(strstr(s.last, "FINWATCH_UNIT=") == NULL && strstr(s.last, "FINWATCH_NETNS=") == NULL);
         CHECK(strstr(s.last, "FINWATCH_CGROUP_ID=99\n") != NULL);
+        /* no verdict on the peer yet: no field */
+        CHECK(strstr(s.last, "FINWATCH_PEER_STATE=") == NULL);
+        s.records = 1;
+
+        /* the peer keeps reconnecting: this socket blocks a client */
+        e.peer = 3; /* PEER_RECONNECTING */
+        alert_blocking(&a, &e, &l, 183 * S);
+        CHECK_INT(s.records, 2);
+        CHECK(strstr(s.last, "MESSAGE=LAST_ACK 10.0.0.1:445 -> 10.0.0.2:1094, stuck for 3min 3s, blocks a client: the "
+                             "peer keeps reconnecting from 10.0.0.2:1094 and cannot until this socket goes\n") != NULL);
+        CHECK(strstr(s.last, "MESSAGE_ID=" ALERT_MESSAGE_ID_BLOCKING "\n") != NULL);
+        CHECK(strstr(s.last, "PRIORITY=4\n") != NULL);
+        CHECK(strstr(s.last, "FINWATCH_PEER_STATE=reconnecting\n") != NULL);
+        CHECK(strstr(s.last, "FINWATCH_COOKIE=77\n") != NULL);
+        e.peer = 0;
         s.records = 1;
 
         alert_cleared(&a, &e, &l, 200 * S);

@@ -92,6 +92,12 @@ static void test_good_values(void) {
         CHECK(c.kill_only_ports.any && portset_has(&c.kill_only_ports, 445));
         CHECK_INT(c.n_kill_exclude_peers, 3);
         CHECK_INT(c.kill_exclude_peers[2].prefix, 32);
+        CHECK(!c.kill_blocking); /* off by default */
+        CHECK_INT(parse_text("[kill]\nblocking = yes\n", &c), 0);
+        CHECK(c.kill_blocking);
+        CHECK_INT(parse_text("[kill]\nblocking = no\n", &c), 0);
+        CHECK(!c.kill_blocking);
+        expect_error("[kill]\nblocking = maybe\n", "not one of yes, no");
         CHECK_INT(parse_text("[alert]\norphan_budget = 0.05%\n", &c), 0);
         CHECK_INT(c.orphan_budget_bp, 5);
         CHECK_INT(parse_text("[alert]\norphan_budget = 75%\n", &c), 0);
@@ -194,7 +200,7 @@ static void test_print_round_trip(void) {
 
         CHECK_INT(parse_text("[monitor]\ninterval = 1min 500ms\nstates = close-wait,last-ack\nfamilies = ipv4\n"
                              "[alert]\nafter = 3d 7us\nrepeat = 45s\nmax_per_minute = 7\norphan_budget = 0.07%\n[daemon]\nstate_file = /x\n"
-                             "[kill]\nauto = yes\nafter_last_ack = 90s\nexclude_ports = 22, 8000-8100, 9000\n"
+                             "[kill]\nauto = yes\nblocking = yes\nafter_last_ack = 90s\nexclude_ports = 22, 8000-8100, 9000\n"
                              "only_ports = 1-3\nexclude_peers = 10.1.0.0/16, 2001:db8::/48\n",
                              &c), 0);
         f = open_memstream(&text, &size);

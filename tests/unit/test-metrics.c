@@ -17,6 +17,7 @@ int main(void) {
         m.stuck[FW_TCP_FIN_WAIT1] = 3;
         m.stuck_by_cause[SOCK_CAUSE_LOST_FIN] = 2;
         m.stuck_by_cause[SOCK_CAUSE_NO_TIMER] = 1;
+        m.stuck_by_peer[3] = 1; /* PEER_RECONNECTING */
         m.oldest_usec[FW_TCP_FIN_WAIT1] = 12500 * USEC_PER_MSEC;
         m.alerts_sent = 7;
         m.kills_killed = 2;
@@ -53,6 +54,9 @@ int main(void) {
         CHECK(strstr(text, "finwatch_stuck_sockets_by_cause{cause=\"lost-fin\"} 2\n") != NULL);
         CHECK(strstr(text, "finwatch_stuck_sockets_by_cause{cause=\"unknown\"} 0\n") != NULL);
         CHECK(strstr(text, "finwatch_stuck_sockets_by_cause{cause=\"no-timer\"} 1\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_peer{peer=\"reconnecting\"} 1\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_peer{peer=\"silent\"} 0\n") != NULL);
+        CHECK(strstr(text, "finwatch_stuck_sockets_by_peer{peer=\"unknown\"} 0\n") != NULL);
         CHECK(strstr(text, "finwatch_oldest_stuck_seconds{state=\"FIN_WAIT_1\"} 12.500\n") != NULL);
         CHECK(strstr(text, "finwatch_alerts_total 7\n") != NULL);
         CHECK(strstr(text, "finwatch_orphans 42\n") != NULL);

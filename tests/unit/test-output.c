@@ -8,6 +8,7 @@
 #include "cgroup.h"
 #include "escape.h"
 #include "output.h"
+#include "peer.h"
 #include "test.h"
 #include "util.h"
 
@@ -65,6 +66,7 @@ static void test_table(void) {
         s[0].unit = "nginx.service";
         s[0].pid = 812;
         s[0].process = "nginx";
+        s[0].peer = PEER_RECONNECTING;
         s[1].sock = sock(AF_INET, "10.0.0.1", 445, "10.0.0.2", 1094, FW_TCP_FIN_WAIT1, 5);
         s[1].sock.timer = DIAG_TIMER_PERSIST;
         s[1].sock.timer_count = 2;
@@ -74,6 +76,7 @@ static void test_table(void) {
         s[1].sock.cause = SOCK_CAUSE_PEER_ZERO_WINDOW;
         s[1].sock.fate_msec = FATE_NEVER;
         s[1].cgroup_deleted = true;
+        s[1].peer = PEER_ANSWERING;
         s[2].sock = sock(AF_INET6, "::ffff:127.0.0.1", 9000, "::ffff:127.0.0.1", 5555, FW_TCP_FIN_WAIT1,
                          18446744073709551614ULL);
 
@@ -83,10 +86,10 @@ static void test_table(void) {
 
         text = render(table, s, 3);
         CHECK_STR(text,
-                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer              Age Alerted Orphan Cause            Fate      Unit          Process   Cookie\n"
-                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)       900ms no      yes    peer-zero-window never     (deleted)     -         5\n"
-                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) 12min 3s yes     no     lost-fin         ~1min 35s nginx.service 812/nginx 77\n"
-                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    unknown          -         -             -         18446744073709551614\n");
+                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer              Age Alerted Orphan Cause            Fate      Peer         Unit          Process   Cookie\n"
+                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)       900ms no      yes    peer-zero-window never     answering    (deleted)     -         5\n"
+                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) 12min 3s yes     no     lost-fin         ~1min 35s reconnecting nginx.service 812/nginx 77\n"
+                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    unknown          -         -            -             -         18446744073709551614\n");
         free(text);
 
         /* a no-timer of one sample: marked, its fate unknown (gather.c) */
@@ -104,7 +107,7 @@ static void test_table(void) {
 
         /* no rows: the header alone */
         text = render(table, s, 0);
-        CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Age Alerted Orphan Cause Fate Unit Process Cookie\n");
+        CHECK_STR(text, "Proto Recv-Q Send-Q Local Address Foreign Address State Timer Age Alerted Orphan Cause Fate Peer Unit Process Cookie\n");
         free(text);
 }
 
@@ -127,6 +130,7 @@ static void test_json(void) {
         s[0].age_usec = 90500 * USEC_PER_MSEC;
         s[0].first_seen_ago_usec = 3600 * USEC_PER_SEC;
         s[0].alerted = true;
+        s[0].peer = PEER_RECONNECTING;
         s[1].sock = sock(AF_INET6, "::ffff:192.0.2.7", 80, "2001:db8::1", 1, FW_TCP_FIN_WAIT1, 6);
         s[1].sock.inode = 99;
         s[1].sock.cause = SOCK_CAUSE_NO_TIMER;
@@ -165,10 +169,14 @@ static void test_json(void) {
         CHECK(json_is_true(json_object_get(o, "alerted")));
         CHECK(json_is_true(json_object_get(o, "cause_confirmed")));
 
+        CHECK_STR(json_string_value(json_object_get(o, "peer")), "reconnecting");
+
         o = json_array_get(root, 1);
         CHECK_STR(json_string_value(json_object_get(o, "cause")), "no-timer");
         CHECK(json_is_false(json_object_get(o, "cause_confirmed")));
         CHECK_STR(json_string_value(json_object_get(o, "fate")), "unknown");
+        /* no daemon's verdict: null */
+        CHECK(json_is_null(json_object_get(o, "peer")));
         CHECK_STR(json_string_value(json_object_get(o, "family")), "ipv6");
         CHECK_STR(json_string_value(json_object_get(o, "local_address")), "192.0.2.7");
         CHECK_STR(json_string_value(json_object_get(o, "peer_address")), "2001:db8::1");
@@ -222,10 +230,10 @@ static void test_hostile_table(void) {
         text = render(table_netns, s, 3);
         /* escaped, and the columns line up on a terminal: 日本 takes 4 of them */
         CHECK_STR(text,
-                  "Proto Recv-Q Send-Q Local Address Foreign Address State      Timer Age Alerted Orphan Cause   Fate Unit               Process                Netns          Cookie\n"
-                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1001   FIN_WAIT_1 off     - -       no     unknown -    evil\\xff\\xfe.scope 4242/\\x1b[2K\\x0dforged ns\\x1b]0;t\\x07 1\n"
-                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1002   LAST_ACK   off     - -       no     unknown -    h\xc3\xa9llo.service      7/\xe6\x97\xa5\xe6\x9c\xac                 fwvm           2\n"
-                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1003   LAST_ACK   off     - -       yes    unknown -    \\xc2\\x9b31m.scope  -                      host           3\n");
+                  "Proto Recv-Q Send-Q Local Address Foreign Address State      Timer Age Alerted Orphan Cause   Fate Peer Unit               Process                Netns          Cookie\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1001   FIN_WAIT_1 off     - -       no     unknown -    -    evil\\xff\\xfe.scope 4242/\\x1b[2K\\x0dforged ns\\x1b]0;t\\x07 1\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1002   LAST_ACK   off     - -       no     unknown -    -    h\xc3\xa9llo.service      7/\xe6\x97\xa5\xe6\x9c\xac                 fwvm           2\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.9:1003   LAST_ACK   off     - -       yes    unknown -    -    \\xc2\\x9b31m.scope  -                      host           3\n");
         /* no control byte but the newlines: nothing a terminal would obey */
         for (const char *p = text; p && *p; p++)
                 if ((unsigned char) *p < 0x20 && *p != '\n') {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "peer.h"
 #include "policy.h"
 #include "test.h"
 #include "util.h"
@@ -53,6 +54,25 @@ int main(void) {
         e = entry(FW_TCP_LAST_ACK, 445, 1094, "10.0.0.2");
         e.state_since = 100 * S;
         CHECK(!policy_wants_kill(&c, &e, 50 * S));
+
+        /* [kill] blocking: a socket whose peer is reconnecting goes at once,
+         * with auto = no too; nothing else does; the exclusions still hold */
+        c = conf("[kill]\nblocking = yes\nafter = 1h\nexclude_ports = 22\n");
+        e = entry(FW_TCP_FIN_WAIT1, 9000, 30000, "127.0.0.1");
+        CHECK(!policy_wants_kill(&c, &e, 2 * S));
+        e.peer = PEER_ANSWERING;
+        CHECK(!policy_wants_kill(&c, &e, 2 * S));
+        e.peer = PEER_RECONNECTING;
+        CHECK(policy_wants_kill(&c, &e, 0));
+        e.id.sport = 22;
+        CHECK(!policy_wants_kill(&c, &e, 2 * S));
+        e = entry(FW_TCP_ESTABLISHED, 9000, 30000, "127.0.0.1");
+        e.peer = PEER_RECONNECTING;
+        CHECK(!policy_wants_kill(&c, &e, 2 * S));
+        c = conf("[kill]\nauto = yes\nafter = 1h\n");
+        e = entry(FW_TCP_FIN_WAIT1, 9000, 30000, "127.0.0.1");
+        e.peer = PEER_RECONNECTING;
+        CHECK(!policy_wants_kill(&c, &e, 2 * S)); /* off by default */
 
         c = conf("[kill]\nauto = dry-run\nafter = 1s\nexclude_ports = 22, 8000-8100\n"
                  "exclude_peers = 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n");

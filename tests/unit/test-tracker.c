@@ -125,9 +125,29 @@ static void test_repeat_and_state_change(void) {
         CHECK_INT(dump(t, 240 * S, &a, 1, 60 * S, &ev), 0);
         CHECK_INT(ev.repeats, 2);
 
-        /* FIN_WAIT_1 -> CLOSING: a new state, a new age, a new alert */
+        /* the counters the peer verdict compares, and the verdict kept */
+        a.info.segs_in = 12;
+        a.info.data_segs_in = 3;
+        a.info.total_retrans = 5;
+        a.info.backoff = 4;
+        CHECK_INT(dump(t, 245 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(tracker_get(t, 7)->segs_in, 12);
+        CHECK_INT(tracker_get(t, 7)->data_segs_in, 3);
+        CHECK_INT(tracker_get(t, 7)->total_retrans, 5);
+        CHECK_INT(tracker_get(t, 7)->backoff, 4);
+        tracker_set_peer(t, 7, 3, 2, true);
+        CHECK_INT(tracker_get(t, 7)->peer, 3);
+        CHECK_INT(tracker_get(t, 7)->peer_quiet, 2);
+        CHECK(tracker_get(t, 7)->blocking_alerted);
+        tracker_set_peer(t, 8, 3, 0, false); /* not there: nothing */
+        CHECK(!tracker_get(t, 8));
+
+        /* FIN_WAIT_1 -> CLOSING: a new state, a new age, a new alert, the
+         * peer judged anew */
         a.state = FW_TCP_CLOSING;
         CHECK_INT(dump(t, 250 * S, &a, 1, 60 * S, &ev), 0);
+        CHECK_INT(tracker_get(t, 7)->peer, 0);
+        CHECK(!tracker_get(t, 7)->blocking_alerted);
         CHECK_INT(tracker_get(t, 7)->state_since, 250 * S);
         CHECK(!tracker_get(t, 7)->alerted);
         CHECK_INT(tracker_get(t, 7)->first_seen, 0);

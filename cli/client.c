@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include "age.h"
 #include "client.h"
 #include "util.h"
 
@@ -173,6 +174,9 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
                                 .age_usec = e.age_usec,
                                 .first_seen_ago_usec = e.first_seen_ago_usec,
                                 .state = e.state,
+                                /* a value this client does not know: the daemon's own */
+                                .age_source = e.age_source == AGE_SOURCE_KERNEL ? AGE_SOURCE_KERNEL
+                                                                                : AGE_SOURCE_DAEMON,
                                 .alerted = e.alerted != 0,
                         };
                 }

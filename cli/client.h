@@ -14,6 +14,7 @@ struct daemon_entry {
         uint64_t age_usec;
         uint64_t first_seen_ago_usec;
         uint8_t state;
+        uint8_t age_source;            /* enum age_source (age.h), as the daemon said it */
         bool alerted;
 };
 

@@ -6,13 +6,14 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "age.h"
 #include "diag.h"
 
 /* A row: the kernel's view of a socket and, when the daemon tracks it,
  * how long it has been stuck. */
 struct row {
         struct fw_sock sock;
-        uint64_t age_usec;              /* in its current state, valid if known */
+        uint64_t age_usec;              /* the daemon's: stuck at least this long, valid if known */
         uint64_t first_seen_ago_usec;   /* since the daemon first saw it, valid if known */
         /* Whose it is (owner.h): NULL (or "") and 0 when unknown. The strings
          * belong to whoever made the row and outlive it (finwatch: a strpool). */
@@ -21,6 +22,11 @@ struct row {
         const char *process;            /* the command name */
         const char *netns;              /* a /run/netns name or "net:[INODE]"; NULL: "host" */
         const char *netns_unit;         /* for an unnamed namespace: a unit running in it */
+        /* How long it has been stuck, the daemon's and the kernel's
+         * measures combined (gather_ages()): what the Age column and
+         * --older-than use. */
+        struct age_view age;
+        uint8_t daemon_age_source;      /* enum age_source of age_usec, valid if known */
         int pid;
         bool known;                     /* the daemon tracks it: age, first seen and alerted are valid */
         bool alerted;

@@ -59,11 +59,15 @@ _Static_assert(sizeof(struct proto_header) == 16, "proto_header layout");
 /* One socket of the daemon's table (PROTO_REPLY_TRACKED carries an array). */
 struct proto_tracked {
         uint64_t cookie;
-        uint64_t age_usec;             /* in its current state */
+        uint64_t age_usec;             /* stuck this long at least (in its current state, or
+                                        * without progress where the kernel says longer) */
         uint64_t first_seen_ago_usec;  /* since the daemon first saw it */
         uint8_t state;                 /* FW_TCP_* */
         uint8_t alerted;               /* 0 or 1 */
-        uint8_t reserved[6];
+        uint8_t age_source;            /* since 0.3: what age_usec came from, enum age_source
+                                        * (age.h): 1 its own clock, 2 the kernel's lower bound;
+                                        * 0 from an older daemon (its own) */
+        uint8_t reserved[5];
 };
 _Static_assert(sizeof(struct proto_tracked) == 32, "proto_tracked layout");
 

@@ -17,7 +17,10 @@
 struct tracked {
         struct sock_id id;       /* id.cookie is the key; 0 marks an empty slot */
         uint64_t first_seen;     /* usec: first dump that had it */
-        uint64_t state_since;    /* usec: first dump that had it in this state */
+        uint64_t state_since;    /* usec: stuck since (its age is now - state_since): the first dump
+                                  * that had it in this state, or earlier where the kernel's lower
+                                  * bound of its time without progress says so (age_kernel; age.h),
+                                  * and then possibly before first_seen */
         uint64_t last_seen;      /* usec: last dump that had it */
         uint64_t last_alert;     /* usec of the last "stuck" alert, 0 = none */
         uint64_t cgroup_id;      /* valid if has_cgroup_id */
@@ -32,6 +35,7 @@ struct tracked {
         bool alerted;            /* a "stuck" alert went out for this state */
         bool kill_noted;         /* the auto-kill policy acted on it (dry run, or a failed kill) */
         bool has_cgroup_id;
+        bool age_kernel;         /* state_since came from the kernel's lower bound, not our clock */
 };
 
 _Static_assert(sizeof(struct tracked) == 120, "struct tracked: keep it small, it is the memory per socket");

@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include "age.h"
 #include "client.h"
 #include "peer.h"
 #include "util.h"
@@ -154,10 +155,13 @@ int client_list(int fd, struct daemon_table *ret, char *errbuf, size_t errsize) 
                                 .age_usec = e.age_usec,
                                 .first_seen_ago_usec = e.first_seen_ago_usec,
                                 .state = e.state,
-                                .no_timer_polls = e.reserved[PROTO_TRACKED_NO_TIMER_POLLS],
+                                .no_timer_polls = e.no_timer_polls,
+                                /* a value this client does not know: the daemon's own */
+                                .age_source = e.age_source == AGE_SOURCE_KERNEL ? AGE_SOURCE_KERNEL
+                                                                                : AGE_SOURCE_DAEMON,
                                 .alerted = e.alerted != 0,
                                 /* an unknown state from a newer daemon is unknown */
-                                .peer = e.reserved[PROTO_TRACKED_PEER] < _PEER_STATE_MAX ? e.reserved[PROTO_TRACKED_PEER] : PEER_UNKNOWN,
+                                .peer = e.peer < _PEER_STATE_MAX ? e.peer : PEER_UNKNOWN,
                         };
                 }
         }

@@ -14,7 +14,8 @@ struct daemon_entry {
         uint64_t age_usec;
         uint64_t first_seen_ago_usec;
         uint8_t state;
-        uint8_t no_timer_polls;  /* proto.h PROTO_TRACKED_NO_TIMER_POLLS */
+        uint8_t no_timer_polls;        /* proto_tracked.no_timer_polls */
+        uint8_t age_source;            /* enum age_source (age.h), as the daemon said it */
         bool alerted;
         uint8_t peer;                   /* enum peer_state (peer.h); 0 unknown */
 };

@@ -88,7 +88,8 @@ static int record_direct_kill(const struct row *row, int result) {
         };
         struct record_kill k = {
                 .result = result,
-                .age_usec = row->known ? row->age_usec : UINT64_MAX,
+                .age_usec = row->age.source != AGE_SOURCE_NONE ? row->age.min_usec : UINT64_MAX,
+                .age_source = row->age.source,
                 .origin = KILL_MANUAL,
                 .uid = (uint32_t) getuid(),
                 .pid = (uint32_t) getpid(),

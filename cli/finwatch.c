@@ -188,8 +188,6 @@ static int gather_or_fail(const struct verb_args *a, struct gathered *g) {
         char err[256] = "";
         int r;
 
-        if (a->sel.have_older && a->sel.no_daemon)
-                return fail(EXIT_USAGE, "%s: --older-than needs finwatchd's ages, not --no-daemon", a->verb);
         r = gather(&a->sel, arg_socket, !a->sel.no_daemon, g, err, sizeof(err));
         if (r < 0)
                 return diag_error(err, r);
@@ -212,11 +210,8 @@ static int gather_or_fail(const struct verb_args *a, struct gathered *g) {
                 return fail(EXIT_FAILURE_RUNTIME, "kill: %s; nothing killed (--no-daemon kills without it, "
                             "recorded in the journal by finwatch)", g->daemon_note);
         if (g->daemon_note[0])
-                fprintf(stderr, "%s: %s: %s; the kernel's snapshot alone, ages unknown\n", program, a->verb,
-                        g->daemon_note);
-        if (a->sel.have_older && !g->have_daemon)
-                return fail(EXIT_FAILURE_RUNTIME, "%s: --older-than needs finwatchd's ages, and no daemon answered",
-                            a->verb);
+                fprintf(stderr, "%s: %s: %s; the kernel's snapshot alone, ages from its fields\n", program,
+                        a->verb, g->daemon_note);
         return EXIT_OK;
 }
 

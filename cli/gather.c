@@ -219,6 +219,7 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
                         row->known = true;
                         row->age_usec = e->age_usec;
                         row->first_seen_ago_usec = e->first_seen_ago_usec;
+                        row->daemon_age_source = e->age_source;
                         row->alerted = e->alerted;
                         row->no_timer_polls = e->no_timer_polls;
                         row->peer = e->peer;
@@ -269,12 +270,23 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         if (ask_daemon)
                 join_daemon(&g, socket_path);
         gather_confirm_causes(g.rows, g.n);
+        gather_ages(&g);
         (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
         gather_annotate(&g, cc);
         output_sort(g.rows, g.n);
         *ret = g;
         g = (struct gathered) {};
         return 0;
+}
+
+void gather_ages(struct gathered *g) {
+        for (size_t i = 0; i < g->n; i++) {
+                struct row *row = &g->rows[i];
+                struct age_bounds k;
+
+                age_from_kernel(&row->sock, &k);
+                age_combine(&k, row->known, row->age_usec, row->daemon_age_source, &row->age);
+        }
 }
 
 /* --unit NAME: the unit's name as finwatch shows it (escaped) or as it is. */
@@ -294,10 +306,11 @@ size_t gather_select(struct gathered *g, const struct selection *sel) {
         for (size_t i = 0; i < g->n; i++) {
                 const struct row *row = &g->rows[i];
                 const struct fw_sock *s = &row->sock;
+                uint64_t age;
 
                 /* the kernel filtered by state already, to the closing states
                  * --state accepts: ESTABLISHED never gets here */
-                if (sel->have_older && (!row->known || row->age_usec < sel->older_than))
+                if (sel->have_older && (!output_row_age(row, &age) || age < sel->older_than))
                         continue;
                 if (sel->have_cookie && s->id.cookie != sel->cookie)
                         continue;

@@ -74,8 +74,13 @@ void gathered_done(struct gathered *g);
 struct cgroup_cache;
 void gather_annotate(struct gathered *g, struct cgroup_cache *cc);
 
+/* Each row's age (row.age): the kernel's bounds of its time without
+ * progress, and the daemon's age where it tracks the row (known). */
+void gather_ages(struct gathered *g);
+
 /* Keep only the rows the selection wants (their order stays): stuck at
- * least older_than, of the unit, with the cookie and endpoints. Returns how
+ * least older_than (the lower bound of their age: a socket of no known age
+ * is not selected), of the unit, with the cookie and endpoints. Returns how
  * many are left. */
 size_t gather_select(struct gathered *g, const struct selection *sel);
 

@@ -87,7 +87,7 @@ struct cells_text {
         char recv_q[16], send_q[16];
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
         char timer[TIMER_STRLEN];
-        char age[DURATION_STRLEN];
+        char age[DURATION_STRLEN + 1]; /* "~" or ">" and a duration */
         char fate[DURATION_STRLEN + 2];
         /* other users' names, escaped (escape.h): a unit's is shorter than
          * CGROUP_UNIT_MAX (cgroup.h: a user's behind its manager), a command
@@ -112,10 +112,7 @@ static void row_fill(struct cells_text *row, const struct row *r) {
         sockfmt_endpoint(row->local, sizeof(row->local), s->id.family, s->id.src, s->id.sport);
         sockfmt_endpoint(row->peer, sizeof(row->peer), s->id.family, s->id.dst, s->id.dport);
         sockfmt_timer(row->timer, sizeof(row->timer), s);
-        if (r->known)
-                format_duration(row->age, sizeof(row->age), r->age_usec);
-        else
-                strcpy(row->age, "-");
+        age_format(row->age, sizeof(row->age), &r->age);
         cause_format_fate(row->fate, sizeof(row->fate), s->fate_msec);
         if (r->pid > 0) {
                 char *p = put_u64(row->process, (uint64_t) r->pid);
@@ -362,7 +359,7 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         const struct fw_sock *s = &row->sock;
         char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
         const char *state = sockfmt_state_or_null(s->state);
-        bool info = s->info.len > 0;
+        bool info = s->info.len > 0, has_age = row->age.source != AGE_SOURCE_NONE;
         json_t *o;
         int r = 0;
 
@@ -394,7 +391,11 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= set_new(o, "rto_usec", info ? json_integer(s->info.rto) : json_null());
         r |= set_new(o, "last_data_sent_ms", info ? json_integer(s->info.last_data_sent) : json_null());
         r |= set_new(o, "last_ack_recv_ms", info ? json_integer(s->info.last_ack_recv) : json_null());
-        r |= set_new(o, "age_seconds", row->known ? json_real((double) row->age_usec / 1e6) : json_null());
+        r |= set_new(o, "age_seconds", has_age ? json_real((double) row->age.est_usec / 1e6) : json_null());
+        r |= set_new(o, "age_min_seconds", has_age ? json_real((double) row->age.min_usec / 1e6) : json_null());
+        r |= set_new(o, "age_max_seconds", has_age && row->age.has_max ? json_real((double) row->age.max_usec / 1e6)
+                                                                       : json_null());
+        r |= set_new(o, "age_source", has_age ? json_string(age_source_to_string(row->age.source)) : json_null());
         r |= set_new(o, "first_seen", row->known && now_realtime_usec > row->first_seen_ago_usec
                                               ? json_time(now_realtime_usec - row->first_seen_ago_usec)
                                               : json_null());
@@ -582,9 +583,9 @@ int output_status(FILE *f, const struct proto_status *st, bool json) {
 }
 
 bool output_row_age(const struct row *r, uint64_t *ret_usec) {
-        if (!r->known)
+        if (r->age.source == AGE_SOURCE_NONE)
                 return false;
-        *ret_usec = r->age_usec;
+        *ret_usec = r->age.min_usec;
         return true;
 }
 

@@ -6,13 +6,14 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "age.h"
 #include "diag.h"
 
 /* A row: the kernel's view of a socket and, when the daemon tracks it,
  * how long it has been stuck. */
 struct row {
         struct fw_sock sock;
-        uint64_t age_usec;              /* in its current state, valid if known */
+        uint64_t age_usec;              /* the daemon's: stuck at least this long, valid if known */
         uint64_t first_seen_ago_usec;   /* since the daemon first saw it, valid if known */
         /* Whose it is (owner.h): NULL (or "") and 0 when unknown. The strings
          * belong to whoever made the row and outlive it (finwatch: a strpool). */
@@ -21,6 +22,11 @@ struct row {
         const char *process;            /* the command name */
         const char *netns;              /* a /run/netns name or "net:[INODE]"; NULL: "host" */
         const char *netns_unit;         /* for an unnamed namespace: a unit running in it */
+        /* How long it has been stuck, the daemon's and the kernel's
+         * measures combined (gather_ages()): what the Age column and
+         * --older-than use. */
+        struct age_view age;
+        uint8_t daemon_age_source;      /* enum age_source of age_usec, valid if known */
         int pid;
         bool known;                     /* the daemon tracks it: age, first seen and alerted are valid */
         bool alerted;
@@ -52,9 +58,9 @@ int output_status(FILE *f, const struct proto_status *st, bool json);
 int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags);
 int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec);
 
-/* The age a row shows (what the Age column and age_seconds say): true and
- * *ret_usec when known. The one place that says it: the summary's oldest
- * ages read it too. */
+/* A row's age as decisions see it: the lower bound (age_min_seconds, the
+ * daemon's or the kernel's), true and *ret_usec when known. The summary's
+ * oldest ages read it. */
 bool output_row_age(const struct row *r, uint64_t *ret_usec);
 
 /* Render with fn into memory, then write it to f at once, as output_json()

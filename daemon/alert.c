@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <systemd/sd-journal.h>
 
+#include "age.h"
 #include "alert.h"
 #include "cause.h"
 #include "diag.h"
@@ -108,6 +109,11 @@ static void socket_fields(struct record *r, const struct tracked *e, const struc
         record_socket(r, "finwatchd", &v);
 }
 
+/* FINWATCH_AGE_SOURCE: whose lower bound the age is (the larger wins) */
+static const char *age_source_of(const struct tracked *e) {
+        return age_source_to_string(e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON);
+}
+
 void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t age, bool repeat,
                  uint64_t now) {
         char age_s[DURATION_STRLEN];
@@ -125,6 +131,7 @@ void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_l
         record_field(&r, "PRIORITY=%d", LOG_WARNING);
         record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_STUCK);
         record_field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
+        record_field(&r, "FINWATCH_AGE_SOURCE=%s", age_source_of(e));
         record_field(&r, "FINWATCH_REPEAT=%s", repeat ? "yes" : "no");
         socket_fields(&r, e, l);
         send_record(a, &r);
@@ -147,6 +154,7 @@ void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock
         record_field(&r, "PRIORITY=%d", LOG_NOTICE);
         record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED);
         record_field(&r, "FINWATCH_AGE_USEC=%" PRIu64, stuck);
+        record_field(&r, "FINWATCH_AGE_SOURCE=%s", age_source_of(e));
         socket_fields(&r, e, l);
         send_record(a, &r);
 }
@@ -221,6 +229,7 @@ void alert_killed(struct alerter *a, const struct tracked *e, const struct sock_
         struct record_sock v = record_sock_of(e, l);
         struct record_kill k = {
                 .result = result, .age_usec = age, .origin = origin, .uid = uid, .pid = pid, .via = "finwatchd",
+                .age_source = e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON,
         };
         struct record r = {};
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "age.h"
 #include "fw-config.h"
 #include "manager.h"
 #include "requests.h"
@@ -29,9 +30,10 @@ static void handle_list(struct manager *m, struct reply *reply) {
                                 .first_seen_ago_usec = now > e->first_seen ? now - e->first_seen : 0,
                                 .state = e->state,
                                 .alerted = e->alerted,
+                                .age_source = e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON,
+                                .peer = e->peer,
+                                .no_timer_polls = e->no_timer_polls,
                         };
-                        t.reserved[PROTO_TRACKED_NO_TIMER_POLLS] = e->no_timer_polls;
-                        t.reserved[PROTO_TRACKED_PEER] = e->peer;
                         memcpy(buf + sizeof(head) + head.count * sizeof(t), &t, sizeof(t));
                         head.count++;
                         total++;

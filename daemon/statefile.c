@@ -11,7 +11,7 @@
 #include "util.h"
 
 #define STATE_MAGIC "FWSTATE1"
-#define STATE_VERSION 2          /* 1: records without netns_ino, read still */
+#define STATE_VERSION 3          /* 1: records without netns_ino, 2: without REC_AGE_KERNEL; read still */
 #define STATE_MAX_ENTRIES (UINT32_C(1) << 22) /* 4M sockets: far above any real table */
 
 /* On disk: header, count records, then a 64-bit FNV-1a of everything before.
@@ -31,7 +31,8 @@ enum {
         REC_ORPHAN = 1 << 1,
         REC_HAS_CGROUP = 1 << 2,
         REC_KILL_NOTED = 1 << 3, /* version 2 */
-        REC_FLAGS_ALL = REC_ALERTED | REC_ORPHAN | REC_HAS_CGROUP | REC_KILL_NOTED,
+        REC_AGE_KERNEL = 1 << 4, /* version 3: state_since is the kernel's bound, maybe before first_seen */
+        REC_FLAGS_ALL = REC_ALERTED | REC_ORPHAN | REC_HAS_CGROUP | REC_KILL_NOTED | REC_AGE_KERNEL,
 };
 
 struct state_record {
@@ -130,7 +131,8 @@ static void record_from_entry(struct state_record *r, const struct tracked *e, c
                 .timer = e->timer,
                 .timer_count = e->timer_count,
                 .flags = (uint8_t) ((e->alerted ? REC_ALERTED : 0) | (e->orphan ? REC_ORPHAN : 0) |
-                                    (e->has_cgroup_id ? REC_HAS_CGROUP : 0) | (e->kill_noted ? REC_KILL_NOTED : 0)),
+                                    (e->has_cgroup_id ? REC_HAS_CGROUP : 0) | (e->kill_noted ? REC_KILL_NOTED : 0) |
+                                    (e->age_kernel ? REC_AGE_KERNEL : 0)),
                 .netns_ino = e->id.netns_ino,
         };
         memcpy(r->src, e->id.src, sizeof(r->src));
@@ -159,6 +161,7 @@ static void entry_from_record(struct tracked *e, const struct state_record *r, c
                 .orphan = r->flags & REC_ORPHAN,
                 .has_cgroup_id = r->flags & REC_HAS_CGROUP,
                 .kill_noted = r->flags & REC_KILL_NOTED,
+                .age_kernel = r->flags & REC_AGE_KERNEL,
         };
         memcpy(e->id.src, r->src, sizeof(e->id.src));
         memcpy(e->id.dst, r->dst, sizeof(e->id.dst));
@@ -227,10 +230,12 @@ static bool record_valid(const struct state_record *r, uint32_t version, uint64_
                 return false;
         if (r->reserved[0] || r->reserved[1] || r->reserved[2] || r->reserved2)
                 return false;
-        if (version < 2 && (r->flags & REC_KILL_NOTED))
+        if ((version < 2 && (r->flags & REC_KILL_NOTED)) || (version < 3 && (r->flags & REC_AGE_KERNEL)))
                 return false;
-        /* times only go forward, and none is in the future */
-        if (r->first_seen > r->state_since || r->state_since > r->last_seen || r->last_seen > now ||
+        /* times only go forward, and none is in the future; only the
+         * kernel's bound puts the start before we first saw it, never at 0 */
+        if ((!(r->flags & REC_AGE_KERNEL) && r->first_seen > r->state_since) ||
+            (r->state_since == 0 && r->first_seen != 0) || r->state_since > r->last_seen || r->last_seen > now ||
             r->last_alert > now)
                 return false;
         /* alerted exactly when there was an alert, and not before the state began */
@@ -256,9 +261,11 @@ int statefile_parse(const void *buf, size_t len, const struct statefile_clock *c
         if (memcmp(h.magic, STATE_MAGIC, sizeof(h.magic)) != 0)
                 return fail(-EBADMSG, errbuf, errsize, "not a finwatch state file");
         /* a daemon reads what an older one wrote: version 1's record is
-         * version 2's without the fields version 2 appended */
+         * version 2's without the fields version 2 appended; version 3 has
+         * version 2's record and one more flag */
         if (!((h.version == 1 && h.record_size == STATE_RECORD_V1_SIZE) ||
-              (h.version == STATE_VERSION && h.record_size == sizeof(struct state_record))) || h.reserved != 0)
+              ((h.version == 2 || h.version == STATE_VERSION) && h.record_size == sizeof(struct state_record))) ||
+            h.reserved != 0)
                 return fail(-EBADMSG, errbuf, errsize, "unknown version %u, record size %u", h.version,
                             h.record_size);
         if (h.count > STATE_MAX_ENTRIES)

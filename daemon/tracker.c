@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cause.h"
+#include "age.h"
 #include "tracker.h"
 #include "util.h"
 
@@ -168,6 +169,24 @@ bool tracker_forget(struct tracker *t, uint64_t cookie) {
         return true;
 }
 
+/* The larger lower bound wins: our clock since we saw it in this state, or
+ * the kernel's bound of its time without progress (which a daemon started
+ * an hour into the trouble sees at its first poll). */
+static void start_at_kernel_bound(struct tracked *e, const struct fw_sock *s, uint64_t now) {
+        struct age_bounds b;
+        uint64_t min, since;
+
+        age_from_kernel(s, &b);
+        if (b.min_msec == AGE_UNKNOWN)
+                return;
+        min = (uint64_t) b.min_msec * USEC_PER_MSEC;
+        since = now > min ? now - min : 1; /* 0 means "never" in the state file */
+        if (since < e->state_since) {
+                e->state_since = since;
+                e->age_kernel = true;
+        }
+}
+
 int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
         struct tracked *e;
         int r;
@@ -199,9 +218,12 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
                 e->peer = 0; /* PEER_UNKNOWN: the peer is judged anew */
                 e->peer_quiet = 0;
                 e->blocking_alerted = false;
+                e->age_kernel = false;
                 r = 1;
         } else
                 r = 0;
+
+        start_at_kernel_bound(e, s, now);
 
         fill_from_sock(e, s);
         /* no-timer is a verdict of several dumps: a timer can be off for a moment */

@@ -17,7 +17,10 @@
 struct tracked {
         struct sock_id id;       /* id.cookie is the key; 0 marks an empty slot */
         uint64_t first_seen;     /* usec: first dump that had it */
-        uint64_t state_since;    /* usec: first dump that had it in this state */
+        uint64_t state_since;    /* usec: stuck since (its age is now - state_since): the first dump
+                                  * that had it in this state, or earlier where the kernel's lower
+                                  * bound of its time without progress says so (age_kernel; age.h),
+                                  * and then possibly before first_seen */
         uint64_t last_seen;      /* usec: last dump that had it */
         uint64_t last_alert;     /* usec of the last "stuck" alert, 0 = none */
         uint64_t cgroup_id;      /* valid if has_cgroup_id */
@@ -39,6 +42,7 @@ struct tracked {
         uint8_t peer;            /* enum peer_state: the verdict over polls (peer_update()) */
         uint8_t peer_quiet;      /* polls in a row with nothing from the peer */
         bool blocking_alerted;   /* the "blocking a client" record went out for this spell */
+        bool age_kernel;         /* state_since came from the kernel's lower bound, not our clock */
 };
 
 _Static_assert(sizeof(struct tracked) == 136, "struct tracked: keep it small, it is the memory per socket");

@@ -2,9 +2,8 @@
 #include <stdio.h>
 
 #include "cause.h"
+#include "rto.h"
 #include "util.h"
-
-#define TCP_RTO_MAX_MSEC 120000      /* include/net/tcp.h */
 
 const char *cause_to_string(enum sock_cause c) {
         switch (c) {
@@ -96,25 +95,6 @@ int cause_limits_read(struct tcp_limits *ret) {
         return r1 < 0 ? r1 : r2;
 }
 
-/* The sum of n timer intervals after `first`, each double the one before,
- * capped at TCP_RTO_MAX (the kernel's exponential backoff). */
-static int64_t backoff_sum(uint64_t first_msec, unsigned n) {
-        uint64_t iv = first_msec, total = 0;
-
-        for (unsigned i = 0; i < n; i++) {
-                iv = iv * 2 > TCP_RTO_MAX_MSEC ? TCP_RTO_MAX_MSEC : iv * 2;
-                total += iv;
-        }
-        return (int64_t) total;
-}
-
-/* rto << backoff, capped at TCP_RTO_MAX (inet_csk_rto_backoff()). */
-static uint64_t probe_interval(uint64_t rto_msec, unsigned backoff) {
-        uint64_t iv = backoff >= 20 ? TCP_RTO_MAX_MSEC : rto_msec << backoff;
-
-        return iv > TCP_RTO_MAX_MSEC ? TCP_RTO_MAX_MSEC : iv;
-}
-
 int64_t cause_fate_msec(const struct fw_sock *s, enum sock_cause cause, const struct tcp_limits *l) {
         bool orphan = fw_sock_is_orphan(s);
         /* net/ipv4/tcp_timer.c: tcp_orphan_retries() makes 0 mean 8 */
@@ -136,7 +116,7 @@ int64_t cause_fate_msec(const struct fw_sock *s, enum sock_cause cause, const st
                 unsigned done = s->info.retransmits;
                 unsigned left = limit > done ? limit - done : 0;
 
-                return (int64_t) s->timer_expires + backoff_sum(rto, left);
+                return (int64_t) s->timer_expires + (int64_t) rto_backoff_sum(rto, left);
         }
         case SOCK_CAUSE_PEER_ZERO_WINDOW: {
                 /* Probes are answered (with a zero window): probes_out keeps
@@ -151,12 +131,12 @@ int64_t cause_fate_msec(const struct fw_sock *s, enum sock_cause cause, const st
                 if (!orphan)
                         return FATE_NEVER;
                 for (;;) {
-                        if (b >= orphan_retries && probe_interval(rto, b) >= TCP_RTO_MAX_MSEC)
+                        if (b >= orphan_retries && rto_backed_off(rto, b) >= TCP_RTO_MAX_MSEC)
                                 return total;
                         if (b >= l->retries2)
                                 return FATE_NEVER;
                         b++;
-                        total += (int64_t) probe_interval(rto, b);
+                        total += (int64_t) rto_backed_off(rto, b);
                 }
         }
         case SOCK_CAUSE_BLOCKED_LOCALLY: {
@@ -164,7 +144,7 @@ int64_t cause_fate_msec(const struct fw_sock *s, enum sock_cause cause, const st
                 unsigned limit = orphan ? orphan_retries : l->retries2;
                 unsigned done = s->info.probes;
                 unsigned left = limit > done ? limit - done : 0;
-                return (int64_t) s->timer_expires + backoff_sum(probe_interval(rto, s->info.backoff), left);
+                return (int64_t) s->timer_expires + (int64_t) rto_backoff_sum(rto_backed_off(rto, s->info.backoff), left);
         }
         default:
                 return FATE_UNKNOWN;

@@ -59,21 +59,22 @@ _Static_assert(sizeof(struct proto_header) == 16, "proto_header layout");
 /* One socket of the daemon's table (PROTO_REPLY_TRACKED carries an array). */
 struct proto_tracked {
         uint64_t cookie;
-        uint64_t age_usec;             /* in its current state */
+        uint64_t age_usec;             /* stuck this long at least (in its current state, or
+                                        * without progress where the kernel says longer) */
         uint64_t first_seen_ago_usec;  /* since the daemon first saw it */
         uint8_t state;                 /* FW_TCP_* */
         uint8_t alerted;               /* 0 or 1 */
-        uint8_t reserved[6];           /* [1]: PROTO_TRACKED_PEER, [2]: PROTO_TRACKED_NO_TIMER_POLLS;
-                                        * the rest 0 */
+        uint8_t age_source;            /* since 0.3: what age_usec came from, enum age_source
+                                        * (age.h): 1 its own clock, 2 the kernel's lower bound;
+                                        * 0 from an older daemon (its own) */
+        uint8_t peer;                  /* since 0.3: enum peer_state (peer.h), the verdict over
+                                        * its polls; 0 from an older daemon: unknown */
+        uint8_t no_timer_polls;        /* since 0.3: dumps in a row that showed it without a
+                                        * timer (cause_of() no-timer), saturating at 255; no-timer
+                                        * from CAUSE_NO_TIMER_POLLS on; 0 from an older daemon */
+        uint8_t reserved[3];
 };
 _Static_assert(sizeof(struct proto_tracked) == 32, "proto_tracked layout");
-/* reserved[2] (after 0.2.0): the daemon's dumps in a row that showed the socket
- * without a timer (cause_of() no-timer), saturating at 255; it is no-timer
- * from CAUSE_NO_TIMER_POLLS on. An older daemon sends 0. */
-#define PROTO_TRACKED_NO_TIMER_POLLS 2
-/* reserved[1] (after 0.2.0): enum peer_state (peer.h), finwatchd's verdict over
- * its polls; 0 from an older daemon: unknown. */
-#define PROTO_TRACKED_PEER 1
 
 /* PROTO_REPLY_TRACKED payload: a count, then that many entries. */
 struct proto_tracked_head {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "age.h"
 #include "cause.h"
 #include "escape.h"
 #include "peer.h"
@@ -94,7 +95,10 @@ void record_killed(struct record *r, const char *identifier, const struct record
                 record_field(r, "FINWATCH_REQUESTER_UID=%" PRIu32, k->uid);
                 record_field(r, "FINWATCH_REQUESTER_PID=%" PRIu32, k->pid);
         }
-        if (k->age_usec != UINT64_MAX)
+        if (k->age_usec != UINT64_MAX) {
                 record_field(r, "FINWATCH_AGE_USEC=%" PRIu64, k->age_usec);
+                if (age_source_to_string(k->age_source))
+                        record_field(r, "FINWATCH_AGE_SOURCE=%s", age_source_to_string(k->age_source));
+        }
         record_socket(r, identifier, s);
 }

@@ -48,7 +48,8 @@ enum kill_origin {
 
 struct record_kill {
         int result;                /* diag_kill()'s */
-        uint64_t age_usec;         /* in its state, UINT64_MAX unknown */
+        uint64_t age_usec;         /* stuck at least this long, UINT64_MAX unknown */
+        uint8_t age_source;        /* enum age_source (age.h): FINWATCH_AGE_SOURCE, 0 left out */
         enum kill_origin origin;
         uint32_t uid, pid;         /* who asked (manual kills) */
         const char *via;           /* FINWATCH_KILL_VIA: "finwatchd", "finwatch" (no daemon) */

@@ -216,13 +216,22 @@ def test_fallback(t, env):
     t.eq(len(r.stderr.splitlines()), 1, "fallback: one line on stderr")
     t.check("no finwatchd answers" in r.stderr, f"fallback says so: {r.stderr.strip()!r}")
     rows = json.loads(r.stdout)
-    t.check(rows and all(o["age_seconds"] is None and o["alerted"] is None for o in rows), "fallback: ages null")
+    # the kernel's ages only: its estimate or lower bound, or none
+    t.check(rows and all(o["alerted"] is None and o["first_seen"] is None and o["age_source"] in (None, "kernel")
+                         and (o["age_seconds"] is None) == (o["age_source"] is None) for o in rows),
+            "fallback: alerted and first_seen null, ages the kernel's")
     r = env.cli("list")
-    t.check(all(l.split()[7] == "-" for l in r.stdout.splitlines()[1:]), "fallback table: Age '-'")
+    t.check(all(l.split()[7] == "-" or l.split()[7][0] in "~>" for l in r.stdout.splitlines()[1:]),
+            "fallback table: Age '-' or the kernel's (~, >)")
     r = env.cli("list", "--no-daemon")
     t.eq(r.stderr, "", "--no-daemon: no note")
-    r = env.cli("list", "--older-than", "1s")
-    t.eq(r.returncode, 1, "--older-than without a daemon fails")
+    r = env.cli("list", "--older-than", "1s", "--json", "--no-daemon")
+    t.eq(r.returncode, 0, "--older-than without a daemon: the kernel's lower bounds")
+    old = json.loads(r.stdout) if r.returncode == 0 else []
+    t.check(all(o["age_min_seconds"] >= 1 for o in old), "--older-than 1s: lower bounds of 1 s or more")
+    # lower bounds only grow: what was past 1 s before still is
+    t.check({o["cookie"] for o in rows if o["age_min_seconds"] is not None and o["age_min_seconds"] >= 1}
+            <= {o["cookie"] for o in old}, "--older-than 1s: what the lower bounds say")
     r = env.cli("status")
     t.eq(r.returncode, 1, "status without a daemon: exit 1")
 

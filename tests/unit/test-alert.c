@@ -88,6 +88,20 @@ static void test_fields(void) {
         CHECK(strstr(s.last, "PRIORITY=5\n") != NULL);
         CHECK(strstr(s.last, "MESSAGE_ID=" ALERT_MESSAGE_ID_CLEARED "\n") != NULL);
         CHECK(strstr(s.last, "FINWATCH_AGE_USEC=183000000\n") != NULL);
+        CHECK(strstr(s.last, "FINWATCH_AGE_SOURCE=daemon\n") != NULL);
+
+        /* whose lower bound the age is: the kernel's when it started the clock */
+        e.age_kernel = true;
+        alert_stuck(&a, &e, &l, 123 * S, false, 200 * S);
+        CHECK(strstr(s.last, "FINWATCH_AGE_SOURCE=kernel\n") != NULL);
+        alert_killed(&a, &e, &l, 0, 123 * S, KILL_AUTO, 0, 0);
+        CHECK(strstr(s.last, "FINWATCH_AGE_USEC=123000000\n") != NULL);
+        CHECK(strstr(s.last, "FINWATCH_AGE_SOURCE=kernel\n") != NULL);
+        alert_killed(&a, &e, &l, 0, UINT64_MAX, KILL_MANUAL, 0, 0);
+        CHECK(strstr(s.last, "FINWATCH_AGE_SOURCE=") == NULL); /* no age, no source */
+        e.age_kernel = false;
+        alert_stuck(&a, &e, &l, 123 * S, false, 200 * S);
+        CHECK(strstr(s.last, "FINWATCH_AGE_SOURCE=daemon\n") != NULL);
 }
 
 /* Other users' names in a record: escaped (escape.h), as finwatch list

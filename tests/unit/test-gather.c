@@ -93,7 +93,10 @@ static size_t select_cookies(const struct selection *sel, uint64_t *out) {
                 row(5, 500, "squid.service", true, 90 * S),
         };
         struct gathered g = { .rows = rows, .n = ELEMENTSOF(rows) };
-        size_t n = gather_select(&g, sel);
+        size_t n;
+
+        gather_ages(&g);
+        n = gather_select(&g, sel);
 
         for (size_t i = 0; i < n; i++)
                 out[i] = g.rows[i].sock.id.cookie;
@@ -283,8 +286,53 @@ static void test_confirm_causes(void) {
         CHECK_INT(rows[0].sock.cause, SOCK_CAUSE_NO_TIMER);
 }
 
+/* --older-than without the daemon: the kernel's lower bound decides, and
+ * only it (never the estimate or the upper bound). */
+static void test_select_kernel_age(void) {
+        struct selection sel = SELECTION_DEFAULT;
+        struct row rows[3] = { row(1, 100, NULL, false, 0), row(2, 200, NULL, false, 0), row(3, 300, NULL, true, 50 * S) };
+        struct gathered g = { .rows = rows, .n = ELEMENTSOF(rows) };
+
+        /* a bare FIN retransmitted on 6.1: at least 18.8 s, at most 19.7 s */
+        for (size_t i = 0; i < 2; i++) {
+                rows[i].sock.timer = DIAG_TIMER_RETRANS;
+                rows[i].sock.timer_expires = 6936;
+                rows[i].sock.send_q = 1;
+                rows[i].sock.info = (struct fw_tcp_info) {
+                        .len = 232, .retransmits = 6, .backoff = 6, .rto = 13056000, .unacked = 1,
+                        .last_data_sent = 19672,
+                };
+        }
+        rows[1].sock.info.retransmits = 0; /* nothing says: no age */
+        gather_ages(&g);
+        CHECK_INT(rows[0].age.source, AGE_SOURCE_KERNEL);
+        CHECK_INT(rows[0].age.min_usec, 18768 * UINT64_C(1000));
+        CHECK_INT(rows[1].age.source, AGE_SOURCE_NONE);
+        CHECK_INT(rows[2].age.source, AGE_SOURCE_DAEMON);
+        sel.have_older = true;
+        sel.older_than = 19 * S; /* below the upper bound, above the lower: not selected */
+        CHECK_INT(gather_select(&g, &sel), 1);
+        CHECK_INT(g.rows[0].sock.id.cookie, 3);
+
+        g.n = 3;
+        rows[0] = row(1, 100, NULL, false, 0);
+        rows[0].sock.timer = DIAG_TIMER_RETRANS;
+        rows[0].sock.timer_expires = 6936;
+        rows[0].sock.send_q = 1;
+        rows[0].sock.info = (struct fw_tcp_info) {
+                .len = 232, .retransmits = 6, .backoff = 6, .rto = 13056000, .unacked = 1, .last_data_sent = 19672,
+        };
+        rows[1] = row(2, 200, NULL, false, 0);
+        rows[2] = row(3, 300, NULL, true, 5 * S);
+        gather_ages(&g);
+        sel.older_than = 18 * S;
+        CHECK_INT(gather_select(&g, &sel), 1);
+        CHECK_INT(g.rows[0].sock.id.cookie, 1);
+}
+
 int main(void) {
         test_parse_endpoint();
+        test_select_kernel_age();
         test_endpoint_matches();
         test_select();
         test_select_user_units();

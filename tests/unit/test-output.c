@@ -7,6 +7,7 @@
 #include "cause.h"
 #include "cgroup.h"
 #include "escape.h"
+#include "gather.h"
 #include "output.h"
 #include "peer.h"
 #include "test.h"
@@ -49,6 +50,13 @@ static char *render(int (*fn)(FILE *, const struct row *, size_t), const struct 
         return text;
 }
 
+/* What gather() does: each row's age from the kernel's fields and the daemon's. */
+static void ages(struct row *rows, size_t n) {
+        struct gathered g = { .rows = rows, .n = n };
+
+        gather_ages(&g);
+}
+
 static void test_table(void) {
         struct row s[3] = {};
         char *text;
@@ -80,6 +88,7 @@ static void test_table(void) {
         s[2].sock = sock(AF_INET6, "::ffff:127.0.0.1", 9000, "::ffff:127.0.0.1", 5555, FW_TCP_FIN_WAIT1,
                          18446744073709551614ULL);
 
+        ages(s, 3);
         output_sort(s, 3);
         /* IPv4 sorts before IPv6, then by address */
         CHECK_INT(s[0].sock.id.cookie, 5);
@@ -136,6 +145,7 @@ static void test_json(void) {
         s[1].sock.cause = SOCK_CAUSE_NO_TIMER;
         s[1].sock.fate_msec = FATE_UNKNOWN;
         s[1].cause_unconfirmed = true;
+        ages(s, 2);
 
         text = render(json_at_now, s, 2);
         root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
@@ -165,6 +175,9 @@ static void test_json(void) {
         CHECK(json_is_integer(json_object_get(o, "send_q")));
         CHECK(json_is_integer(json_object_get(o, "recv_q")));
         CHECK(json_real_value(json_object_get(o, "age_seconds")) == 90.5);
+        CHECK(json_real_value(json_object_get(o, "age_min_seconds")) == 90.5);
+        CHECK(json_is_null(json_object_get(o, "age_max_seconds")));
+        CHECK_STR(json_string_value(json_object_get(o, "age_source")), "daemon");
         CHECK_STR(json_string_value(json_object_get(o, "first_seen")), "2026-11-24T09:00:00Z");
         CHECK(json_is_true(json_object_get(o, "alerted")));
         CHECK(json_is_true(json_object_get(o, "cause_confirmed")));
@@ -186,6 +199,9 @@ static void test_json(void) {
         CHECK(json_is_null(json_object_get(o, "cgroup_id")));
         /* not tracked by the daemon: ages unknown */
         CHECK(json_is_null(json_object_get(o, "age_seconds")));
+        CHECK(json_is_null(json_object_get(o, "age_min_seconds")));
+        CHECK(json_is_null(json_object_get(o, "age_max_seconds")));
+        CHECK(json_is_null(json_object_get(o, "age_source")));
         CHECK(json_is_null(json_object_get(o, "first_seen")));
         CHECK(json_is_null(json_object_get(o, "alerted")));
 
@@ -352,8 +368,58 @@ static void test_json_nothing_half_written(void) {
         json_set_alloc_funcs(malloc, free);
 }
 
+/* Without the daemon: the kernel's estimate ("~", close bounds) and a
+ * lower bound alone (">"), in the table and the JSON. */
+static void test_kernel_ages(void) {
+        struct row s[2] = {};
+        json_t *root;
+        char *text;
+
+        s[0].sock = sock(AF_INET, "127.0.0.1", 9000, "127.0.0.1", 40000, FW_TCP_FIN_WAIT1, 1);
+        s[0].sock.timer = DIAG_TIMER_RETRANS;
+        s[0].sock.timer_expires = 6936;
+        s[0].sock.send_q = 1;
+        s[0].sock.info = (struct fw_tcp_info) {
+                .len = 280, .retransmits = 6, .backoff = 6, .rto = 13056000, .unacked = 1, .last_data_sent = 19672,
+                .total_rto = 6, .total_rto_recoveries = 1, .total_rto_time = 19260, .has_total_rto = true,
+        };
+        s[1].sock = sock(AF_INET, "127.0.0.1", 9200, "127.0.0.1", 40001, FW_TCP_LAST_ACK, 2);
+        s[1].sock.timer = DIAG_TIMER_PERSIST;
+        s[1].sock.timer_expires = 100;
+        s[1].sock.send_q = 65;
+        s[1].sock.info = (struct fw_tcp_info) {
+                .len = 232, .backoff = 9, .rto = 204000, .has_snd_wnd = true, .snd_wnd = 65536, .notsent_bytes = 65,
+        };
+        ages(s, 2);
+
+        text = render(table, s, 2);
+        CHECK(strstr(text, " ~19s ") != NULL);
+        CHECK(strstr(text, " >3min 28s ") != NULL); /* 204 x 511 + 104448 - 100 ms */
+        free(text);
+
+        text = render(json_at_now, s, 2);
+        root = json_loads(text, 0, NULL);
+        CHECK(root && json_array_size(root) == 2);
+        if (root) {
+                json_t *a = json_array_get(root, 0), *b = json_array_get(root, 1);
+
+                CHECK(json_real_value(json_object_get(a, "age_seconds")) == 19.464);
+                CHECK(json_real_value(json_object_get(a, "age_min_seconds")) == 19.26);
+                CHECK(json_real_value(json_object_get(a, "age_max_seconds")) == 19.672);
+                CHECK_STR(json_string_value(json_object_get(a, "age_source")), "kernel");
+                CHECK(json_is_null(json_object_get(a, "alerted")));
+                CHECK(json_real_value(json_object_get(b, "age_min_seconds")) == 208.592);
+                CHECK(json_real_value(json_object_get(b, "age_seconds")) == 208.592);
+                CHECK(json_is_null(json_object_get(b, "age_max_seconds")));
+                CHECK_STR(json_string_value(json_object_get(b, "age_source")), "kernel");
+        }
+        json_decref(root);
+        free(text);
+}
+
 int main(void) {
         test_table();
+        test_kernel_ages();
         test_json();
         test_json_nothing_half_written();
         test_hostile_table();

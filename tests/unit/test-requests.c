@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "age.h"
 #include "control.h"
 #include "fw-config.h"
 #include "manager.h"
@@ -103,6 +104,7 @@ int main(void) {
                 struct tracked c = entry(103, FW_TCP_LAST_ACK, now - 1 * S, 4026532999u);
 
                 a.alerted = true;
+                b.age_kernel = true; /* its clock started at the kernel's bound */
                 CHECK_INT(tracker_restore(m.tracker, &a), 0);
                 CHECK_INT(tracker_restore(m.tracker, &b), 0);
                 CHECK_INT(tracker_restore(m.tracker, &c), 0);
@@ -129,8 +131,11 @@ int main(void) {
                                 CHECK(e.age_usec >= 5 * S && e.age_usec < 6 * S);
                                 CHECK_INT(e.alerted, 1);
                                 CHECK_INT(e.state, FW_TCP_FIN_WAIT1);
-                        } else
-                                CHECK(e.cookie == 102 || e.cookie == 103);
+                                CHECK_INT(e.age_source, AGE_SOURCE_DAEMON);
+                        } else if (e.cookie == 102)
+                                CHECK_INT(e.age_source, AGE_SOURCE_KERNEL);
+                        else
+                                CHECK(e.cookie == 103);
                 }
                 memcpy(&total, out[1].payload, sizeof(total));
                 CHECK_INT(total, 3);

@@ -57,6 +57,65 @@ static char *read_all(const char *path, size_t *len) {
         return buf;
 }
 
+/* A clock started at the kernel's bound, before the daemon first saw the
+ * socket: kept across a restart, and only a version 3 file may say so. */
+static void test_age_kernel(const char *dir) {
+        char path[256], err[256];
+        struct tracker *t, *back;
+        const struct tracked *e;
+        struct tracked x = entry(7000, 500);
+        uint32_t version = 2;
+        uint64_t sum;
+        char *buf;
+        size_t len;
+
+        snprintf(path, sizeof(path), "%s/state-age", dir);
+        x.state_since = 20; /* stuck since 20, first seen at 500 */
+        x.age_kernel = true;
+        CHECK_INT(tracker_new(&t), 0);
+        CHECK_INT(tracker_restore(t, &x), 0);
+        CHECK_INT(statefile_save(path, boot, t), 0);
+        CHECK_INT(tracker_new(&back), 0);
+        CHECK_INT(statefile_load(path, boot, 1000, back, err, sizeof(err)), 1);
+        e = tracker_get(back, 7000);
+        CHECK(e && e->age_kernel && e->state_since == 20 && e->first_seen == 500);
+        tracker_free(back);
+
+        /* without the flag, a start before the first sight is corrupt */
+        buf = read_all(path, &len);
+        CHECK_INT(len, 40 + 104 + 8);
+        buf[40 + 92] &= (char) ~(1 << 4);
+        sum = fnv1a(buf, 40 + 104);
+        memcpy(buf + 40 + 104, &sum, 8);
+        CHECK_INT(tracker_new(&back), 0);
+        CHECK_INT(statefile_parse(buf, len, boot, 1000, back, err, sizeof(err)), -EBADMSG);
+        tracker_free(back);
+
+        /* and version 2 did not know the flag */
+        buf[40 + 92] |= (char) (1 << 4);
+        memcpy(buf + 8, &version, 4);
+        sum = fnv1a(buf, 40 + 104);
+        memcpy(buf + 40 + 104, &sum, 8);
+        CHECK_INT(tracker_new(&back), 0);
+        CHECK_INT(statefile_parse(buf, len, boot, 1000, back, err, sizeof(err)), -EBADMSG);
+        tracker_free(back);
+
+        /* a version 2 file without it is read */
+        buf[40 + 92] &= (char) ~(1 << 4);
+        buf[40 + 16] = (char) 0xf4;
+        buf[40 + 17] = 0x01;
+        sum = fnv1a(buf, 40 + 104);
+        memcpy(buf + 40 + 104, &sum, 8);
+        CHECK_INT(tracker_new(&back), 0);
+        CHECK_INT(statefile_parse(buf, len, boot, 1000, back, err, sizeof(err)), 1);
+        e = tracker_get(back, 7000);
+        CHECK(e && !e->age_kernel && e->state_since == 500);
+        tracker_free(back);
+        free(buf);
+        tracker_free(t);
+        unlink(path);
+}
+
 int main(void) {
         char dir[] = "/tmp/finwatch-test-XXXXXX", path[256], err[256];
         struct tracker *t, *back;
@@ -281,6 +340,7 @@ int main(void) {
         }
 
         tracker_free(t);
+        test_age_kernel(dir);
         rmdir(dir);
         return test_result("test-statefile");
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "cause.h"
+#include "age.h"
 #include "summary.h"
 #include "test.h"
 #include "util.h"
@@ -25,8 +26,11 @@ static struct row row(int family, const char *peer, uint16_t lport, int64_t age_
         CHECK_INT(inet_pton(family, family == AF_INET ? "10.9.9.9" : "2001:db8::9", r.sock.id.src), 1);
         CHECK_INT(inet_pton(family, peer, r.sock.id.dst), 1);
         if (age_sec >= 0) {
+                /* the daemon's age, as gather_ages() leaves it */
                 r.known = true;
                 r.age_usec = (uint64_t) age_sec * USEC_PER_SEC;
+                r.age = (struct age_view) { .min_usec = r.age_usec, .est_usec = r.age_usec,
+                                            .source = AGE_SOURCE_DAEMON };
         }
         return r;
 }

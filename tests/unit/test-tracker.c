@@ -327,7 +327,78 @@ static void test_no_timer_polls(void) {
         tracker_free(t);
 }
 
+/* A lost FIN the kernel has retransmitted for at least 18.768 s (6.1's
+ * tcp_info: the schedule alone, age.c R1). */
+static struct fw_sock stuck_for_a_while(uint64_t cookie) {
+        struct fw_sock s = sock(cookie, FW_TCP_FIN_WAIT1);
+
+        s.timer_expires = 6936;
+        s.send_q = 5;
+        s.info = (struct fw_tcp_info) { .len = 232, .retransmits = 6, .backoff = 6, .rto = 13056000, .unacked = 1 };
+        return s;
+}
+
+/* A daemon started into the trouble: its clock starts at the kernel's
+ * lower bound, it alerts at its first poll, and the larger bound wins. */
+static void test_kernel_bound(void) {
+        const uint64_t kmin = 18768 * USEC_PER_MSEC, t0 = 1000 * S;
+        struct tracker *t;
+        struct events ev = {};
+        struct fw_sock a = stuck_for_a_while(8);
+        const struct tracked *e;
+
+        CHECK_INT(tracker_new(&t), 0);
+        tracker_begin(t);
+        CHECK_INT(tracker_observe(t, &a, t0), 1);
+        CHECK_INT(tracker_sweep(t, t0, 10 * S, 0, &ops, &ev), 0);
+        e = tracker_get(t, 8);
+        CHECK(e && e->age_kernel && e->state_since == t0 - kmin && e->first_seen == t0);
+        CHECK_INT(ev.stuck, 1); /* [alert] after 10 s: at once */
+        CHECK_INT(ev.last_age, kmin);
+        tracker_sweep(t, t0, AFTER, 0, &ops, &ev);
+
+        /* our clock goes on from there; a bound that says less changes nothing */
+        a.info.retransmits = a.info.backoff = 1;
+        a.info.rto = 408000;
+        a.timer_expires = 300;
+        (void) dump(t, t0 + 5 * S, &a, 1, 0, &ev);
+        e = tracker_get(t, 8);
+        CHECK(e && e->age_kernel && e->state_since == t0 - kmin);
+
+        /* a socket we saw first: our clock, until the kernel says longer */
+        a = sock(9, FW_TCP_LAST_ACK);
+        (void) dump(t, t0, &a, 1, 0, &ev);
+        e = tracker_get(t, 9);
+        CHECK(e && !e->age_kernel && e->state_since == t0);
+        a = stuck_for_a_while(9);
+        a.state = FW_TCP_LAST_ACK;
+        (void) dump(t, t0 + 10 * S, &a, 1, 0, &ev);
+        e = tracker_get(t, 9);
+        CHECK(e && e->age_kernel && e->state_since == t0 + 10 * S - kmin);
+        /* ... and not when ours is the larger */
+        a = sock(10, FW_TCP_FIN_WAIT1);
+        (void) dump(t, t0 - 100 * S, &a, 1, 0, &ev);
+        a = stuck_for_a_while(10);
+        (void) dump(t, t0, &a, 1, 0, &ev);
+        e = tracker_get(t, 10);
+        CHECK(e && !e->age_kernel && e->state_since == t0 - 100 * S);
+
+        /* a new state starts over, and the kernel's bound applies to it */
+        a.state = FW_TCP_CLOSING;
+        (void) dump(t, t0 + S, &a, 1, 0, &ev);
+        e = tracker_get(t, 10);
+        CHECK(e && e->age_kernel && e->state_since == t0 + S - kmin);
+
+        /* a bound longer than the clock has run: it starts at 1, not 0 */
+        a = stuck_for_a_while(11);
+        (void) dump(t, 5 * S, &a, 1, 0, &ev);
+        e = tracker_get(t, 11);
+        CHECK(e && e->state_since == 1);
+        tracker_free(t);
+}
+
 int main(void) {
+        test_kernel_bound();
         test_random_against_reference();
         test_lifecycle();
         test_repeat_and_state_change();

@@ -407,6 +407,51 @@ def kernel(t):
     t.check(release.startswith("6.1."), f"the guest runs Debian 12's 6.1 kernel ({release})")
 
 
+def kernel_ages(t):
+    """6.1's shorter tcp_info has no total_rto*: the ages without a daemon
+    come from the retransmit and probe schedules (lower bounds) and the last
+    data sent (an upper bound for a bare FIN or a zero window), hold the
+    truth, and are marked as what they are: "~" only where the bounds are
+    close (the rule finwatch(8) gives), ">" where nothing bounds them above.
+    One wait of 14 s."""
+    started = time.monotonic()
+    with Fixture(["lost-fin:fin-wait-1:owned:4:1", "lost-fin:last-ack:orphan:4:1",
+                  "zero-window:fin-wait-1:owned:4:1", "blocked-locally:last-ack:owned:4:1"]) as fx:
+        ready = time.monotonic()
+        time.sleep(14)
+        before = time.monotonic()
+        rows = [r for r in finwatch_json("list", "--no-daemon") if row_endpoints([r]) <= fx.endpoints()]
+        table = run("finwatch", "list", "--no-daemon").stdout
+        after = time.monotonic()
+        lo, hi = before - ready, after - started
+        t.eq(len(rows), 4, "every stuck socket listed")
+        for r in rows:
+            what = f"{r['state']} :{r['local_port']}"
+            t.eq(r["age_source"], "kernel", f"{what}: age_source")
+            if r["age_min_seconds"] is None:
+                t.check(False, f"{what}: a lower bound")
+                continue
+            t.check(r["age_min_seconds"] <= hi, f"{what}: lower bound {r['age_min_seconds']} <= truth (<= {hi:.2f})")
+            t.check(r["age_max_seconds"] is None or r["age_max_seconds"] >= lo,
+                    f"{what}: upper bound {r['age_max_seconds']} >= truth (>= {lo:.2f})")
+            t.check(r["age_min_seconds"] >= lo / 3, f"{what}: the schedule says some of it ({r['age_min_seconds']})")
+            close = (r["age_max_seconds"] is not None and
+                     r["age_max_seconds"] - r["age_min_seconds"] <= max(2.0, r["age_seconds"] / 10))
+            line = next((l for l in table.splitlines() if f":{r['local_port']} " in l and r["state"] in l
+                         and f":{r['peer_port']} " in l), "")
+            mark = "~" if close else ">"
+            t.check(re.search(r" " + re.escape(mark) + r"\d", line) is not None,
+                    f"{what}: the table marks it {mark} (bounds {r['age_min_seconds']} .. {r['age_max_seconds']}): "
+                    f"{line}")
+        bl = [r for r in rows if r["local_port"] == 9200]
+        t.check(bl and bl[0]["age_max_seconds"] is None, "blocked locally: a lower bound only (no upper)")
+        # the daemon's ages: its clock or the kernel's bound, never past the truth
+        for r in finwatch_json("list"):
+            if row_endpoints([r]) <= fx.endpoints() and r["age_min_seconds"] is not None:
+                t.check(r["age_min_seconds"] <= time.monotonic() - started,
+                        f"daemon: {r['state']} :{r['local_port']} age {r['age_min_seconds']} not past the truth")
+
+
 def service_healthy(t):
     """After everything: no failed unit, no restart but the watchdog's."""
     t.eq(is_active(UNIT), "active", "finwatchd active")
@@ -505,5 +550,6 @@ def no_timer_ksmbd(t):
 
 
 SCENARIOS = [install, kernel, notify, reload, seed, privileges, socket_activation, watchdog, sandbox_sysctls,
-             orphan_budget, unit_attribution, security, kill_other_netns, netns_all, no_timer_ksmbd, service_healthy]
+             orphan_budget, unit_attribution, security, kill_other_netns, netns_all, no_timer_ksmbd, kernel_ages,
+             service_healthy]
 

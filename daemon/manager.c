@@ -78,6 +78,8 @@ static int observe(const struct fw_sock *s, void *userdata) {
         annotated.id.netns_ino = ctx->netns_ino;
         cause_annotate(&annotated, ctx->limits);
         prev = tracker_get(ctx->m->tracker, annotated.id.cookie);
+        if (prev && tracker_seen_in_dump(ctx->m->tracker, prev))
+                return 0; /* a repeat within the dump: judged at its first sighting */
         peer = peers_judge(prev, &annotated, ctx->now, ctx->syn_challenges, ctx->peer_hold_polls);
         blocking_alerted = prev && prev->state == annotated.state && prev->blocking_alerted &&
                            peer.state == PEER_RECONNECTING;

@@ -208,7 +208,11 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
                 };
                 t->size++;
                 r = 1;
-        } else if (e->state != s->state) {
+        } else if (e->seen_gen == t->gen)
+                /* again in the same dump (one restarted after ENOBUFS
+                 * repeats what it had sent): the first sighting stands */
+                return 0;
+        else if (e->state != s->state) {
                 /* A new state is a new story: its own age, its own alert. */
                 e->state = s->state;
                 e->state_since = now;
@@ -219,6 +223,7 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
                 e->peer_quiet = 0;
                 e->blocking_alerted = false;
                 e->age_kernel = false;
+                e->no_timer_polls = 0;
                 r = 1;
         } else
                 r = 0;
@@ -319,6 +324,10 @@ int tracker_restore(struct tracker *t, const struct tracked *saved) {
         e->misses = 0;
         t->size++;
         return 0;
+}
+
+bool tracker_seen_in_dump(const struct tracker *t, const struct tracked *e) {
+        return e->seen_gen == t->gen;
 }
 
 const struct tracked *tracker_get(const struct tracker *t, uint64_t cookie) {

@@ -97,6 +97,10 @@ bool tracker_forget(struct tracker *t, uint64_t cookie);
 int tracker_restore(struct tracker *t, const struct tracked *e);
 
 const struct tracked *tracker_get(const struct tracker *t, uint64_t cookie);
+
+/* Whether the running dump has had this entry already (tracker_observe()
+ * takes only the first sighting of a socket in a dump). */
+bool tracker_seen_in_dump(const struct tracker *t, const struct tracked *e);
 size_t tracker_size(const struct tracker *t);
 /* Iterate: start with *iter = 0; NULL at the end. */
 const struct tracked *tracker_next(const struct tracker *t, size_t *iter);

@@ -324,6 +324,30 @@ static void test_no_timer_polls(void) {
         e = tracker_get(t, 4001);
         CHECK_INT(e->no_timer_polls, 255);
         CHECK_INT(e->cause, SOCK_CAUSE_NO_TIMER);
+
+        /* a new state counts anew */
+        off.state = FW_TCP_CLOSING;
+        CHECK(dump(t, 400 * S, &off, 1, 0, &ev) >= 0);
+        e = tracker_get(t, 4001);
+        CHECK_INT(e->no_timer_polls, 1);
+        CHECK_INT(e->cause, SOCK_CAUSE_UNKNOWN);
+        tracker_free(t);
+
+        /* a socket a dump reports three times (restarted after ENOBUFS) is
+         * one sighting, not three polls */
+        CHECK(tracker_new(&t) >= 0);
+        off.state = FW_TCP_LAST_ACK;
+        {
+                struct fw_sock thrice[3] = { off, off, off };
+
+                CHECK(dump(t, 1 * S, thrice, 3, 0, &ev) >= 0);
+                e = tracker_get(t, 4001);
+                CHECK_INT(e->no_timer_polls, 1);
+                CHECK_INT(e->cause, SOCK_CAUSE_UNKNOWN);
+                CHECK(tracker_seen_in_dump(t, e));
+                tracker_begin(t);
+                CHECK(!tracker_seen_in_dump(t, tracker_get(t, 4001)));
+        }
         tracker_free(t);
 }
 

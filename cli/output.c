@@ -150,8 +150,7 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_AGE] = row->age;
         cells[COL_ALERTED] = r->known ? (r->alerted ? "yes" : "no") : "-";
         cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
-        /* one sample (or too few): '?', as the Fate column's '~' marks an estimate */
-        cells[COL_CAUSE] = r->cause_unconfirmed ? "no-timer?" : cause_to_string(s->cause);
+        cells[COL_CAUSE] = output_row_cause(r);
         cells[COL_FATE] = row->fate;
         cells[COL_PEER_STATE] = peer_state_to_string(r->peer);
         cells[COL_UNIT] = row->unit_shown;
@@ -323,7 +322,7 @@ int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
         return 0;
 }
 
-static int set_new(json_t *o, const char *key, json_t *v) {
+int output_json_set(json_t *o, const char *key, json_t *v) {
         /* json_object_set_new steals v even on failure. */
         return v && json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
 }
@@ -341,7 +340,7 @@ static json_t *json_time(uint64_t realtime_usec) {
 
 /* A name another user wrote, escaped as in the table (escape.h): valid
  * UTF-8, so json_string takes it. NULL when out of memory. */
-static json_t *json_name(const char *s) {
+json_t *output_json_name(const char *s) {
         _cleanup_(freep) char *escaped = NULL;
 
         if (!escape_needed(s))
@@ -370,58 +369,58 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         sockfmt_address(local, sizeof(local), s->id.family, s->id.src);
         sockfmt_address(peer, sizeof(peer), s->id.family, s->id.dst);
 
-        r |= set_new(o, "family", json_string(s->id.family == AF_INET6 ? "ipv6" : "ipv4"));
-        r |= set_new(o, "proto", json_string(sockfmt_proto(s)));
-        r |= set_new(o, "local_address", json_string(local));
-        r |= set_new(o, "local_port", json_integer(s->id.sport));
-        r |= set_new(o, "peer_address", json_string(peer));
-        r |= set_new(o, "peer_port", json_integer(s->id.dport));
-        r |= set_new(o, "state", state ? json_string(state) : json_null());
-        r |= set_new(o, "recv_q", json_integer(s->recv_q));
-        r |= set_new(o, "send_q", json_integer(s->send_q));
-        r |= set_new(o, "timer", json_string(sockfmt_timer_name(s->timer)));
-        r |= set_new(o, "timer_count", json_integer(s->timer_count));
-        r |= set_new(o, "timer_expires_ms", json_integer(s->timer_expires));
-        r |= set_new(o, "retransmits", info ? json_integer(s->info.retransmits) : json_null());
-        r |= set_new(o, "probes", info ? json_integer(s->info.probes) : json_null());
-        r |= set_new(o, "backoff", info ? json_integer(s->info.backoff) : json_null());
-        r |= set_new(o, "unacked", info ? json_integer(s->info.unacked) : json_null());
-        r |= set_new(o, "snd_wnd", info ? json_integer(s->info.snd_wnd) : json_null());
-        r |= set_new(o, "notsent_bytes", info ? json_integer(s->info.notsent_bytes) : json_null());
-        r |= set_new(o, "rto_usec", info ? json_integer(s->info.rto) : json_null());
-        r |= set_new(o, "last_data_sent_ms", info ? json_integer(s->info.last_data_sent) : json_null());
-        r |= set_new(o, "last_ack_recv_ms", info ? json_integer(s->info.last_ack_recv) : json_null());
-        r |= set_new(o, "age_seconds", has_age ? json_real((double) row->age.est_usec / 1e6) : json_null());
-        r |= set_new(o, "age_min_seconds", has_age ? json_real((double) row->age.min_usec / 1e6) : json_null());
-        r |= set_new(o, "age_max_seconds", has_age && row->age.has_max ? json_real((double) row->age.max_usec / 1e6)
+        r |= output_json_set(o, "family", json_string(s->id.family == AF_INET6 ? "ipv6" : "ipv4"));
+        r |= output_json_set(o, "proto", json_string(sockfmt_proto(s)));
+        r |= output_json_set(o, "local_address", json_string(local));
+        r |= output_json_set(o, "local_port", json_integer(s->id.sport));
+        r |= output_json_set(o, "peer_address", json_string(peer));
+        r |= output_json_set(o, "peer_port", json_integer(s->id.dport));
+        r |= output_json_set(o, "state", state ? json_string(state) : json_null());
+        r |= output_json_set(o, "recv_q", json_integer(s->recv_q));
+        r |= output_json_set(o, "send_q", json_integer(s->send_q));
+        r |= output_json_set(o, "timer", json_string(sockfmt_timer_name(s->timer)));
+        r |= output_json_set(o, "timer_count", json_integer(s->timer_count));
+        r |= output_json_set(o, "timer_expires_ms", json_integer(s->timer_expires));
+        r |= output_json_set(o, "retransmits", info ? json_integer(s->info.retransmits) : json_null());
+        r |= output_json_set(o, "probes", info ? json_integer(s->info.probes) : json_null());
+        r |= output_json_set(o, "backoff", info ? json_integer(s->info.backoff) : json_null());
+        r |= output_json_set(o, "unacked", info ? json_integer(s->info.unacked) : json_null());
+        r |= output_json_set(o, "snd_wnd", info ? json_integer(s->info.snd_wnd) : json_null());
+        r |= output_json_set(o, "notsent_bytes", info ? json_integer(s->info.notsent_bytes) : json_null());
+        r |= output_json_set(o, "rto_usec", info ? json_integer(s->info.rto) : json_null());
+        r |= output_json_set(o, "last_data_sent_ms", info ? json_integer(s->info.last_data_sent) : json_null());
+        r |= output_json_set(o, "last_ack_recv_ms", info ? json_integer(s->info.last_ack_recv) : json_null());
+        r |= output_json_set(o, "age_seconds", has_age ? json_real((double) row->age.est_usec / 1e6) : json_null());
+        r |= output_json_set(o, "age_min_seconds", has_age ? json_real((double) row->age.min_usec / 1e6) : json_null());
+        r |= output_json_set(o, "age_max_seconds", has_age && row->age.has_max ? json_real((double) row->age.max_usec / 1e6)
                                                                        : json_null());
-        r |= set_new(o, "age_source", has_age ? json_string(age_source_to_string(row->age.source)) : json_null());
-        r |= set_new(o, "first_seen", row->known && now_realtime_usec > row->first_seen_ago_usec
+        r |= output_json_set(o, "age_source", has_age ? json_string(age_source_to_string(row->age.source)) : json_null());
+        r |= output_json_set(o, "first_seen", row->known && now_realtime_usec > row->first_seen_ago_usec
                                               ? json_time(now_realtime_usec - row->first_seen_ago_usec)
                                               : json_null());
-        r |= set_new(o, "alerted", row->known ? json_boolean(row->alerted) : json_null());
-        r |= set_new(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
-        r |= set_new(o, "cause", json_string(cause_to_string(s->cause)));
-        r |= set_new(o, "cause_confirmed", json_boolean(!row->cause_unconfirmed));
-        r |= set_new(o, "peer", json_peer(row));
-        r |= set_new(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
-        r |= set_new(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
-        r |= set_new(o, "unit", row->cgroup_deleted ? json_string("(deleted)")
-                                : or_else(row->unit, NULL) ? json_name(row->unit) : json_null());
-        r |= set_new(o, "cgroup", or_else(row->cgroup, NULL) ? json_name(row->cgroup) : json_null());
-        r |= set_new(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
-        r |= set_new(o, "netns", json_name(or_else(row->netns, "host")));
-        r |= set_new(o, "netns_inode", s->id.netns_ino ? json_integer((json_int_t) s->id.netns_ino) : json_null());
-        r |= set_new(o, "netns_unit", or_else(row->netns_unit, NULL) ? json_name(row->netns_unit) : json_null());
-        r |= set_new(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
-        r |= set_new(o, "process", row->pid > 0 && or_else(row->process, NULL) ? json_name(row->process) : json_null());
-        r |= set_new(o, "uid", json_integer(s->uid));
-        r |= set_new(o, "inode", json_integer(s->inode));
+        r |= output_json_set(o, "alerted", row->known ? json_boolean(row->alerted) : json_null());
+        r |= output_json_set(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
+        r |= output_json_set(o, "cause", json_string(cause_to_string(s->cause)));
+        r |= output_json_set(o, "cause_confirmed", json_boolean(!row->cause_unconfirmed));
+        r |= output_json_set(o, "peer", json_peer(row));
+        r |= output_json_set(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
+        r |= output_json_set(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
+        r |= output_json_set(o, "unit", row->cgroup_deleted ? json_string("(deleted)")
+                                : or_else(row->unit, NULL) ? output_json_name(row->unit) : json_null());
+        r |= output_json_set(o, "cgroup", or_else(row->cgroup, NULL) ? output_json_name(row->cgroup) : json_null());
+        r |= output_json_set(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
+        r |= output_json_set(o, "netns", output_json_name(or_else(row->netns, "host")));
+        r |= output_json_set(o, "netns_inode", s->id.netns_ino ? json_integer((json_int_t) s->id.netns_ino) : json_null());
+        r |= output_json_set(o, "netns_unit", or_else(row->netns_unit, NULL) ? output_json_name(row->netns_unit) : json_null());
+        r |= output_json_set(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
+        r |= output_json_set(o, "process", row->pid > 0 && or_else(row->process, NULL) ? output_json_name(row->process) : json_null());
+        r |= output_json_set(o, "uid", json_integer(s->uid));
+        r |= output_json_set(o, "inode", json_integer(s->inode));
         /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */
-        r |= set_new(o, "cookie", json_integer((json_int_t) s->id.cookie));
-        r |= set_new(o, "cgroup_id", s->has_cgroup_id ? json_integer((json_int_t) s->cgroup_id) : json_null());
-        r |= set_new(o, "shutdown", s->has_shutdown ? json_integer(s->shutdown) : json_null());
-        r |= set_new(o, "ifindex", json_integer(s->id.ifindex));
+        r |= output_json_set(o, "cookie", json_integer((json_int_t) s->id.cookie));
+        r |= output_json_set(o, "cgroup_id", s->has_cgroup_id ? json_integer((json_int_t) s->cgroup_id) : json_null());
+        r |= output_json_set(o, "shutdown", s->has_shutdown ? json_integer(s->shutdown) : json_null());
+        r |= output_json_set(o, "ifindex", json_integer(s->id.ifindex));
 
         if (r != 0) {
                 json_decref(o);
@@ -580,6 +579,11 @@ static int render_status(FILE *f, const void *args) {
 
 int output_status(FILE *f, const struct proto_status *st, bool json) {
         return write_whole(f, render_status, &(const struct status_args) { .st = st, .json = json });
+}
+
+const char *output_row_cause(const struct row *r) {
+        /* one sample (or too few): '?', as the Fate column's '~' marks an estimate */
+        return r->cause_unconfirmed ? "no-timer?" : cause_to_string(r->sock.cause);
 }
 
 bool output_row_age(const struct row *r, uint64_t *ret_usec) {

@@ -46,6 +46,16 @@ void output_sort(struct row *rows, size_t n);
  * now_realtime_usec: wall clock, to turn "first seen N ago" into a time. */
 json_t *output_row_json(const struct row *r, uint64_t now_realtime_usec);
 
+/* Set o[key] = v, which it takes even on failure; 0, or -ENOMEM (v NULL
+ * included). */
+int output_json_set(json_t *o, const char *key, json_t *v);
+/* A name another user wrote, escaped as in the table; NULL when out of memory. */
+json_t *output_json_name(const char *s);
+
+/* The Cause column's text: the cause, "no-timer?" for a no-timer not
+ * confirmed (gather_confirm_causes()). */
+const char *output_row_cause(const struct row *r);
+
 /* JSON and the status are built whole in memory and written to f at once:
  * when they fail (-ENOMEM), nothing reaches f. The table cannot fail but
  * for the writing: it is written as it is made. -EIO on a write error. */

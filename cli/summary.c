@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cause.h"
+#include "cgroup.h"
 #include "escape.h"
 #include "sockfmt.h"
 #include "summary.h"
@@ -76,6 +77,7 @@ static void key_of(struct summary_key *k, enum summary_by by, const struct row *
                 break;
         case SUMMARY_BY_CAUSE:
                 k->cause = r->sock.cause;
+                k->cause_unconfirmed = r->cause_unconfirmed;
                 break;
         case SUMMARY_BY_NETNS:
                 k->name = r->netns && *r->netns ? r->netns : NULL;
@@ -173,6 +175,8 @@ static int cmp_group(const void *x, const void *y) {
                 return a->key.port < b->key.port ? -1 : 1;
         if (a->key.cause != b->key.cause)
                 return a->key.cause < b->key.cause ? -1 : 1;
+        if (a->key.cause_unconfirmed != b->key.cause_unconfirmed)
+                return a->key.cause_unconfirmed ? 1 : -1;
         return cmp_name(a->key.name, b->key.name);
 }
 
@@ -254,7 +258,7 @@ static char *key_text(char *buf, size_t size, enum summary_by by, const struct s
                 *put_u64(buf, k->port) = '\0';
                 return buf;
         case SUMMARY_BY_CAUSE:
-                return copy_cut(buf, size, cause_to_string(k->cause));
+                return copy_cut(buf, size, k->cause_unconfirmed ? "no-timer?" : cause_to_string(k->cause));
         case SUMMARY_BY_UNIT:
         case SUMMARY_BY_NETNS:
                 if (!k->name)
@@ -266,7 +270,7 @@ static char *key_text(char *buf, size_t size, enum summary_by by, const struct s
 }
 
 /* Room for the longest key: an escaped unit name is the longest (output.c's cells_text). */
-#define KEY_STRLEN (ESCAPE_MAX_PER_BYTE * 256 + 1)
+#define KEY_STRLEN (ESCAPE_MAX_PER_BYTE * (CGROUP_UNIT_MAX - 1) + 1)
 
 enum { SCOL_KEY, SCOL_COUNT, SCOL_OLDEST, SCOL_NEVER, SCOL_REAPED, _SCOL_MAX };
 
@@ -386,35 +390,20 @@ int summary_table(FILE *f, const struct summary *s, unsigned flags) {
         return 0;
 }
 
-static int set_new(json_t *o, const char *key, json_t *v) {
-        /* json_object_set_new steals v even on failure. */
-        return v && json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
-}
-
 static int stats_json(json_t *o, const struct summary_stats *st) {
         int r = 0;
 
-        r |= set_new(o, "count", json_integer((json_int_t) st->count));
-        r |= set_new(o, "oldest_age_seconds", st->ages_known ? json_real((double) st->oldest_usec / 1e6) : json_null());
-        r |= set_new(o, "ages_known", json_integer((json_int_t) st->ages_known));
-        r |= set_new(o, "fate_never", json_integer((json_int_t) st->never));
-        r |= set_new(o, "fate_reaped", json_integer((json_int_t) st->reaped));
-        r |= set_new(o, "fate_unknown", json_integer((json_int_t) st->fate_unknown));
-        r |= set_new(o, "reaped_first_in_seconds",
+        r |= output_json_set(o, "count", json_integer((json_int_t) st->count));
+        r |= output_json_set(o, "oldest_age_seconds", st->ages_known ? json_real((double) st->oldest_usec / 1e6) : json_null());
+        r |= output_json_set(o, "ages_known", json_integer((json_int_t) st->ages_known));
+        r |= output_json_set(o, "fate_never", json_integer((json_int_t) st->never));
+        r |= output_json_set(o, "fate_reaped", json_integer((json_int_t) st->reaped));
+        r |= output_json_set(o, "fate_unknown", json_integer((json_int_t) st->fate_unknown));
+        r |= output_json_set(o, "reaped_first_in_seconds",
                      st->reaped ? json_real((double) st->reaped_first_msec / 1e3) : json_null());
-        r |= set_new(o, "reaped_last_in_seconds",
+        r |= output_json_set(o, "reaped_last_in_seconds",
                      st->reaped ? json_real((double) st->reaped_last_msec / 1e3) : json_null());
         return r;
-}
-
-/* A name another user wrote, escaped as in the table. */
-static json_t *json_name(const char *name) {
-        _cleanup_(freep) char *escaped = NULL;
-
-        if (!escape_needed(name))
-                return json_string(name);
-        escaped = escape_dup(name);
-        return escaped ? json_string(escaped) : NULL;
 }
 
 static int key_json(json_t *o, enum summary_by by, const struct summary_key *k) {
@@ -424,16 +413,17 @@ static int key_json(json_t *o, enum summary_by by, const struct summary_key *k) 
         case SUMMARY_BY_PEER_ADDRESS:
         case SUMMARY_BY_PEER_NETWORK:
                 key_text(buf, sizeof(buf), by, k);
-                return set_new(o, by == SUMMARY_BY_PEER_ADDRESS ? "peer_address" : "peer_network", json_string(buf)) |
-                       set_new(o, "family", json_string(k->family == AF_INET6 ? "ipv6" : "ipv4"));
+                return output_json_set(o, by == SUMMARY_BY_PEER_ADDRESS ? "peer_address" : "peer_network", json_string(buf)) |
+                       output_json_set(o, "family", json_string(k->family == AF_INET6 ? "ipv6" : "ipv4"));
         case SUMMARY_BY_LOCAL_PORT:
-                return set_new(o, "local_port", json_integer(k->port));
+                return output_json_set(o, "local_port", json_integer(k->port));
         case SUMMARY_BY_UNIT:
-                return set_new(o, "unit", k->name ? json_name(k->name) : json_null());
+                return output_json_set(o, "unit", k->name ? output_json_name(k->name) : json_null());
         case SUMMARY_BY_CAUSE:
-                return set_new(o, "cause", json_string(cause_to_string(k->cause)));
+                return output_json_set(o, "cause", json_string(cause_to_string(k->cause))) |
+                       output_json_set(o, "cause_confirmed", json_boolean(!k->cause_unconfirmed));
         case SUMMARY_BY_NETNS:
-                return set_new(o, "netns", json_name(k->name ? k->name : "host"));
+                return output_json_set(o, "netns", output_json_name(k->name ? k->name : "host"));
         default:
                 abort();
         }

@@ -42,7 +42,8 @@ struct summary_key {
         uint16_t port;                  /* local port */
         uint8_t family;                 /* of addr: AF_INET (v4-mapped included) or AF_INET6 */
         uint8_t cause;                  /* enum sock_cause */
-        uint8_t reserved[4];            /* 0: no padding, so that "= {}" zeroes every byte hashed */
+        bool cause_unconfirmed;         /* a no-timer? (output_row_cause()) */
+        uint8_t reserved[3];            /* 0: no padding, so that "= {}" zeroes every byte hashed */
         const char *name;               /* unit, "(deleted)" or NULL (unknown); netns name or NULL (host);
                                          * the rows' strings, which outlive the summary */
 };

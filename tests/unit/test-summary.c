@@ -288,6 +288,32 @@ static void test_units_causes_netns(void) {
 
 /* More groups than the table shows: ten and a line for the rest; JSON has
  * them all. And a table far bigger than the hash table's first size. */
+/* A confirmed no-timer and a candidate (no-timer?) are two groups, as
+ * list shows them. */
+static void test_no_timer_groups(void) {
+        struct row r[3];
+        _cleanup_(summary_done) struct summary s = {};
+        char *text;
+
+        for (size_t i = 0; i < ELEMENTSOF(r); i++) {
+                r[i] = row(AF_INET, "10.0.0.1", 80, -1, FATE_UNKNOWN);
+                r[i].sock.cause = SOCK_CAUSE_NO_TIMER;
+        }
+        r[0].sock.fate_msec = FATE_NEVER;
+        r[1].cause_unconfirmed = r[2].cause_unconfirmed = true;
+        CHECK_INT(summary_build(&s, r, ELEMENTSOF(r)), 0);
+        CHECK_INT(s.by[SUMMARY_BY_CAUSE].n, 2);
+        CHECK(group(&s, SUMMARY_BY_CAUSE, 0)->key.cause_unconfirmed);
+        CHECK_INT(group(&s, SUMMARY_BY_CAUSE, 0)->st.count, 2);
+        CHECK_INT(group(&s, SUMMARY_BY_CAUSE, 0)->st.never, 0);
+        CHECK(!group(&s, SUMMARY_BY_CAUSE, 1)->key.cause_unconfirmed);
+        CHECK_INT(group(&s, SUMMARY_BY_CAUSE, 1)->st.never, 1);
+        text = render_table(&s, 0);
+        CHECK(strstr(text, "\nno-timer? ") != NULL);
+        CHECK(strstr(text, "\nno-timer ") != NULL);
+        free(text);
+}
+
 static void test_cap(void) {
         enum { N = 3000 };
         _cleanup_(freep) struct row *r = calloc(N, sizeof(*r));
@@ -356,6 +382,7 @@ static void test_empty(void) {
 }
 
 int main(void) {
+        test_no_timer_groups();
         test_addresses();
         test_networks();
         test_ties_and_unknown_ages();

@@ -233,14 +233,15 @@ static int list_option(int c, const char *arg, void *userdata) {
         return selection_option(c, arg, userdata);
 }
 
-/* list --summary: the selected rows, grouped. */
+/* list --summary: the selected rows, grouped. An exit code when grouping
+ * failed (said), -errno when writing did. */
 static int write_summary(const struct verb_args *a, const struct gathered *g) {
         _cleanup_(summary_done) struct summary s = {};
         int r;
 
         r = summary_build(&s, g->rows, g->n);
         if (r < 0)
-                return r;
+                return fail(EXIT_FAILURE_RUNTIME, "list --summary: grouping %zu sockets: %s", g->n, strerror(-r));
         return a->json ? summary_json(stdout, &s) : summary_table(stdout, &s, a->sel.netns ? OUTPUT_NETNS : 0);
 }
 
@@ -265,6 +266,8 @@ static int verb_list(int argc, char **argv) {
         r = a.summary ? write_summary(&a, &g)
             : a.json  ? output_json(stdout, g.rows, g.n, now_usec(CLOCK_REALTIME))
                       : output_table(stdout, g.rows, g.n, a.sel.netns ? OUTPUT_NETNS : 0);
+        if (r > 0)
+                return r; /* said already */
         if (r < 0)
                 return fail(EXIT_FAILURE_RUNTIME, "writing output: %s", strerror(-r));
         return EXIT_OK;

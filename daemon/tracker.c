@@ -135,11 +135,6 @@ static void fill_from_sock(struct tracked *e, const struct fw_sock *s) {
         e->backoff = s->info.backoff;
 }
 
-void tracker_entry_from_sock(struct tracked *e, const struct fw_sock *s) {
-        *e = (struct tracked) { .state = s->state };
-        fill_from_sock(e, s);
-}
-
 void tracker_set_peer(struct tracker *t, uint64_t cookie, uint8_t peer, uint8_t quiet, bool blocking_alerted) {
         struct tracked *e = cookie ? lookup(t, cookie) : NULL;
 

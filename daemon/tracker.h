@@ -78,9 +78,6 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now);
 int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_t alert_repeat,
                   const struct tracker_ops *ops, void *userdata);
 
-/* A tracker entry's view of a socket (identity, state, timer...), times
- * zero: for records about sockets the table does not hold. */
-void tracker_entry_from_sock(struct tracked *e, const struct fw_sock *s);
 
 /* The peer verdict reached for this socket at this dump (peer.h), and
  * whether its "blocking a client" record went out. */

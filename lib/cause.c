@@ -46,7 +46,8 @@ enum sock_cause cause_of(const struct fw_sock *s) {
         /* net/ipv4/inet_diag.c: timer 1 (retransmit, loss probe, reorder) and
          * 4 (persist) come from icsk_pending; 2 is sk_timer, the keepalive,
          * which sends nothing while data or a FIN waits (tcp_keepalive_timer()
-         * gives up when packets_out or the write queue is non-empty). */
+         * only re-arms itself when packets_out or the write queue is
+         * non-empty). */
         if (s->timer == DIAG_TIMER_OFF || s->timer == DIAG_TIMER_KEEPALIVE)
                 return fin_owed(s->state) && fin_waits(s) ? SOCK_CAUSE_NO_TIMER : SOCK_CAUSE_UNKNOWN;
 

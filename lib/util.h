@@ -94,7 +94,7 @@ const char *file_type_name(mode_t mode);
  * (SCM_RIGHTS, at most SEND_FDS_MAX) if n_fds > 0. flags as for sendmsg().
  * 0 when it all went, -errno otherwise (-EMSGSIZE for too many fds, -EIO
  * for a short send). */
-#define SEND_FDS_MAX 255
+#define SEND_FDS_MAX 253 /* the kernel's SCM_MAX_FD */
 int send_with_fds(int fd, const void *buf, size_t len, const int *fds, size_t n_fds, int flags);
 
 /* O_NONBLOCK and FD_CLOEXEC on an inherited descriptor. 0 or -errno. */

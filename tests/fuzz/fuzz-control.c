@@ -713,7 +713,7 @@ static void do_request(struct run *r, struct client *cl, const int *fds, size_t 
 }
 
 static void do_fds(struct run *r, struct client *cl) {
-        int fds[255];
+        int fds[SEND_FDS_MAX];
         unsigned n = next_byte(r), kind = next_byte(r), packet = next_byte(r);
 
         for (unsigned i = 0; i < n && i < ELEMENTSOF(fds); i++)

@@ -537,8 +537,8 @@ def no_timer_ksmbd(t):
                 f"the kernel sent nothing meanwhile (segs_out {before and before.group(1)} -> "
                 f"{later and later.group(1)})")
         tool = os.path.join(PAYLOAD, "tools", "fw-diag-tool")
-        if os.path.exists(tool):
-            t.cmd(tool, "capture", "6", "last-ack", "/run/fw-results/ksmbd-no-timer-v6.rec")
+        t.require(os.path.exists(tool), "the payload has fw-diag-tool")
+        t.cmd(tool, "capture", "6", "last-ack", "/run/fw-results/ksmbd-no-timer-v6.rec")
         t.cmd("finwatch", "kill", "--cookie", str(row["cookie"]), "--yes")
         t.check(wait_for(lambda: "LAST-ACK" not in ss_line(41002), timeout=10), "killed: gone")
     finally:

@@ -130,6 +130,7 @@ static int parse_attrs(const uint8_t *p, size_t rem, struct fw_sock *s) {
                                 .retransmits = ti.tcpi_retransmits,
                                 .probes = ti.tcpi_probes,
                                 .backoff = ti.tcpi_backoff,
+                                .options = ti.tcpi_options,
                                 .rto = ti.tcpi_rto,
                                 .unacked = ti.tcpi_unacked,
                                 .total_retrans = ti.tcpi_total_retrans,

@@ -51,6 +51,8 @@ enum {
 #define FATE_NEVER   INT64_C(-1)      /* the kernel will not reap it */
 #define FATE_UNKNOWN INT64_C(-2)      /* not known (yet) */
 
+#define FW_TCPI_OPT_TIMESTAMPS 1   /* include/uapi/linux/tcp.h TCPI_OPT_TIMESTAMPS (ABI) */
+
 /* The part of struct tcp_info finwatch uses. Fields the kernel did not send
  * (an older kernel's shorter tcp_info) are 0; info_len says how much came. */
 struct fw_tcp_info {
@@ -76,6 +78,7 @@ struct fw_tcp_info {
         uint16_t total_rto_recoveries; /* RTO recoveries begun */
         uint32_t total_rto_time;       /* msec spent in RTO recoveries, the current one included */
         bool has_total_rto;
+        uint8_t options;               /* tcpi_options: TCPI_OPT_* negotiated (TIMESTAMPS, SACK, ...) */
 };
 
 /* What identifies one socket: exactly what SOCK_DESTROY needs (addresses,

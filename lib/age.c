@@ -26,13 +26,23 @@
  *     retransmission refused by local congestion (re-armed at
  *     TCP_RESOURCE_PROBE_INTERVAL without doubling) and the last interval
  *     of a TCP_USER_TIMEOUT (clamped; the socket is aborted at its end).
+ *     The halving assumes no cap: since 6.15 the doubling is capped at
+ *     tcp_rto_max(sk), which can be as low as 1 s, and halving from the
+ *     current interval undercounts any capped one, never overcounts. (A cap
+ *     lowered by TCP_RTO_MAX_MS below an icsk_rto already reached would make
+ *     the running interval shorter than tcpi_rto: not handled.) R3's upper
+ *     bound and estimate still take TCP_RTO_MAX as the cap; a smaller cap
+ *     can make that upper bound fall below the lower one, and then no bound
+ *     is given at all (below).
  *  R2 Since 6.7: tcp_update_rto_stats() counts a recovery
  *     (tcpi_total_rto_recoveries) and stamps its start (rto_stamp) at the
  *     first timeout with icsk_retransmits 0; tcp_get_info() adds the running
  *     recovery to tcpi_total_rto_time (msec, every recovery of the
  *     connection's life). With one recovery, in recovery now (retransmits >
  *     0), the current recovery lasted exactly total_rto_time: a lower bound
- *     of the stall. With more, it lasted at most total_rto_time.
+ *     of the stall. The u16 counters wrap: one recovery is trusted only if
+ *     every timeout of the life is this one's (total_rto == retransmits).
+ *     With more, it lasted at most total_rto_time.
  *  R3 Before the first timeout: the timer was (re-)armed at the last
  *     progress with the RTO, or a tail loss probe first whose timeout is at
  *     most the RTO (tcp_schedule_loss_probe()) and then the RTO from the
@@ -56,14 +66,17 @@
  *     packets_out). Each probe (tcp_send_probe0()) increments icsk_backoff
  *     (up to tcp_retries2) and re-arms the timer with
  *     tcp_probe0_when() = max(icsk_rto, TCP_RTO_MIN) << backoff, capped at
- *     TCP_RTO_MAX; icsk_rto itself is not doubled. A peer's zero-window ACK
+ *     TCP_RTO_MAX, since 6.15 at tcp_rto_max(sk) (1 .. 120 s, a sysctl or
+ *     a sockopt): the lower bound caps each interval at the smallest cap
+ *     the socket proves (persist_cap_min()); icsk_rto itself is not doubled. A peer's zero-window ACK
  *     re-arms it from its arrival with the same interval (tcp_ack_probe())
  *     and sets icsk_probes_out (tcpi_probes) back to 0, so the probes are
  *     counted by the backoff, not tcpi_probes. The first probe waited the
  *     base interval from when the window closed (tcp_check_probe_timer()).
  *     The sum of the intervals for backoff 0 .. b-1 and the part of the
  *     current one that has passed is a lower bound. Not so if a backoff
- *     was left over from an earlier recovery without an RTT sample.
+ *     was left over from an earlier recovery without an RTT sample: the
+ *     rule is skipped where that may be (persist_backoff_trusted()).
  *  P2 With the peer's window at 0 a probe carries no data
  *     (tcp_write_wakeup() sends tcp_xmit_probe_skb()), and with nothing in
  *     flight the last data sent was acknowledged after it was sent:
@@ -94,15 +107,44 @@ static int64_t retrans_schedule_min(const struct fw_sock *s, uint64_t rto, unsig
         return (int64_t) total;
 }
 
+/* The smallest probe interval cap the socket proves (P1): since Linux 6.15
+ * the cap is tcp_rto_max(sk) (net.ipv4.tcp_rto_max_ms or TCP_RTO_MAX_MS,
+ * 1 .. 120 s), not TCP_RTO_MAX. The interval now running is at least
+ * timer_expires and at most the cap. tcpi_rto proves nothing: the sockopt
+ * can lower the cap below an icsk_rto already reached. */
+static uint64_t persist_cap_min(const struct fw_sock *s) {
+        return s->timer_expires > TCP_RTO_MAX_MIN_MSEC ? s->timer_expires : TCP_RTO_MAX_MIN_MSEC;
+}
+
 /* P1: time since the window closed, at least. */
 static int64_t persist_schedule_min(const struct fw_sock *s, uint64_t rto) {
         uint64_t base = rto > TCP_RTO_MIN_MSEC ? rto : TCP_RTO_MIN_MSEC;
-        uint64_t current = rto_backed_off(base, s->info.backoff);
+        uint64_t cap = persist_cap_min(s);
+        uint64_t current = rto_backed_off_capped(base, s->info.backoff, cap);
         uint64_t total = s->timer_expires <= current ? current - s->timer_expires : 0;
 
         for (unsigned k = 0; k < s->info.backoff; k++)
-                total += rto_backed_off(base, k);
+                total += rto_backed_off_capped(base, k, cap);
         return (int64_t) total;
+}
+
+/* P1's premise: the backoff is this zero window's. An RTO recovery that
+ * ended without an RTT sample (Karn: none from a retransmitted segment
+ * without timestamps) leaves icsk_backoff and the backed-off icsk_rto, and
+ * the next zero window's first probe is armed at tcp_probe0_base() with no
+ * shift: the schedule would count minutes never waited. So: no RTO timeout
+ * in the connection's life (total_rto, where the kernel sends it), and no
+ * retransmission at all unless timestamps were negotiated (with them the
+ * ACK that ends a recovery carries an RTT sample through TSecr, which
+ * resets the backoff). total_retrans also counts fast retransmits, which
+ * leave the backoff alone: skipping those costs a bound, never a wrong one;
+ * and it covers a total_rto that wrapped (u16) to 0. */
+static bool persist_backoff_trusted(const struct fw_sock *s) {
+        if (s->info.has_total_rto && s->info.total_rto > 0)
+                return false;
+        if (s->info.total_retrans > 0 && !(s->info.options & FW_TCPI_OPT_TIMESTAMPS))
+                return false;
+        return true;
 }
 
 void age_from_kernel(const struct fw_sock *s, struct age_bounds *ret) {
@@ -125,7 +167,10 @@ void age_from_kernel(const struct fw_sock *s, struct age_bounds *ret) {
                                                                : TCP_RTO_MAX_MSEC;
 
                         bound_above(&max, total + 2 * first + AGE_SLACK_MSEC);
-                        if (s->info.total_rto_recoveries == 1) {
+                        /* one recovery, and every timeout of the life is this
+                         * recovery's: the u16 counters wrap, and a count that
+                         * disagrees is a premise failed */
+                        if (s->info.total_rto_recoveries == 1 && s->info.total_rto == retransmits) {
                                 min = max64(min, total);
                                 est = total + first;
                         }
@@ -133,7 +178,8 @@ void age_from_kernel(const struct fw_sock *s, struct age_bounds *ret) {
                 if (s->send_q == 1 && s->info.notsent_bytes == 0)
                         bound_above(&max, s->info.last_data_sent);
         } else if (s->timer == DIAG_TIMER_PERSIST) {
-                min = persist_schedule_min(s, rto);
+                if (persist_backoff_trusted(s))
+                        min = persist_schedule_min(s, rto);
                 if (s->info.has_snd_wnd && s->info.snd_wnd == 0)
                         bound_above(&max, s->info.last_data_sent);
         }
@@ -141,7 +187,12 @@ void age_from_kernel(const struct fw_sock *s, struct age_bounds *ret) {
         if (min <= 0)
                 return; /* nothing, or only "at least 0" */
         if (max != AGE_UNKNOWN && max < min)
-                max = AGE_UNKNOWN; /* a rule's premise failed: no upper bound rather than a wrong one */
+                /* A rule's premise failed and nothing says which. The lower
+                 * bound is what decisions act on, and the schedule behind it
+                 * is the more fragile rule (last_data_sent is a measure):
+                 * no bound at all rather than acting on a contradicted one.
+                 * (Clamping min to max would not do: max >= the truth.) */
+                return;
         if (est == AGE_UNKNOWN)
                 est = max != AGE_UNKNOWN ? min + (max - min) / 2 : min;
         if (est < min)

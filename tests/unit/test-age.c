@@ -65,7 +65,7 @@ static void test_one_recovery(void) {
         s = lost_fin_618();
         s.send_q = 2;
         s.info.rto = 120000000;
-        s.info.retransmits = s.info.backoff = 12;
+        s.info.retransmits = s.info.backoff = s.info.total_rto = 12;
         s.timer_expires = 30000;
         s.info.total_rto_time = 400000;
         age_from_kernel(&s, &b);
@@ -73,6 +73,21 @@ static void test_one_recovery(void) {
         CHECK_INT(b.max_msec, 400000 + 2 * 120000 + 20);
         CHECK_INT(b.est_msec, 400000 + 120000);
         CHECK(!age_is_close(&b)); /* 4 minutes apart: a lower bound only */
+}
+
+static void test_recoveries_wrapped(void) {
+        struct fw_sock s = lost_fin_618();
+        struct age_bounds b;
+
+        /* 65537 recoveries read as 1 (u16): total_rto_time is every
+         * recovery's, not this one's; total_rto disagrees with retransmits,
+         * so only the schedule (R1) bounds below */
+        s.send_q = 5;
+        s.info.total_rto = (6 + 65537 * 3) % 65536; /* 9 */
+        s.info.total_rto_time = 900000;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, 6120 + 12648);
+        CHECK(b.min_msec < 900000);
 }
 
 static void test_several_recoveries(void) {
@@ -90,12 +105,13 @@ static void test_several_recoveries(void) {
         CHECK_INT(b.est_msec, 18768 + (50428 - 18768) / 2);
         CHECK(!age_is_close(&b));
 
-        /* the totals below the schedule: a premise failed, no upper bound */
+        /* the totals below the schedule: a premise failed, and the lower
+         * bound is not acted on when contradicted */
         s.info.total_rto_time = 10000;
         age_from_kernel(&s, &b);
-        CHECK_INT(b.min_msec, 18768);
+        CHECK_INT(b.min_msec, AGE_UNKNOWN);
         CHECK_INT(b.max_msec, AGE_UNKNOWN);
-        CHECK_INT(b.est_msec, 18768);
+        CHECK_INT(b.est_msec, AGE_UNKNOWN);
 
         /* backoff below retransmits (local congestion retried without
          * doubling): only the doubled timeouts count */
@@ -187,22 +203,24 @@ static void test_persist(void) {
         struct fw_sock s = zero_window();
         struct age_bounds b;
 
-        /* P1: 208 x (1 + 2 + ... + 32) + (13312 - 7192); P2: last data sent */
+        /* P1: 208 x (1 + 2 + ... + 32), and of the interval now running
+         * (13312 ms uncapped) nothing: the running interval proves a cap of
+         * 7192 ms only (tcp_rto_max_ms, Linux 6.15+); P2: last data sent */
         age_from_kernel(&s, &b);
-        CHECK_INT(b.min_msec, 208 * 63 + 6120);
+        CHECK_INT(b.min_msec, 208 * 63);
         CHECK_INT(b.max_msec, 19664);
-        CHECK(age_is_close(&b));
+        CHECK(!age_is_close(&b));
 
         /* tcpi_probes is reset by every answer: the backoff counts, not it */
         s.info.probes = 0;
         s.timer_count = 0;
         age_from_kernel(&s, &b);
-        CHECK_INT(b.min_msec, 208 * 63 + 6120);
+        CHECK_INT(b.min_msec, 208 * 63);
 
         /* the window open (blocked locally): each probe may carry data */
         s.info.snd_wnd = 65536;
         age_from_kernel(&s, &b);
-        CHECK_INT(b.min_msec, 208 * 63 + 6120);
+        CHECK_INT(b.min_msec, 208 * 63);
         CHECK_INT(b.max_msec, AGE_UNKNOWN);
         CHECK(!age_is_close(&b));
 
@@ -214,15 +232,31 @@ static void test_persist(void) {
         age_from_kernel(&s, &b);
         CHECK_INT(b.min_msec, 150);
 
-        /* capped at TCP_RTO_MAX: eleven doublings of 208 pass 120 s */
+        /* capped: a running interval of at least 100 s proves a cap of
+         * 100 s, not TCP_RTO_MAX's 120 s: 208 x 511, three intervals of
+         * 100 s and none of the running one */
         s = zero_window();
         s.info.backoff = 12;
         s.timer_expires = 100000;
         s.info.last_data_sent = 2000000;
         age_from_kernel(&s, &b);
-        CHECK_INT(b.min_msec, 208 * 1023 + 120000 + 120000 + 20000);
+        CHECK_INT(b.min_msec, 208 * 511 + 3 * 100000);
         CHECK_INT(b.max_msec, 2000000);
         CHECK(!age_is_close(&b));
+
+        /* Linux 6.15+, tcp_rto_max_ms 1000: every interval from 208 << 3 on
+         * is 1 s; nothing proves a larger cap than the 1 s minimum and the
+         * running interval (timer_expires) */
+        s = zero_window();
+        s.info.backoff = 10;
+        s.timer_expires = 400;
+        s.info.last_data_sent = 2000000;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, 208 + 416 + 832 + 7 * 1000 + 600);
+        /* 5 s left of the running interval proves a cap of 5 s */
+        s.timer_expires = 5000;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, 208 * 31 + 5 * 5000);
 
         /* just armed, nothing passed: no bound */
         s = zero_window();
@@ -230,6 +264,55 @@ static void test_persist(void) {
         s.timer_expires = 208;
         age_from_kernel(&s, &b);
         CHECK_INT(b.min_msec, AGE_UNKNOWN);
+}
+
+static void test_persist_leftover_backoff(void) {
+        struct fw_sock s = zero_window();
+        struct age_bounds b;
+
+        /* an RTO recovery in the connection's life: its backoff may be left
+         * over (no RTT sample), the first probe not shifted: no schedule */
+        s.info.len = 280;
+        s.info.has_total_rto = true;
+        s.info.total_rto = 3;
+        s.info.total_rto_recoveries = 1;
+        s.info.total_retrans = 3;
+        s.info.options = FW_TCPI_OPT_TIMESTAMPS;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, AGE_UNKNOWN);
+
+        /* no RTO timeout, a fast retransmit, timestamps off: skipped too
+         * (total_rto may have wrapped) */
+        s.info.total_rto = s.info.total_rto_recoveries = 0;
+        s.info.options = 0;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, AGE_UNKNOWN);
+
+        /* with timestamps the recovery's end had an RTT sample */
+        s.info.options = FW_TCPI_OPT_TIMESTAMPS;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, 208 * 63);
+
+        /* Debian 12 (no total_rto): a retransmission without timestamps */
+        s = zero_window();
+        s.info.total_retrans = 1;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, AGE_UNKNOWN);
+        s.info.options = FW_TCPI_OPT_TIMESTAMPS;
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, 208 * 63);
+}
+
+/* The schedule above the sound upper bound: the lower bound is dropped. */
+static void test_persist_contradicted(void) {
+        struct fw_sock s = zero_window();
+        struct age_bounds b;
+
+        s.info.last_data_sent = 5000; /* below 208 * 63 */
+        age_from_kernel(&s, &b);
+        CHECK_INT(b.min_msec, AGE_UNKNOWN);
+        CHECK_INT(b.max_msec, AGE_UNKNOWN);
+        CHECK_INT(b.est_msec, AGE_UNKNOWN);
 }
 
 static void test_combine(void) {
@@ -297,9 +380,12 @@ static void test_combine(void) {
 
 int main(void) {
         test_one_recovery();
+        test_recoveries_wrapped();
         test_several_recoveries();
         test_short_tcp_info();
         test_persist();
+        test_persist_leftover_backoff();
+        test_persist_contradicted();
         test_combine();
         return test_result("test-age");
 }

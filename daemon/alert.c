@@ -111,7 +111,7 @@ static void socket_fields(struct record *r, const struct tracked *e, const struc
 
 /* FINWATCH_AGE_SOURCE: whose lower bound the age is (the larger wins) */
 static const char *age_source_of(const struct tracked *e) {
-        return age_source_to_string(e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON);
+        return age_source_to_string(tracker_age_source(e));
 }
 
 void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t age, bool repeat,
@@ -138,7 +138,7 @@ void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_l
 }
 
 void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now) {
-        uint64_t stuck = e->last_seen > e->state_since ? e->last_seen - e->state_since : 0;
+        uint64_t stuck = tracker_age(e, e->last_seen);
         char age_s[DURATION_STRLEN];
         struct endpoints ep;
         struct record r = {};
@@ -160,7 +160,7 @@ void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock
 }
 
 void alert_blocking(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now) {
-        uint64_t age = now > e->state_since ? now - e->state_since : 0;
+        uint64_t age = tracker_age(e, now);
         char age_s[DURATION_STRLEN];
         struct endpoints ep;
         struct record r = {};
@@ -229,7 +229,7 @@ void alert_killed(struct alerter *a, const struct tracked *e, const struct sock_
         struct record_sock v = record_sock_of(e, l);
         struct record_kill k = {
                 .result = result, .age_usec = age, .origin = origin, .uid = uid, .pid = pid, .via = "finwatchd",
-                .age_source = e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON,
+                .age_source = tracker_age_source(e),
         };
         struct record r = {};
 

@@ -13,7 +13,7 @@ bool policy_wants_kill(const struct config *c, const struct tracked *e, uint64_t
                 return false;
         if (!(DIAG_STATES_CLOSING & DIAG_STATE_BIT(e->state)))
                 return false;
-        if (!blocking && (now < e->state_since || now - e->state_since < config_kill_after(c, e->state)))
+        if (!blocking && (now < e->state_since || tracker_age(e, now) < config_kill_after(c, e->state)))
                 return false;
         if (portset_has(&c->kill_exclude_ports, e->id.sport) || portset_has(&c->kill_exclude_ports, e->id.dport))
                 return false;
@@ -76,13 +76,13 @@ int policy_run(struct policy_state *ps, const struct config *c, struct tracker *
                 labels_of(l, &copy, &labels);
                 changed = true;
                 if (c->kill_auto == KILL_POLICY_DRY_RUN) {
-                        alert_killed(a, &copy, &labels, 0, now - copy.state_since, KILL_AUTO_DRY_RUN, 0, 0);
+                        alert_killed(a, &copy, &labels, 0, tracker_age(&copy, now), KILL_AUTO_DRY_RUN, 0, 0);
                         tracker_set_kill_noted(t, copy.id.cookie);
                         continue;
                 }
                 state = copy.state;
                 r = ops->kill(&copy.id, &state, ops->userdata);
-                alert_killed(a, &copy, &labels, r, now - copy.state_since, KILL_AUTO, 0, 0);
+                alert_killed(a, &copy, &labels, r, tracker_age(&copy, now), KILL_AUTO, 0, 0);
                 if (r == 0 || r == -ENOENT)
                         tracker_forget(t, copy.id.cookie);
                 else

@@ -26,11 +26,11 @@ static void handle_list(struct manager *m, struct reply *reply) {
                 if (e) {
                         struct proto_tracked t = {
                                 .cookie = e->id.cookie,
-                                .age_usec = now > e->state_since ? now - e->state_since : 0,
+                                .age_usec = tracker_age(e, now),
                                 .first_seen_ago_usec = now > e->first_seen ? now - e->first_seen : 0,
                                 .state = e->state,
                                 .alerted = e->alerted,
-                                .age_source = e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON,
+                                .age_source = tracker_age_source(e),
                                 .peer = e->peer,
                                 .no_timer_polls = e->no_timer_polls,
                         };
@@ -110,7 +110,7 @@ static int kill_one(struct manager *m, struct diag *d, const struct sock_id *id,
                 labels.netns = netns;
         }
         alert_killed(&m->alerter, &view, &labels, r,
-                     known ? (now > known->state_since ? now - known->state_since : 0) : UINT64_MAX, KILL_MANUAL,
+                     known ? tracker_age(known, now) : UINT64_MAX, KILL_MANUAL,
                      (uint32_t) peer->uid, (uint32_t) peer->pid);
         manager_count_kill(m, r);
         if (r == 0 || r == -ENOENT)

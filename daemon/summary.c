@@ -40,7 +40,7 @@ int summary_build(struct summary *s, const struct tracker *t, struct labels *l, 
                 return -ENOMEM;
 
         while ((e = tracker_next(t, &iter))) {
-                uint64_t age = now > e->state_since ? now - e->state_since : 0;
+                uint64_t age = tracker_age(e, now);
                 uint32_t unit = labels_unit(l, e), ns = labels_netns(l, e);
 
                 /* a unit seen for the first time is a new label */

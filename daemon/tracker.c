@@ -164,6 +164,14 @@ bool tracker_forget(struct tracker *t, uint64_t cookie) {
         return true;
 }
 
+uint64_t tracker_age(const struct tracked *e, uint64_t now) {
+        return now > e->state_since ? now - e->state_since : 0;
+}
+
+enum age_source tracker_age_source(const struct tracked *e) {
+        return e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON;
+}
+
 /* The larger lower bound wins: our clock since we saw it in this state, or
  * the kernel's bound of its time without progress (which a daemon started
  * an hour into the trouble sees at its first poll). */
@@ -277,7 +285,7 @@ int tracker_sweep(struct tracker *t, uint64_t now, uint64_t alert_after, uint64_
                         continue;
                 }
 
-                age = now >= e->state_since ? now - e->state_since : 0;
+                age = tracker_age(e, now);
                 if (!e->alerted) {
                         if (age >= alert_after) {
                                 e->alerted = true;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "age.h"
 #include "diag.h"
 
 /* 136 bytes: with the table between 8/15 and 4/5 full, 170-255 bytes a socket. */
@@ -63,6 +64,12 @@ static inline void tracker_freep(struct tracker **t) {
         if (*t)
                 tracker_free(*t);
 }
+
+/* usec: how long it has been stuck at `now` (0 if state_since is later). */
+uint64_t tracker_age(const struct tracked *e, uint64_t now);
+
+/* Whose lower bound that age is: AGE_SOURCE_KERNEL or AGE_SOURCE_DAEMON. */
+enum age_source tracker_age_source(const struct tracked *e);
 
 /* A dump starts: sockets observed from now on belong to a new generation. */
 void tracker_begin(struct tracker *t);

@@ -177,6 +177,7 @@ void alert_blocking(struct alerter *a, const struct tracked *e, const struct soc
         record_field(&r, "PRIORITY=%d", LOG_WARNING);
         record_field(&r, "MESSAGE_ID=" ALERT_MESSAGE_ID_BLOCKING);
         record_field(&r, "FINWATCH_AGE_USEC=%" PRIu64, age);
+        record_field(&r, "FINWATCH_AGE_SOURCE=%s", age_source_of(e));
         socket_fields(&r, e, l);
         send_record(a, &r);
 }

@@ -79,6 +79,7 @@ static void test_fields(void) {
         CHECK(strstr(s.last, "PRIORITY=4\n") != NULL);
         CHECK(strstr(s.last, "FINWATCH_PEER_STATE=reconnecting\n") != NULL);
         CHECK(strstr(s.last, "FINWATCH_COOKIE=77\n") != NULL);
+        CHECK(strstr(s.last, "FINWATCH_AGE_SOURCE=daemon\n") != NULL);
         e.peer = 0;
         s.records = 1;
 

@@ -172,9 +172,12 @@ enum age_source tracker_age_source(const struct tracked *e) {
         return e->age_kernel ? AGE_SOURCE_KERNEL : AGE_SOURCE_DAEMON;
 }
 
-/* The larger lower bound wins: our clock since we saw it in this state, or
- * the kernel's bound of its time without progress (which a daemon started
- * an hour into the trouble sees at its first poll). */
+/* At the first sighting in a state, the larger lower bound wins: our clock
+ * (which starts now) or the kernel's bound of its time without progress
+ * (which a daemon started an hour into the trouble sees at its first poll).
+ * Only then: a state_since only ever moves earlier, so one poll's wrong
+ * bound would stick for the socket's life, and once we watch it our own
+ * clock is the measure. */
 static void start_at_kernel_bound(struct tracked *e, const struct fw_sock *s, uint64_t now) {
         struct age_bounds b;
         uint64_t min, since;
@@ -231,7 +234,8 @@ int tracker_observe(struct tracker *t, const struct fw_sock *s, uint64_t now) {
         } else
                 r = 0;
 
-        start_at_kernel_bound(e, s, now);
+        if (r == 1)
+                start_at_kernel_bound(e, s, now);
 
         fill_from_sock(e, s);
         /* no-timer is a verdict of several dumps: a timer can be off for a moment */

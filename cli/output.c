@@ -390,7 +390,7 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= output_json_set(o, "rto_usec", info ? json_integer(s->info.rto) : json_null());
         r |= output_json_set(o, "last_data_sent_ms", info ? json_integer(s->info.last_data_sent) : json_null());
         r |= output_json_set(o, "last_ack_recv_ms", info ? json_integer(s->info.last_ack_recv) : json_null());
-        r |= output_json_set(o, "age_seconds", has_age ? json_real((double) row->age.est_usec / 1e6) : json_null());
+        r |= output_json_set(o, "age_seconds", has_age ? json_real((double) age_shown_usec(&row->age) / 1e6) : json_null());
         r |= output_json_set(o, "age_min_seconds", has_age ? json_real((double) row->age.min_usec / 1e6) : json_null());
         r |= output_json_set(o, "age_max_seconds", has_age && row->age.has_max ? json_real((double) row->age.max_usec / 1e6)
                                                                        : json_null());

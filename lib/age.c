@@ -261,6 +261,10 @@ void age_combine(const struct age_bounds *kernel, bool have_daemon, uint64_t dae
         *ret = v;
 }
 
+uint64_t age_shown_usec(const struct age_view *v) {
+        return v->source == AGE_SOURCE_KERNEL && v->close ? v->est_usec : v->min_usec;
+}
+
 char *age_format(char *buf, size_t size, const struct age_view *v) {
         char d[DURATION_STRLEN + 1];
 
@@ -269,6 +273,6 @@ char *age_format(char *buf, size_t size, const struct age_view *v) {
         if (v->source == AGE_SOURCE_DAEMON)
                 return format_duration(buf, size, v->min_usec);
         d[0] = v->close ? '~' : '>';
-        format_duration(d + 1, sizeof(d) - 1, v->close ? v->est_usec : v->min_usec);
+        format_duration(d + 1, sizeof(d) - 1, age_shown_usec(v));
         return copy_cut(buf, size, d);
 }

@@ -62,6 +62,10 @@ struct age_view {
 void age_combine(const struct age_bounds *kernel, bool have_daemon, uint64_t daemon_usec, uint8_t daemon_source,
                  struct age_view *ret);
 
+/* The age shown (age_format()) and reported as age_seconds: the kernel's
+ * estimate only with close bounds, else the lower bound. */
+uint64_t age_shown_usec(const struct age_view *v);
+
 /* "-", "2min 3s" (the daemon's), "~2min 3s" (the kernel's estimate, close
  * bounds) or ">2min 3s" (a lower bound only). */
 char *age_format(char *buf, size_t size, const struct age_view *v);

@@ -373,6 +373,19 @@ static void test_combine(void) {
         CHECK(!v.close);
         CHECK_STR(age_format(buf, sizeof(buf), &v), ">4min 10s");
 
+        /* what is shown: the estimate with close bounds, else the lower bound */
+        k = (struct age_bounds) { .min_msec = 10000, .max_msec = 600000, .est_msec = 305000 };
+        age_combine(&k, false, 0, 0, &v);
+        CHECK(!v.close);
+        CHECK_INT(v.est_usec, 305000000);
+        CHECK_INT(age_shown_usec(&v), 10000000);
+        CHECK_STR(age_format(buf, sizeof(buf), &v), ">10s");
+        k = (struct age_bounds) { .min_msec = 19260, .max_msec = 19672, .est_msec = 19464 };
+        age_combine(&k, false, 0, 0, &v);
+        CHECK_INT(age_shown_usec(&v), 19464000);
+        age_combine(&k, true, 19500000, AGE_SOURCE_DAEMON, &v);
+        CHECK_INT(age_shown_usec(&v), 19500000);
+
         CHECK_STR(age_source_to_string(AGE_SOURCE_DAEMON), "daemon");
         CHECK_STR(age_source_to_string(AGE_SOURCE_KERNEL), "kernel");
         CHECK(age_source_to_string(AGE_SOURCE_NONE) == NULL);

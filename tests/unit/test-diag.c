@@ -93,6 +93,7 @@ static void put_sock(uint8_t *buf, size_t *off, const struct spec *sp) {
                 ti.tcpi_retransmits = sp->retransmits;
                 ti.tcpi_probes = sp->probes;
                 ti.tcpi_backoff = 2;
+                ti.tcpi_options = FW_TCPI_OPT_TIMESTAMPS | 2; /* and SACK */
                 ti.tcpi_rto = 1600000;
                 ti.tcpi_unacked = 1;
                 ti.tcpi_snd_wnd = sp->snd_wnd;
@@ -187,6 +188,7 @@ static void test_good(void) {
         CHECK_INT(s->info.len, sizeof(struct tcp_info));
         CHECK_INT(s->info.retransmits, 3);
         CHECK_INT(s->info.backoff, 2);
+        CHECK_INT(s->info.options, FW_TCPI_OPT_TIMESTAMPS | 2);
         CHECK_INT(s->info.rto, 1600000);
         CHECK_INT(s->info.unacked, 1);
         CHECK_INT(s->info.snd_wnd, 65483);

@@ -8,28 +8,24 @@
 
 #include "diag.h"
 #include "peer.h"
+#include "rto.h"
 #include "util.h"
-
-/* include/net/tcp.h: the persist timer never fires sooner than this, nor
- * later than TCP_RTO_MAX */
-#define PROBE_BASE_MIN_USEC UINT64_C(200000)
-#define PROBE_MAX_USEC (120 * UINT64_C(1000000))
 
 uint32_t peer_own_segments(const struct peer_interval *iv) {
         uint32_t own = iv->cur.total_retrans - iv->prev.total_retrans; /* a counter: wraps as it does */
 
         if (iv->prev.timer == DIAG_TIMER_PERSIST || iv->cur.timer == DIAG_TIMER_PERSIST) {
                 /* the fastest schedule the interval can have had: the
-                 * smaller backoff and rto of the two samples */
+                 * smaller backoff and rto of the two samples, the rto
+                 * rounded down to msec. The faster the schedule, the more
+                 * probes, the larger the allowance: that errs toward not
+                 * flagging, the safe side (rto.h's cap is the kernel's
+                 * default TCP_RTO_MAX; a lower cap would only allow more). */
                 uint8_t backoff = iv->prev.backoff < iv->cur.backoff ? iv->prev.backoff : iv->cur.backoff;
                 uint32_t rto = iv->prev.rto < iv->cur.rto ? iv->prev.rto : iv->cur.rto;
-                uint64_t gap = rto > PROBE_BASE_MIN_USEC ? rto : PROBE_BASE_MIN_USEC;
-                uint64_t probes;
+                uint64_t base = rto / 1000 > TCP_RTO_MIN_MSEC ? rto / 1000 : TCP_RTO_MIN_MSEC;
+                uint64_t probes = iv->usec / 1000 / rto_backed_off(base, backoff) + 1;
 
-                gap = backoff >= 16 ? PROBE_MAX_USEC : gap << backoff;
-                if (gap > PROBE_MAX_USEC)
-                        gap = PROBE_MAX_USEC;
-                probes = iv->usec / gap + 1;
                 own += probes > UINT32_MAX - own ? UINT32_MAX - own : (uint32_t) probes;
         }
         return own;

@@ -19,8 +19,9 @@
  *      probes are ACKs and do.
  *   3. what the socket sent that an answer could come back to: its
  *      retransmissions (total_retrans grew) and, with the persist timer
- *      on, its window probes, at most one per max(rto, 200 ms) << backoff
- *      (capped at 120 s; tcp_probe0_when()) over the interval, plus one.
+ *      on, its window probes, at most one per rto_backed_off(max(rto,
+ *      TCP_RTO_MIN), backoff) (rto.h; tcp_probe0_when()) over the interval,
+ *      plus one: the fastest schedule, so the allowance errs large.
  *      segs_in grew by no more than that: PEER_EV_EXPLAINED.
  *   4. it grew by more, and the namespace's TcpExtTCPSYNChallenge counter
  *      grew in this interval or the one before (the counter is read once

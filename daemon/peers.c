@@ -25,6 +25,7 @@ struct peer_verdict peers_judge(const struct tracked *prev, const struct fw_sock
                                 .usec = now - prev->last_seen,
                                 .last_data_recv_ms = s->info.last_data_recv,
                                 .last_ack_recv_ms = s->info.last_ack_recv,
+                                .recv_q = s->recv_q,
                                 .syn_challenges = syn_challenges,
                         };
 

@@ -34,6 +34,7 @@ uint32_t peer_own_segments(const struct peer_interval *iv) {
 enum peer_evidence peer_evidence(const struct peer_interval *iv) {
         uint32_t in = iv->cur.segs_in - iv->prev.segs_in;
         uint64_t interval_ms = iv->usec / 1000;
+        uint32_t own;
 
         if (iv->usec == 0)
                 return PEER_EV_NONE;
@@ -42,11 +43,18 @@ enum peer_evidence peer_evidence(const struct peer_interval *iv) {
         if (iv->cur.data_segs_in != iv->prev.data_segs_in || iv->last_data_recv_ms < interval_ms ||
             iv->last_ack_recv_ms < interval_ms)
                 return PEER_EV_LIVE;
-        if (in <= peer_own_segments(iv))
+        /* our side does not read: the peer's window probes and keepalives
+         * (out of window, answered with a dupack, never reach tcp_ack()) */
+        if (iv->recv_q > 0)
                 return PEER_EV_EXPLAINED;
-        if (iv->syn_challenges < 0)
+        own = peer_own_segments(iv);
+        if (in <= own)
+                return PEER_EV_EXPLAINED;
+        /* every unexplained segment needs a challenge ACK of the namespace's
+         * to stand for it (the counter is the namespace's: an upper bound) */
+        if (iv->syn_challenges < 0 || (uint64_t) iv->syn_challenges < (uint64_t) (in - own))
                 return PEER_EV_UNEXPLAINED;
-        return iv->syn_challenges > 0 ? PEER_EV_RECONNECT : PEER_EV_UNEXPLAINED;
+        return PEER_EV_RECONNECT;
 }
 
 bool peer_update(struct peer_verdict *v, enum peer_evidence ev, unsigned hold_polls) {

@@ -100,6 +100,24 @@ static void test_evidence(void) {
         iv.last_ack_recv_ms = 9000;
         CHECK_INT(peer_evidence(&iv), PEER_EV_RECONNECT);
 
+        /* a FIN_WAIT_1 socket whose application does not read: the peer's
+         * zero-window probes and keepalives come in, fail tcp_sequence(),
+         * move neither the ACK clock nor data_segs_in; the namespace is
+         * busy with someone else's reconnecting client */
+        iv = lost_fin(2, 40);
+        iv.recv_q = 65536;
+        CHECK_INT(peer_evidence(&iv), PEER_EV_EXPLAINED);
+        /* the same with the window open: keepalives the namespace's
+         * challenges cannot all stand for */
+        iv = lost_fin(3, 2);
+        CHECK_INT(peer_evidence(&iv), PEER_EV_UNEXPLAINED);
+        iv = lost_fin(3, 3);
+        CHECK_INT(peer_evidence(&iv), PEER_EV_RECONNECT);
+        /* own segments first, then the challenges for the rest */
+        iv = lost_fin(3, 2);
+        iv.cur.total_retrans++;
+        CHECK_INT(peer_evidence(&iv), PEER_EV_RECONNECT);
+
         /* no interval: first sight, or twice in one dump */
         iv = lost_fin(2, 2);
         iv.usec = 0;
@@ -217,6 +235,15 @@ static void test_judge(void) {
         prev.peer = PEER_RECONNECTING;
         v = peers_judge(&prev, &s, 10 * S + 500 * MS, 2, 120);
         CHECK_INT(v.state, PEER_UNKNOWN);
+        /* unread data in our receive queue: the peer probes our closed
+         * window, not reconnecting, whatever the namespace's counter */
+        prev.state = FW_TCP_FIN_WAIT1;
+        prev.peer = PEER_SILENT;
+        s.recv_q = 4096;
+        v = peers_judge(&prev, &s, 10 * S + 500 * MS, 50, 120);
+        CHECK_INT(v.state, PEER_ANSWERING);
+        s.recv_q = 0;
+        prev.peer = PEER_RECONNECTING;
         /* twice in one dump: no interval, the verdict kept */
         prev.state = FW_TCP_FIN_WAIT1;
         v = peers_judge(&prev, &s, 10 * S, 2, 120);

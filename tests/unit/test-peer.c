@@ -250,8 +250,30 @@ static void test_judge(void) {
         CHECK_INT(v.state, PEER_RECONNECTING);
 }
 
+/* The namespace's counter over polls: growth over two intervals; a
+ * counter that went down is a reset, not 2^64 challenges. */
+static void test_syn_fold(void) {
+        struct netns ns = {};
+
+        CHECK_INT(peers_syn_fold(&ns, 100), -1);
+        CHECK_INT(peers_syn_fold(&ns, 100), 0);
+        CHECK_INT(peers_syn_fold(&ns, 103), 3);
+        CHECK_INT(peers_syn_fold(&ns, 104), 4);
+        CHECK_INT(peers_syn_fold(&ns, 104), 1);
+        /* down: unknown, and a fresh baseline */
+        CHECK_INT(peers_syn_fold(&ns, 5), -1);
+        CHECK_INT(peers_syn_fold(&ns, 5), 0);
+        CHECK_INT(peers_syn_fold(&ns, 7), 2);
+        CHECK_INT(peers_syn_fold(&ns, 0), -1);
+        /* large values still count */
+        ns = (struct netns) {};
+        CHECK_INT(peers_syn_fold(&ns, UINT64_MAX - 1), -1);
+        CHECK_INT(peers_syn_fold(&ns, UINT64_MAX), 1);
+}
+
 int main(void) {
         test_judge();
+        test_syn_fold();
         test_evidence();
         test_own_segments();
         test_update();

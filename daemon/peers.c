@@ -88,7 +88,7 @@ void peers_announce(struct tracker *t, struct alerter *a, struct labels *l, uint
                 if (e->peer != PEER_RECONNECTING || e->blocking_alerted || e->last_seen != now)
                         continue;
                 labels_of(l, e, &labels);
-                alert_blocking(a, e, &labels, now);
-                tracker_set_peer(t, e->id.cookie, e->peer, e->peer_quiet, true);
+                if (alert_blocking(a, e, &labels, now)) /* refused by the rate limit: the next poll */
+                        tracker_set_peer(t, e->id.cookie, e->peer, e->peer_quiet, true);
         }
 }

@@ -3,6 +3,7 @@
  * rule must tell apart, the verdict over polls, and the netstat parser. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "diag.h"
 #include "peer.h"
@@ -271,8 +272,56 @@ static void test_syn_fold(void) {
         CHECK_INT(peers_syn_fold(&ns, UINT64_MAX), 1);
 }
 
+static int count_records(const struct iovec *iov, int n, void *userdata) {
+        unsigned *records = userdata;
+
+        (*records)++;
+        return 0;
+}
+
+/* A blocking record the rate limit refuses is tried again at a later poll,
+ * and counts as nothing held back. */
+static void test_announce(void) {
+        _cleanup_(tracker_freep) struct tracker *t = NULL;
+        _cleanup_(labels_freep) struct labels *l = NULL;
+        struct fw_sock s = { .id = { .cookie = 42, .family = AF_INET }, .state = FW_TCP_FIN_WAIT1 };
+        const struct tracked *e;
+        struct alerter a;
+        unsigned records = 0;
+
+        CHECK_INT(tracker_new(&t), 0);
+        CHECK_INT(labels_new(&l, NULL), 0);
+        CHECK_INT(labels_begin(l, NULL), 0);
+        alerter_init(&a, 1, count_records, &records);
+        tracker_begin(t);
+        CHECK(tracker_observe(t, &s, 10 * S) >= 0);
+        tracker_set_peer(t, 42, PEER_RECONNECTING, 0, false);
+        /* the minute's one record is gone already */
+        a.window_open = true;
+        a.window_start = 10 * S;
+        a.sent_in_window = 1;
+        peers_announce(t, &a, l, 10 * S);
+        CHECK_INT(records, 0);
+        CHECK_INT(a.held_stuck, 0);
+        CHECK_INT(a.held_total, 0);
+        e = tracker_get(t, 42);
+        CHECK(e && !e->blocking_alerted);
+        /* the next minute: it goes out, once */
+        tracker_begin(t);
+        CHECK(tracker_observe(t, &s, 70 * S) >= 0);
+        peers_announce(t, &a, l, 70 * S);
+        CHECK_INT(records, 1);
+        e = tracker_get(t, 42);
+        CHECK(e && e->blocking_alerted);
+        tracker_begin(t);
+        CHECK(tracker_observe(t, &s, 200 * S) >= 0);
+        peers_announce(t, &a, l, 200 * S);
+        CHECK_INT(records, 1);
+}
+
 int main(void) {
         test_judge();
+        test_announce();
         test_syn_fold();
         test_evidence();
         test_own_segments();

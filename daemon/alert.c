@@ -159,17 +159,14 @@ void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock
         send_record(a, &r);
 }
 
-void alert_blocking(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now) {
+bool alert_blocking(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now) {
         uint64_t age = tracker_age(e, now);
         char age_s[DURATION_STRLEN];
         struct endpoints ep;
         struct record r = {};
 
-        if (!admit(a, now)) {
-                a->held_stuck++;
-                a->held_total++;
-                return;
-        }
+        if (!admit(a, now))
+                return false; /* not held back: the caller tries again next poll */
         endpoints_of(&ep, e);
         record_field(&r, "MESSAGE=%s %s -> %s, stuck for %s, blocks a client: the peer keeps reconnecting from "
                      "%s and cannot until this socket goes", sockfmt_state_name(e->state), ep.local, ep.peer,
@@ -180,6 +177,7 @@ void alert_blocking(struct alerter *a, const struct tracked *e, const struct soc
         record_field(&r, "FINWATCH_AGE_SOURCE=%s", age_source_of(e));
         socket_fields(&r, e, l);
         send_record(a, &r);
+        return true;
 }
 
 int alert_sink_journal(const struct iovec *iov, int n, void *userdata) {

@@ -52,9 +52,10 @@ void alert_stuck(struct alerter *a, const struct tracked *e, const struct sock_l
                  uint64_t now);
 void alert_cleared(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now);
 /* Its peer keeps reconnecting from the same address and port (peer.h):
- * this socket blocks a client now. Once per spell; rate limited as
- * "stuck" records are. */
-void alert_blocking(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now);
+ * this socket blocks a client now. Once per spell; rate limited with the
+ * other records, but a refused one is not held back: false, and the
+ * caller tries again at a later poll. True when it went out. */
+bool alert_blocking(struct alerter *a, const struct tracked *e, const struct sock_labels *l, uint64_t now);
 
 /* The audit record of one kill (never rate limited: every kill is told).
  * result: diag_kill()'s. age: usec in its state, UINT64_MAX unknown.

@@ -25,6 +25,7 @@ struct peer_verdict peers_judge(const struct tracked *prev, const struct fw_sock
                                 .usec = now - prev->last_seen,
                                 .last_data_recv_ms = s->info.last_data_recv,
                                 .last_ack_recv_ms = s->info.last_ack_recv,
+                                .recv_q = s->recv_q,
                                 .syn_challenges = syn_challenges,
                         };
 
@@ -36,7 +37,7 @@ struct peer_verdict peers_judge(const struct tracked *prev, const struct fw_sock
 }
 
 int64_t peers_syn_growth(struct netns *ns, bool home, int *ret_error) {
-        uint64_t v, growth;
+        uint64_t v;
         int r = -ENOENT;
 
         if (home || ns->pid > 0)
@@ -54,7 +55,15 @@ int64_t peers_syn_growth(struct netns *ns, bool home, int *ret_error) {
                 ns->has_syn_challenges = false;
                 return -1;
         }
-        if (!ns->has_syn_challenges) {
+        return peers_syn_fold(ns, v);
+}
+
+int64_t peers_syn_fold(struct netns *ns, uint64_t v) {
+        uint64_t growth, sum;
+
+        /* the first reading, or the counter went down (a reset, or another
+         * namespace behind a reused inode): a fresh baseline, not a wrap */
+        if (!ns->has_syn_challenges || v < ns->syn_challenges) {
                 ns->syn_challenges = v;
                 ns->syn_growth_before = 0;
                 ns->has_syn_challenges = true;
@@ -62,9 +71,11 @@ int64_t peers_syn_growth(struct netns *ns, bool home, int *ret_error) {
         }
         growth = v - ns->syn_challenges;
         ns->syn_challenges = v;
-        v = growth + ns->syn_growth_before;
+        sum = growth + ns->syn_growth_before;
+        if (sum < growth)
+                sum = UINT64_MAX;
         ns->syn_growth_before = growth;
-        return v > INT64_MAX ? INT64_MAX : (int64_t) v;
+        return sum > INT64_MAX ? INT64_MAX : (int64_t) sum;
 }
 
 void peers_announce(struct tracker *t, struct alerter *a, struct labels *l, uint64_t now) {
@@ -77,7 +88,7 @@ void peers_announce(struct tracker *t, struct alerter *a, struct labels *l, uint
                 if (e->peer != PEER_RECONNECTING || e->blocking_alerted || e->last_seen != now)
                         continue;
                 labels_of(l, e, &labels);
-                alert_blocking(a, e, &labels, now);
-                tracker_set_peer(t, e->id.cookie, e->peer, e->peer_quiet, true);
+                if (alert_blocking(a, e, &labels, now)) /* refused by the rate limit: the next poll */
+                        tracker_set_peer(t, e->id.cookie, e->peer, e->peer_quiet, true);
         }
 }

@@ -24,9 +24,15 @@ struct peer_verdict peers_judge(const struct tracked *prev, const struct fw_sock
  * the one before, read from /proc/self/net/netstat for ours (home) and
  * from /proc/PID/net/netstat of the process discovery found in another
  * (ns->pid, checked to be in it still: pids are reused). -1 when not
- * known: no process found in it, the first reading, or a failed one
+ * known: no process found in it, the first reading, a counter that went
+ * down (peers_syn_fold()), or a failed one
  * (*ret_error gets its -errno, 0 otherwise). */
 int64_t peers_syn_growth(struct netns *ns, bool home, int *ret_error);
+
+/* Its pure part: fold reading v of the counter into ns. -1 at the first
+ * reading and when the counter went down (taken as a reset: v is the new
+ * baseline), the growth over this interval and the one before otherwise. */
+int64_t peers_syn_fold(struct netns *ns, uint64_t v);
 
 /* After a complete poll: a record for each socket that turned
  * reconnecting, once a spell, before the kill policy may take it. */

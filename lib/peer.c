@@ -8,28 +8,24 @@
 
 #include "diag.h"
 #include "peer.h"
+#include "rto.h"
 #include "util.h"
-
-/* include/net/tcp.h: the persist timer never fires sooner than this, nor
- * later than TCP_RTO_MAX */
-#define PROBE_BASE_MIN_USEC UINT64_C(200000)
-#define PROBE_MAX_USEC (120 * UINT64_C(1000000))
 
 uint32_t peer_own_segments(const struct peer_interval *iv) {
         uint32_t own = iv->cur.total_retrans - iv->prev.total_retrans; /* a counter: wraps as it does */
 
         if (iv->prev.timer == DIAG_TIMER_PERSIST || iv->cur.timer == DIAG_TIMER_PERSIST) {
                 /* the fastest schedule the interval can have had: the
-                 * smaller backoff and rto of the two samples */
+                 * smaller backoff and rto of the two samples, the rto
+                 * rounded down to msec. The faster the schedule, the more
+                 * probes, the larger the allowance: that errs toward not
+                 * flagging, the safe side (rto.h's cap is the kernel's
+                 * default TCP_RTO_MAX; a lower cap would only allow more). */
                 uint8_t backoff = iv->prev.backoff < iv->cur.backoff ? iv->prev.backoff : iv->cur.backoff;
                 uint32_t rto = iv->prev.rto < iv->cur.rto ? iv->prev.rto : iv->cur.rto;
-                uint64_t gap = rto > PROBE_BASE_MIN_USEC ? rto : PROBE_BASE_MIN_USEC;
-                uint64_t probes;
+                uint64_t base = rto / 1000 > TCP_RTO_MIN_MSEC ? rto / 1000 : TCP_RTO_MIN_MSEC;
+                uint64_t probes = iv->usec / 1000 / rto_backed_off(base, backoff) + 1;
 
-                gap = backoff >= 16 ? PROBE_MAX_USEC : gap << backoff;
-                if (gap > PROBE_MAX_USEC)
-                        gap = PROBE_MAX_USEC;
-                probes = iv->usec / gap + 1;
                 own += probes > UINT32_MAX - own ? UINT32_MAX - own : (uint32_t) probes;
         }
         return own;
@@ -38,6 +34,7 @@ uint32_t peer_own_segments(const struct peer_interval *iv) {
 enum peer_evidence peer_evidence(const struct peer_interval *iv) {
         uint32_t in = iv->cur.segs_in - iv->prev.segs_in;
         uint64_t interval_ms = iv->usec / 1000;
+        uint32_t own;
 
         if (iv->usec == 0)
                 return PEER_EV_NONE;
@@ -46,11 +43,18 @@ enum peer_evidence peer_evidence(const struct peer_interval *iv) {
         if (iv->cur.data_segs_in != iv->prev.data_segs_in || iv->last_data_recv_ms < interval_ms ||
             iv->last_ack_recv_ms < interval_ms)
                 return PEER_EV_LIVE;
-        if (in <= peer_own_segments(iv))
+        /* our side does not read: the peer's window probes and keepalives
+         * (out of window, answered with a dupack, never reach tcp_ack()) */
+        if (iv->recv_q > 0)
                 return PEER_EV_EXPLAINED;
-        if (iv->syn_challenges < 0)
+        own = peer_own_segments(iv);
+        if (in <= own)
+                return PEER_EV_EXPLAINED;
+        /* every unexplained segment needs a challenge ACK of the namespace's
+         * to stand for it (the counter is the namespace's: an upper bound) */
+        if (iv->syn_challenges < 0 || (uint64_t) iv->syn_challenges < (uint64_t) (in - own))
                 return PEER_EV_UNEXPLAINED;
-        return iv->syn_challenges > 0 ? PEER_EV_RECONNECT : PEER_EV_UNEXPLAINED;
+        return PEER_EV_RECONNECT;
 }
 
 bool peer_update(struct peer_verdict *v, enum peer_evidence ev, unsigned hold_polls) {

@@ -19,14 +19,25 @@
  *      probes are ACKs and do.
  *   3. what the socket sent that an answer could come back to: its
  *      retransmissions (total_retrans grew) and, with the persist timer
- *      on, its window probes, at most one per max(rto, 200 ms) << backoff
- *      (capped at 120 s; tcp_probe0_when()) over the interval, plus one.
- *      segs_in grew by no more than that: PEER_EV_EXPLAINED.
- *   4. it grew by more, and the namespace's TcpExtTCPSYNChallenge counter
- *      grew in this interval or the one before (the counter is read once
- *      a poll, a SYN may fall on either side of the dump):
- *      PEER_EV_RECONNECT. Counter flat or unknown (no process known in
- *      that namespace to read it through): PEER_EV_UNEXPLAINED.
+ *      on, its window probes, at most one per rto_backed_off(max(rto,
+ *      TCP_RTO_MIN), backoff) (rto.h; tcp_probe0_when()) over the interval,
+ *      plus one: the fastest schedule, so the allowance errs large.
+ *      segs_in grew by no more than that: PEER_EV_EXPLAINED. So it is
+ *      when data waits in our receive queue (recv_q > 0): our application
+ *      does not read, our window closes, and the peer's zero-window probes
+ *      (seq rcv_nxt - 1) and keepalives fail tcp_sequence() and get a
+ *      dupack without reaching tcp_ack(), so they move neither
+ *      last_ack_recv nor data_segs_in. (Our window is 0 only with unread
+ *      data queued, so recv_q stands for tcpi_rcv_wnd, which older kernels
+ *      do not send.) A SYN to such a socket goes unflagged: the safe side.
+ *   4. it grew by more, by N segments, and the namespace's
+ *      TcpExtTCPSYNChallenge counter grew by N or more in this interval
+ *      and the one before (the counter is read once a poll, a SYN may fall
+ *      on either side of the dump; every SYN answered counts there):
+ *      PEER_EV_RECONNECT. Less growth (other segments the rule does not
+ *      know, e.g. a peer's keepalives while our window is open), or the
+ *      counter unknown (no process known in that namespace to read it
+ *      through): PEER_EV_UNEXPLAINED.
  * The state over polls (peer_update): RECONNECT makes it `reconnecting`,
  * LIVE makes it `answering`; EXPLAINED and UNEXPLAINED make it `answering`
  * unless it is `reconnecting` already (a SYN that came with a
@@ -72,6 +83,7 @@ struct peer_interval {
         uint64_t usec;                 /* between the two samples */
         uint32_t last_data_recv_ms;    /* at cur */
         uint32_t last_ack_recv_ms;     /* at cur */
+        uint32_t recv_q;               /* bytes, at cur: received, not read by our application */
         int64_t syn_challenges;        /* the namespace's counter grew by this much over
                                         * this interval and the one before; -1 unknown */
 };

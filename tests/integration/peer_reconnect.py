@@ -14,6 +14,13 @@
   peer_reconnect.py data SERVER_PORT
       make one owned FIN_WAIT_1 socket on SERVER_PORT whose peer keeps
       sending a byte every 0.3 s; print "READY" and go on until killed.
+  peer_reconnect.py unread SERVER_PORT
+      make one owned FIN_WAIT_1 socket on SERVER_PORT whose application
+      never reads: its peer sends 1000 bytes, which sit in the server's
+      receive queue, then the server shuts down its side (the FIN dropped);
+      the peer, all its data acked, sends keepalives every second, which
+      the server answers with a dupack (out of window: they never reach
+      tcp_ack()). Print "READY" and go on until killed.
 """
 import select
 import socket
@@ -92,9 +99,30 @@ def data(server_port):
         time.sleep(0.3)
 
 
+def unread(server_port):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((LOCAL, server_port))
+    srv.listen(8)
+    cli = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    cli.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+    cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    cli.connect((LOCAL, server_port))
+    conn, _ = srv.accept()
+    cli.sendall(b"x" * 1000)  # never read
+    time.sleep(0.2)  # acked: the peer's keepalive timer runs
+    conn.shutdown(socket.SHUT_WR)  # its FIN is dropped: FIN_WAIT_1
+    print("READY", flush=True)
+    while True:
+        time.sleep(60)
+
+
 def main():
     mode = sys.argv[1]
-    if mode == "data":
+    if mode == "unread":
+        unread(int(sys.argv[2]))
+    elif mode == "data":
         data(int(sys.argv[2]))
     else:
         reconnect(mode, int(sys.argv[2]), int(sys.argv[3]))

@@ -7,7 +7,10 @@ address and port to a stuck FIN_WAIT_1 socket while their RSTs are dropped
 metric; with [kill] blocking = yes they are killed and the clients get
 through. And the negatives: a zero-window peer answering probes is
 `answering`, a FIN_WAIT_1 socket whose peer still sends data is not
-`reconnecting`, a lost FIN with nothing coming in is `silent`, and
+`reconnecting`, a FIN_WAIT_1 socket that does not read while its peer
+sends keepalives (dupacked, never reaching tcp_ack()) is not `reconnecting` (the namespace's counter
+growing all the while from the other clients), a lost FIN with nothing
+coming in is `silent`, and
 blocking = yes kills none of them. Then the same from outside: netns =
 all, the daemon reading the fixture namespace's counter through a process
 in it. Real kernel, private namespaces in a world of the test's own."""
@@ -30,6 +33,7 @@ HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_reconnec
 KERNEL = (9098, 30000)
 FAST = (9097, 30001)
 DATA = 9096
+UNREAD = 9094  # our side does not read, the peer sends keepalives
 OTHER = (9095, 30002)  # the second scenario's, in a second fixture
 
 
@@ -153,6 +157,7 @@ def main():
             fast = Helper(fx, "fast", *map(str, FAST))
             helpers.append(fast)
             helpers.append(Helper(fx, "data", str(DATA)))
+            helpers.append(Helper(fx, "unread", str(UNREAD)))
             made = time.monotonic()
             zw_port = [int(m["local"].rsplit(":", 1)[1]) for m in fx.manifest if m.get("cause") == "zero-window"]
             lf_port = [int(m["local"].rsplit(":", 1)[1]) for m in fx.manifest if m.get("cause") == "lost-fin"]
@@ -168,7 +173,7 @@ def main():
                 # are rare from 3 s on: what a SYN must exceed is then 0 or 1.
                 time.sleep(max(0.0, 3.2 - (time.monotonic() - made)))
                 before = listing(fx, work)
-                for port in (KERNEL[0], FAST[0], DATA):
+                for port in (KERNEL[0], FAST[0], DATA, UNREAD):
                     t.check(port in before and before[port]["state"] == "FIN_WAIT_1", f"port {port} stuck in FIN_WAIT_1")
                 t.check(before.get(KERNEL[0], {}).get("peer") != "reconnecting", "not reconnecting before the SYNs")
 
@@ -188,6 +193,10 @@ def main():
                 now = listing(fx, work)
                 t.eq(now.get(zw_port[0], {}).get("peer"), "answering", "zero-window peer answering probes")
                 t.eq(now.get(DATA, {}).get("peer"), "answering", "FIN_WAIT_1 whose peer still sends data")
+                t.check(now.get(UNREAD, {}).get("recv_q", 0) > 0,
+                        f"the non-reading socket has unread data: {now.get(UNREAD)}")
+                t.check(now.get(UNREAD, {}).get("peer") in ("answering", "silent"),
+                        f"FIN_WAIT_1 not reading, its peer sending keepalives: not reconnecting: {now.get(UNREAD, {}).get('peer')}")
                 t.eq(now.get(lf_port[0], {}).get("peer"), "silent", "a lost FIN, nothing coming in")
                 table = fx.run(a.finwatch, "--socket", f"{work}/control", "list")
                 t.check("Peer" in table.stdout.splitlines()[0] and "reconnecting" in table.stdout, "table: Peer column")
@@ -213,12 +222,12 @@ def main():
                 left = fwtest.ss_sockets(fx)
                 ports = {int(local.rsplit(":", 1)[1]) for _, local, _ in left}
                 t.check(KERNEL[0] not in ports and FAST[0] not in ports, f"the blocking sockets are gone: {left}")
-                t.check(DATA in ports and zw_port[0] in ports and lf_port[0] in ports,
+                t.check(DATA in ports and UNREAD in ports and zw_port[0] in ports and lf_port[0] in ports,
                         f"the others are not killed: {left}")
                 time.sleep(3 * INTERVAL)
                 left = fwtest.ss_sockets(fx)
                 ports = {int(local.rsplit(":", 1)[1]) for _, local, _ in left}
-                t.check(DATA in ports and zw_port[0] in ports and lf_port[0] in ports,
+                t.check(DATA in ports and UNREAD in ports and zw_port[0] in ports and lf_port[0] in ports,
                         f"still not killed a while later: {left}")
                 kills = jd.records(f"MESSAGE_ID={KILLED}")
                 t.eq(sorted(int(r["FINWATCH_LOCAL"].rsplit(":", 1)[1]) for r in kills), sorted([KERNEL[0], FAST[0]]),

@@ -179,6 +179,18 @@ static void test_rate_limit(void) {
         CHECK_INT(s.records, 61);
         CHECK(strstr(s.summaries[0], "FINWATCH_HELD=99940\n") != NULL);
         CHECK_INT(a.held_total, 99940);
+
+        /* a blocking record refused: false for the caller to try again,
+         * nothing counted as held back */
+        s = (struct sink) {};
+        alerter_init(&a, 1, collect, &s);
+        alert_stuck(&a, &e, &nolabels, 200 * S, false, 6000 * S);
+        CHECK(!alert_blocking(&a, &e, &nolabels, 6001 * S));
+        CHECK_INT(a.held_total, 0);
+        alert_tick(&a, 6060 * S, false);
+        CHECK_INT(s.n_summaries, 0);
+        CHECK(alert_blocking(&a, &e, &nolabels, 6061 * S));
+        CHECK_INT(s.records, 2);
 }
 
 int main(void) {

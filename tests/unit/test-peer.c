@@ -3,6 +3,7 @@
  * rule must tell apart, the verdict over polls, and the netstat parser. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "diag.h"
 #include "peer.h"
@@ -98,6 +99,24 @@ static void test_evidence(void) {
         CHECK_INT(peer_evidence(&iv), PEER_EV_EXPLAINED);
         iv = zero_window(8, 2, 5 * S);
         iv.last_ack_recv_ms = 9000;
+        CHECK_INT(peer_evidence(&iv), PEER_EV_RECONNECT);
+
+        /* a FIN_WAIT_1 socket whose application does not read: the peer's
+         * zero-window probes and keepalives come in, fail tcp_sequence(),
+         * move neither the ACK clock nor data_segs_in; the namespace is
+         * busy with someone else's reconnecting client */
+        iv = lost_fin(2, 40);
+        iv.recv_q = 65536;
+        CHECK_INT(peer_evidence(&iv), PEER_EV_EXPLAINED);
+        /* the same with the window open: keepalives the namespace's
+         * challenges cannot all stand for */
+        iv = lost_fin(3, 2);
+        CHECK_INT(peer_evidence(&iv), PEER_EV_UNEXPLAINED);
+        iv = lost_fin(3, 3);
+        CHECK_INT(peer_evidence(&iv), PEER_EV_RECONNECT);
+        /* own segments first, then the challenges for the rest */
+        iv = lost_fin(3, 2);
+        iv.cur.total_retrans++;
         CHECK_INT(peer_evidence(&iv), PEER_EV_RECONNECT);
 
         /* no interval: first sight, or twice in one dump */
@@ -217,14 +236,93 @@ static void test_judge(void) {
         prev.peer = PEER_RECONNECTING;
         v = peers_judge(&prev, &s, 10 * S + 500 * MS, 2, 120);
         CHECK_INT(v.state, PEER_UNKNOWN);
+        /* unread data in our receive queue: the peer probes our closed
+         * window, not reconnecting, whatever the namespace's counter */
+        prev.state = FW_TCP_FIN_WAIT1;
+        prev.peer = PEER_SILENT;
+        s.recv_q = 4096;
+        v = peers_judge(&prev, &s, 10 * S + 500 * MS, 50, 120);
+        CHECK_INT(v.state, PEER_ANSWERING);
+        s.recv_q = 0;
+        prev.peer = PEER_RECONNECTING;
         /* twice in one dump: no interval, the verdict kept */
         prev.state = FW_TCP_FIN_WAIT1;
         v = peers_judge(&prev, &s, 10 * S, 2, 120);
         CHECK_INT(v.state, PEER_RECONNECTING);
 }
 
+/* The namespace's counter over polls: growth over two intervals; a
+ * counter that went down is a reset, not 2^64 challenges. */
+static void test_syn_fold(void) {
+        struct netns ns = {};
+
+        CHECK_INT(peers_syn_fold(&ns, 100), -1);
+        CHECK_INT(peers_syn_fold(&ns, 100), 0);
+        CHECK_INT(peers_syn_fold(&ns, 103), 3);
+        CHECK_INT(peers_syn_fold(&ns, 104), 4);
+        CHECK_INT(peers_syn_fold(&ns, 104), 1);
+        /* down: unknown, and a fresh baseline */
+        CHECK_INT(peers_syn_fold(&ns, 5), -1);
+        CHECK_INT(peers_syn_fold(&ns, 5), 0);
+        CHECK_INT(peers_syn_fold(&ns, 7), 2);
+        CHECK_INT(peers_syn_fold(&ns, 0), -1);
+        /* large values still count */
+        ns = (struct netns) {};
+        CHECK_INT(peers_syn_fold(&ns, UINT64_MAX - 1), -1);
+        CHECK_INT(peers_syn_fold(&ns, UINT64_MAX), 1);
+}
+
+static int count_records(const struct iovec *iov, int n, void *userdata) {
+        unsigned *records = userdata;
+
+        (*records)++;
+        return 0;
+}
+
+/* A blocking record the rate limit refuses is tried again at a later poll,
+ * and counts as nothing held back. */
+static void test_announce(void) {
+        _cleanup_(tracker_freep) struct tracker *t = NULL;
+        _cleanup_(labels_freep) struct labels *l = NULL;
+        struct fw_sock s = { .id = { .cookie = 42, .family = AF_INET }, .state = FW_TCP_FIN_WAIT1 };
+        const struct tracked *e;
+        struct alerter a;
+        unsigned records = 0;
+
+        CHECK_INT(tracker_new(&t), 0);
+        CHECK_INT(labels_new(&l, NULL), 0);
+        CHECK_INT(labels_begin(l, NULL), 0);
+        alerter_init(&a, 1, count_records, &records);
+        tracker_begin(t);
+        CHECK(tracker_observe(t, &s, 10 * S) >= 0);
+        tracker_set_peer(t, 42, PEER_RECONNECTING, 0, false);
+        /* the minute's one record is gone already */
+        a.window_open = true;
+        a.window_start = 10 * S;
+        a.sent_in_window = 1;
+        peers_announce(t, &a, l, 10 * S);
+        CHECK_INT(records, 0);
+        CHECK_INT(a.held_stuck, 0);
+        CHECK_INT(a.held_total, 0);
+        e = tracker_get(t, 42);
+        CHECK(e && !e->blocking_alerted);
+        /* the next minute: it goes out, once */
+        tracker_begin(t);
+        CHECK(tracker_observe(t, &s, 70 * S) >= 0);
+        peers_announce(t, &a, l, 70 * S);
+        CHECK_INT(records, 1);
+        e = tracker_get(t, 42);
+        CHECK(e && e->blocking_alerted);
+        tracker_begin(t);
+        CHECK(tracker_observe(t, &s, 200 * S) >= 0);
+        peers_announce(t, &a, l, 200 * S);
+        CHECK_INT(records, 1);
+}
+
 int main(void) {
         test_judge();
+        test_announce();
+        test_syn_fold();
         test_evidence();
         test_own_segments();
         test_update();

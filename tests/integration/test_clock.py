@@ -33,10 +33,12 @@ def cli(a, fx, sock, *args):
 
 
 def ages(a, fx, sock):
-    """The daemon's ages of the listed sockets; [] until it tracks them all."""
+    """The daemon's ages of the listed sockets; [] until it tracks them all
+    (alerted is null for a socket the daemon does not know, or with no
+    daemon, whose age is the kernel's)."""
     r = cli(a, fx, sock, "list", "--json")
-    got = [o["age_seconds"] for o in json.loads(r.stdout)] if r.returncode == 0 else []
-    return [] if None in got else sorted(got)
+    rows = json.loads(r.stdout) if r.returncode == 0 else []
+    return [] if any(o["alerted"] is None for o in rows) else sorted(o["age_seconds"] for o in rows)
 
 
 def records(jd, d, message_id):

@@ -321,7 +321,7 @@ def odd_run_netns(t, a, work, jd, one):
             r = fwtest.subprocess.run([a.finwatch, "--socket", sock, "list", "--netns", "all", "--json"],
                                       capture_output=True, text=True, timeout=20)
             rows = [o for o in json.loads(r.stdout) if o["netns_inode"] == ino] if r.returncode == 0 else []
-            return rows if len(rows) == want and all(o["age_seconds"] is not None for o in rows) else None
+            return rows if len(rows) == want and all(o["alerted"] is not None for o in rows) else None
 
         t.check(fwtest.wait_for(tracked, 10), f"and watches the linked namespace ({want} sockets tracked)")
         recs = fwtest.wait_for(lambda: (lambda r: r if len(r) >= want else None)(
@@ -366,7 +366,7 @@ def main():
                     r = fwtest.subprocess.run([*cli, "list", "--netns", "all", "--json"], capture_output=True,
                                               text=True, timeout=60)
                     rows = ours(json.loads(r.stdout)) if r.returncode == 0 else []
-                    return rows if len(rows) == 5 and all(o["age_seconds"] is not None for o in rows) else None
+                    return rows if len(rows) == 5 and all(o["alerted"] is not None for o in rows) else None
 
                 rows = fwtest.wait_for(listed, 15) or []
                 t.eq(len(rows), 5, "the sockets of both namespaces, tracked by the daemon")

@@ -221,7 +221,7 @@ def main():
                         got = json.loads(finwatch("--json", sock=sock))
                     except RuntimeError:
                         return None
-                    return got if len(got) == TOTAL and all(o["age_seconds"] is not None for o in got) else None
+                    return got if len(got) == TOTAL and all(o["alerted"] is not None for o in got) else None
                 before = fwtest.wait_for(aged, 20) or []
                 t.eq(len(before), TOTAL, "the daemon knows every socket's age")
                 s = json.loads(finwatch("--summary", "--json", sock=sock))

@@ -110,15 +110,23 @@ def test_other_netns(t, a, work, jd):
     is read through a process found in it (/proc/PID/net/netstat)."""
     conf = os.path.join(work, "finwatch-all.conf")
     write_conf(conf, work, blocking=True, netns="all")
-    with fwtest.Fixture(a.fixture, ["zero-window:last-ack:owned:4:1"]) as fx:
+    # the daemon's home is an empty namespace of the test's own, not the
+    # host's: blocking = yes must not reach a real socket of the machine
+    with fwtest.Fixture(a.fixture, ["zero-window:last-ack:owned:4:1"]) as fx, \
+            fwtest.Fixture(a.fixture, []) as home:
         add_drop_rule(fx, OTHER[1])
         other = Helper(fx, "fast", *map(str, OTHER))
         made = time.monotonic()
-        d = fwtest.Daemon(a.finwatchd, conf, None, work, journal=jd)
+        d = fwtest.Daemon(a.finwatchd, conf, home, work, journal=jd)
         OUTSIDE.append(True)
         try:
             ok = fwtest.wait_for(lambda: OTHER[0] in listing(fx, work), 15)
             t.check(ok, "netns = all: the stuck socket is listed")
+            if not ok:
+                status = subprocess.run([ARGS.finwatch, "--socket", f"{work}/control", "status"],
+                                        capture_output=True, text=True, timeout=60)
+                print(f"status: {status.stdout}{status.stderr}\nfinwatchd said: {d.stderr()[-4000:]}\n"
+                      f"ss in the fixture: {fwtest.ss_sockets(fx)}", file=sys.stderr)
             time.sleep(max(0.0, 3.2 - (time.monotonic() - made)))
             other.tell()
             ok = fwtest.wait_for(lambda: established(fx, *OTHER), 2 * INTERVAL + 4.0, 0.2)

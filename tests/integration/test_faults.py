@@ -99,11 +99,17 @@ def scenario(t, e, fx):
 
     started = time.monotonic()
     for i, fault in enumerate(FAULTS):
-        before = e.status().get("poll_failures", 0)
         e.set_fault(fault)
+        # Count failures only once the module has corrupted a reply with this
+        # fault: a poll of the previous fault may still be failing when the
+        # file changes (under ASan on a loaded machine that failure was
+        # counted for no-done, which then never ran). Polls run one at a
+        # time, so every earlier poll's failure is counted by now.
+        applied = fwtest.wait_for(lambda: fault in e.faults_applied(), 20)
+        before = e.status().get("poll_failures", 0)
         # no-done waits out the daemon's 10 s receive timeout once per poll
         want = 1 if fault == "no-done" else 3
-        ok = fwtest.wait_for(lambda: e.status().get("poll_failures", 0) >= before + want, 40)
+        ok = applied and fwtest.wait_for(lambda: e.status().get("poll_failures", 0) >= before + want, 40)
         if i == 0:
             r = fx.run("ss", "-K", "state", "last-ack", "dport", "=", ":" + peer_port)
             t.eq(r.returncode, 0, f"ss -K of one zero-window socket ({r.stderr.strip()})")

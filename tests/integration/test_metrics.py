@@ -1,53 +1,35 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Prometheus metrics for fleets: finwatchd writes its textfile, Debian's
-node_exporter (its textfile collector only, on loopback in the fixture's
+node_exporter (its textfile collector only, on loopback in the test's own
 namespace) serves it, the scrape has the finwatch series with the right
-values, promtool accepts the file, and the shipped alert rules check."""
+values, and promtool accepts the file. (The alert rules: promtool checks and
+unit-tests them in the unit suite, alerts-promtool; test_alerting.py runs
+them in Prometheus and Alertmanager.)"""
 import os
-import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 import fwtest
+import promstack
+from promstack import series
 
 PORT = 19100
-SCRAPE = ("import urllib.request, sys; "
-          f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{PORT}/metrics', timeout=5).read().decode())")
-
-
-def find_node_exporter():
-    for name in ("prometheus-node-exporter", "node_exporter"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-def series(text, name, **labels):
-    """The value of one series in a scrape, or None."""
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        m = re.match(r"^([a-z_]+)(\{([^}]*)\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        got = ",".join(sorted((m.group(3) or "").split(","))) if m.group(3) else ""
-        if got == want:
-            return float(m.group(4))
-    return None
+EXPORTER = f"http://127.0.0.1:{PORT}/metrics"
 
 
 def main():
-    a = fwtest.parse_args("rules")
+    a = fwtest.parse_args()
     fwtest.require_root_netns()
-    exporter = find_node_exporter()
+    exporter = promstack.find(promstack.NODE_EXPORTER)
     if not exporter or not shutil.which("promtool"):
         fwtest.skip_or_fail("prometheus-node-exporter and promtool (package prometheus) are needed")
+    # node_exporter in the test's own namespace, not the fixture's: its HTTP
+    # connections, closing, pass through FIN_WAIT_1 and must not count as stuck
+    fwtest.enter_private_world()
 
     t = fwtest.Failures("test_metrics")
-    r = subprocess.run(["promtool", "check", "rules", a.rules], capture_output=True, text=True)
-    t.eq(r.returncode, 0, f"promtool check rules: {r.stdout.strip()} {r.stderr.strip()}")
 
     work = tempfile.mkdtemp(prefix="finwatch-test-")
     os.chmod(work, 0o755)
@@ -62,17 +44,10 @@ def main():
         makes = ["lost-fin:fin-wait-1:orphan:4:2", "lost-fin:last-ack:orphan:4:3"]
         with fwtest.Fixture(a.fixture, makes) as fx:
             d = fwtest.Daemon(a.finwatchd, conf, fx, work)
-            # node_exporter in a namespace of its own: its HTTP connections,
-            # closing, pass through FIN_WAIT_1 and must not count as stuck
-            exp = subprocess.Popen(["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", exporter,
-                                    f"--web.listen-address=127.0.0.1:{PORT}", "--collector.disable-defaults",
-                                    "--collector.textfile", f"--collector.textfile.directory={textdir}"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            exp = promstack.node_exporter(exporter, PORT, textdir, work)
             try:
                 def scrape():
-                    r = subprocess.run(["nsenter", "-t", str(exp.pid), "-n", "python3", "-c", SCRAPE],
-                                       capture_output=True, text=True, timeout=30)
-                    return r.stdout if r.returncode == 0 else None
+                    return promstack.http_get(EXPORTER)
 
                 ok = fwtest.wait_for(lambda: os.path.exists(prom) and scrape() and
                                      series(scrape(), "finwatch_alerts_total") == 5, 20)
@@ -101,7 +76,7 @@ def main():
                 t.check(ok, "kills by result in the scrape")
                 t.eq(series(scrape() or "", "finwatch_stuck_sockets", state="LAST_ACK"), 0.0, "LAST_ACK back to 0")
             finally:
-                fwtest.stop_process(exp)
+                exp.stop()
                 d.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)

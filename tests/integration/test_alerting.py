@@ -336,20 +336,31 @@ def scenario(t, a, st, d, home, work, textfile, fault):
             print(f"failed kill to the webhook: {at - failed:.2f} s")
 
         # polls that fail (a dump that ends in an error), three in a row
-        set_fault(fault, "error-mid-dump")
-        failing = time.time()
-
         def poll_errors():
             with open(textfile) as f:
                 return re.findall(r'^finwatch_poll_errors_total\{reason="([^"]+)"\} (\S+)$', f.read(), re.M)
-        t.check(fwtest.wait_for(lambda: sum(float(n) for _, n in poll_errors()) >= 3, 20),
+
+        def poll_failures():
+            with open(textfile) as f:
+                m = re.search(r'^finwatch_poll_failures_total (\S+)$', f.read(), re.M)
+            return float(m.group(1)) if m else None
+        before = poll_failures()
+        t.check(before is not None and not poll_errors(),
+                f"the failure total is in the textfile before any failure ({before}), no reason yet")
+        set_fault(fault, "error-mid-dump")
+        failing = time.time()
+        t.check(fwtest.wait_for(lambda: (poll_failures() or 0) >= (before or 0) + 3, 20),
                 "three failed polls in the textfile")
         set_fault(fault, "none")
         reasons = [r for r, _ in poll_errors()]
         t.eq(len(reasons), 1, f"one reason: {reasons}")
-        reason = reasons[0] if reasons else None
-        at = wait_notified(hook, "firing", "FinwatchPollsFailing", 30, reason=reason)
-        t.check(at, f"FinwatchPollsFailing ({reason}) reached the webhook")
+        with open(textfile) as f:
+            text = f.read()
+        total = re.search(r'^finwatch_poll_failures_total (\S+)$', text, re.M)
+        t.eq(sum(float(n) for n in re.findall(r'^finwatch_poll_errors_total\{[^}]*\} (\S+)$', text, re.M)),
+             total and float(total.group(1)), "the reasons add up to the total")
+        at = wait_notified(hook, "firing", "FinwatchPollsFailing", 30)
+        t.check(at, f"FinwatchPollsFailing ({reasons}) reached the webhook")
         if at:
             print(f"first failed poll to the webhook: {at - failing:.2f} s")
 

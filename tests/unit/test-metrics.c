@@ -82,7 +82,20 @@ int main(void) {
         CHECK(strstr(text, "finwatch_poll_errors_total{reason=\"EBADMSG\"} 1\n") != NULL);
         /* eight reasons at most, the rest as "other" */
         CHECK(strstr(text, "finwatch_poll_errors_total{reason=\"other\"} 14\n") != NULL);
+        CHECK(strstr(text, "finwatch_poll_failures_total 23\n") != NULL);
         free(text);
+
+        /* no failure yet: the total is there, 0, and no reason's series */
+        {
+                struct metrics none = {0};
+
+                f = open_memstream(&text, &size);
+                CHECK_INT(metrics_format(f, &none), 0);
+                fclose(f);
+                CHECK(strstr(text, "\nfinwatch_poll_failures_total 0\n") != NULL);
+                CHECK(strstr(text, "finwatch_poll_errors_total{") == NULL);
+                free(text);
+        }
 
         /* a long name is cut to whole characters: 31 of U+00E9 (62 bytes) fit in 63 */
         {

@@ -230,6 +230,10 @@ static int list_option(int c, const char *arg, void *userdata) {
                 a->summary = true;
                 return PARSED;
         }
+        if (c == 'P') {
+                a->sel.processes = true;
+                return PARSED;
+        }
         return selection_option(c, arg, userdata);
 }
 
@@ -250,13 +254,14 @@ static int verb_list(int argc, char **argv) {
                 SELECTION_OPTIONS,
                 { "json",       no_argument,       NULL, 'j' },
                 { "summary",    no_argument,       NULL, ARG_SUMMARY },
+                { "processes",  no_argument,       NULL, 'P' },
                 {}
         };
         struct verb_args a = { .verb = "list", .sel = SELECTION_DEFAULT };
         _cleanup_(gathered_done) struct gathered g = {};
         int r;
 
-        r = parse_options("list", argc, argv, SELECTION_SHORT "j", options, list_option, &a, usage_list);
+        r = parse_options("list", argc, argv, SELECTION_SHORT "jP", options, list_option, &a, usage_list);
         if (r != PARSED)
                 return r;
         r = gather_or_fail(&a, &g);
@@ -265,7 +270,8 @@ static int verb_list(int argc, char **argv) {
         gather_select(&g, &a.sel);
         r = a.summary ? write_summary(&a, &g)
             : a.json  ? output_json(stdout, g.rows, g.n, now_usec(CLOCK_REALTIME))
-                      : output_table(stdout, g.rows, g.n, a.sel.netns ? OUTPUT_NETNS : 0);
+                      : output_table(stdout, g.rows, g.n, (a.sel.netns ? OUTPUT_NETNS : 0) |
+                                                                  (a.sel.processes ? OUTPUT_PROCESSES : 0));
         if (r > 0)
                 return r; /* said already */
         if (r < 0)

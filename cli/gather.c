@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,14 +97,70 @@ static int cmp_inode(const void *a, const void *b) {
         return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
-void gather_annotate(struct gathered *g, struct cgroup_cache *cc) {
+static int cmp_ptr(const void *a, const void *b) {
+        uintptr_t x = (uintptr_t) *(const char *const *) a, y = (uintptr_t) *(const char *const *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The process holding each owned socket (--processes): owner.h, its
+ * cgroups' processes read first. */
+static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
-        const char *owned_cgroup = NULL;
-        bool one_cgroup = true;
-        size_t n_wanted = 0;
+        _cleanup_(freep) const char **cgroups = NULL;
+        size_t n_wanted = 0, n_cgroups = 0, kept = 0;
 
         wanted = calloc(g->n ? g->n : 1, sizeof(*wanted));
+        cgroups = calloc(g->n ? g->n : 1, sizeof(*cgroups));
+        if (!wanted || !cgroups)
+                return; /* processes unknown */
+        for (size_t i = 0; i < g->n; i++) {
+                const struct row *row = &g->rows[i];
 
+                if (fw_sock_is_orphan(&row->sock))
+                        continue;
+                wanted[n_wanted++].inode = row->sock.inode;
+                if (row->cgroup)
+                        cgroups[n_cgroups++] = row->cgroup; /* interned: one pointer per cgroup */
+        }
+        if (n_wanted == 0)
+                return;
+        /* each socket once (a socket's inode is unique, whatever namespace) */
+        qsort(wanted, n_wanted, sizeof(*wanted), cmp_inode);
+        for (size_t i = 0; i < n_wanted; i++)
+                if (i == 0 || wanted[i].inode != wanted[kept - 1].inode)
+                        wanted[kept++] = wanted[i];
+        n_wanted = kept;
+        /* each cgroup once, as a directory */
+        if (n_cgroups > 1)
+                qsort(cgroups, n_cgroups, sizeof(*cgroups), cmp_ptr);
+        kept = 0;
+        for (size_t i = 0; i < n_cgroups; i++)
+                if (i == 0 || cgroups[i] != cgroups[kept - 1])
+                        cgroups[kept++] = cgroups[i];
+        n_cgroups = cc ? kept : 0;
+        for (size_t i = 0; i < n_cgroups; i++) {
+                char dir[PATH_MAX];
+
+                /* the pool's copy, or NULL: a hint the less */
+                cgroups[i] = (size_t) snprintf(dir, sizeof(dir), "%s%s", cgroup_cache_root(cc), cgroups[i]) <
+                                             sizeof(dir) ? strpool_add(&g->strings, dir) : NULL;
+        }
+        (void) owner_find("/proc", cgroups, n_cgroups, wanted, n_wanted, NULL);
+        for (size_t i = 0; i < g->n; i++) {
+                struct inode_owner key = { .inode = g->rows[i].sock.inode }, *w;
+
+                if (fw_sock_is_orphan(&g->rows[i].sock))
+                        continue;
+                w = bsearch(&key, wanted, n_wanted, sizeof(*wanted), cmp_inode);
+                if (w && w->pid) {
+                        g->rows[i].pid = w->pid;
+                        g->rows[i].process = strpool_add(&g->strings, w->comm);
+                }
+        }
+}
+
+void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes) {
         for (size_t i = 0; i < g->n; i++) {
                 struct row *row = &g->rows[i];
                 const char *path = NULL;
@@ -118,34 +175,9 @@ void gather_annotate(struct gathered *g, struct cgroup_cache *cc) {
                         } else if (r == 0)
                                 row->cgroup_deleted = true;
                 }
-                if (wanted && !fw_sock_is_orphan(&row->sock)) {
-                        wanted[n_wanted++].inode = row->sock.inode;
-                        /* one cgroup: look among its processes only */
-                        if (!path || (owned_cgroup && strcmp(owned_cgroup, path) != 0))
-                                one_cgroup = false;
-                        owned_cgroup = path;
-                }
         }
-
-        if (n_wanted > 0) {
-                char dir[512];
-                bool narrow = one_cgroup && owned_cgroup && strcmp(owned_cgroup, "/") != 0;
-
-                if (narrow)
-                        snprintf(dir, sizeof(dir), "%s%s", cgroup_cache_root(cc), owned_cgroup);
-                (void) owner_find_pids(narrow ? dir : NULL, wanted, n_wanted);
-                for (size_t i = 0; i < g->n; i++) {
-                        struct inode_owner key = { .inode = g->rows[i].sock.inode }, *w;
-
-                        if (fw_sock_is_orphan(&g->rows[i].sock))
-                                continue;
-                        w = bsearch(&key, wanted, n_wanted, sizeof(*wanted), cmp_inode);
-                        if (w && w->pid) {
-                                g->rows[i].pid = w->pid;
-                                g->rows[i].process = strpool_add(&g->strings, w->comm);
-                        }
-                }
-        }
+        if (processes)
+                gather_processes(g, cc);
 }
 
 /* Take the kernel's snapshot of one namespace into rows (appending: the
@@ -272,7 +304,7 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         gather_confirm_causes(g.rows, g.n);
         gather_ages(&g);
         (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
-        gather_annotate(&g, cc);
+        gather_annotate(&g, cc, sel->processes);
         output_sort(g.rows, g.n);
         *ret = g;
         g = (struct gathered) {};

@@ -37,6 +37,7 @@ struct selection {
         bool no_daemon;
         const char *unit;          /* only sockets of this systemd unit */
         const char *netns;         /* NULL: ours; "all"; or names */
+        bool processes;            /* look up the process of each owned socket (costly: owner.h) */
         struct endpoint_sel local, peer;
         uint64_t cookie;           /* valid if have_cookie */
         bool have_cookie;
@@ -69,10 +70,13 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
 void gathered_done(struct gathered *g);
 
 /* What gather() adds to the rows of a snapshot: their cgroup and unit, from
- * the hierarchy cc (NULL: none, units unknown), and for owned sockets the
- * process holding them. Apart so a test can give it a tree of its own. */
+ * the hierarchy cc (NULL: none, units unknown), and with processes, for
+ * owned sockets the process holding them (owner.h: the descriptors of the
+ * processes of their cgroups first, then of the others until all are
+ * found; each process read once). Apart so a test can give it a tree of
+ * its own. */
 struct cgroup_cache;
-void gather_annotate(struct gathered *g, struct cgroup_cache *cc);
+void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes);
 
 /* Each row's age (row.age): the kernel's bounds of its time without
  * progress, and the daemon's age where it tracks the row (known). */

@@ -203,7 +203,7 @@ static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t
                 bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
                 size_t len = strlen(cells[c]), cw = cell_width(c, cells[c], len), pad = width[c] > cw ? width[c] - cw : 0;
 
-                if (c == COL_NETNS && !(flags & OUTPUT_NETNS))
+                if ((c == COL_NETNS && !(flags & OUTPUT_NETNS)) || (c == COL_PROCESS && !(flags & OUTPUT_PROCESSES)))
                         continue;
                 if (c == _COL_MAX - 1)
                         pad = 0; /* the last column is not padded */

@@ -38,6 +38,7 @@ struct row {
 
 /* output_table() flags */
 #define OUTPUT_NETNS 1u                 /* a Netns column */
+#define OUTPUT_PROCESSES 2u             /* a Process column (rows looked up with gather's processes) */
 
 /* Display order: family, local endpoint, peer endpoint, cookie. */
 void output_sort(struct row *rows, size_t n);

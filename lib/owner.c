@@ -1,10 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "owner.h"
 #include "util.h"
+
+int owner_parse_socket_link(const char *text, size_t len, uint32_t *ret) {
+        static const char prefix[] = "socket:[";
+        const size_t plen = sizeof(prefix) - 1;
+        uint64_t v = 0;
+        size_t i;
+
+        if (len < plen + 2 || memcmp(text, prefix, plen) != 0 || text[len - 1] != ']')
+                return 0;
+        for (i = plen; i < len - 1; i++) {
+                if (text[i] < '0' || text[i] > '9' || i - plen >= 10)
+                        return 0;
+                v = v * 10 + (uint64_t) (text[i] - '0');
+        }
+        if (i == plen || v > UINT32_MAX)
+                return 0;
+        *ret = (uint32_t) v;
+        return 1;
+}
 
 static int cmp_wanted(const void *a, const void *b) {
         const struct inode_owner *x = a, *y = b;
@@ -12,100 +33,173 @@ static int cmp_wanted(const void *a, const void *b) {
         return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
-static void scan_pid(pid_t pid, struct inode_owner *wanted, size_t n, int *found) {
-        char dir[64], target[64];
-        DIR *d;
-        struct dirent *de;
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
 
-        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
-        d = opendir(dir);
-        if (!d)
-                return; /* gone, or not ours to see */
-        while ((de = readdir(d))) {
-                struct inode_owner key = {}, *w;
-                unsigned long ino;
-                ssize_t len;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                len = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                if (len <= 0)
-                        continue;
-                target[len] = '\0';
-                if (sscanf(target, "socket:[%lu]", &ino) != 1)
-                        continue;
-                key.inode = (uint32_t) ino;
-                w = bsearch(&key, wanted, n, sizeof(*wanted), cmp_wanted);
-                if (!w || w->pid)
-                        continue;
-                w->pid = pid;
-                (*found)++;
-        }
-        closedir(d);
+        return x < y ? -1 : x > y;
 }
+
+struct lookup {
+        const char *proc_root;
+        struct inode_owner *wanted;
+        size_t n, found;
+        size_t *hits;            /* indices into wanted found in the process read last */
+        size_t n_hits;
+        struct owner_stats stats;
+        char dents[32768] __attribute__((aligned(8)));
+};
 
 /* The command name as the kernel has it: all of it, a newline in it too
  * (only the one the kernel adds is dropped; fgets stopped at the first, so
- * "nginx\nevil" showed as "nginx"). */
-static void read_comm(struct inode_owner *w) {
-        char path[64], buf[sizeof(w->comm) + 1];
-        size_t n;
-        FILE *f;
+ * "nginx\nevil" showed as "nginx"). "" when it cannot be read. */
+static void read_comm(struct lookup *l, pid_t pid, char comm[16]) {
+        char path[4200], buf[17];
+        _cleanup_(closep) int fd = -EBADF;
+        ssize_t len;
 
-        snprintf(path, sizeof(path), "/proc/%d/comm", (int) w->pid);
-        f = fopen(path, "re");
-        if (!f)
+        comm[0] = '\0';
+        snprintf(path, sizeof(path), "%s/%d/comm", l->proc_root, (int) pid);
+        l->stats.comms_read++;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
                 return;
-        n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        if (n > 0 && buf[n - 1] == '\n')
-                n--;
-        if (n >= sizeof(w->comm))
-                n = sizeof(w->comm) - 1;
-        memcpy(w->comm, buf, n);
-        w->comm[n] = '\0';
+        len = read(fd, buf, sizeof(buf));
+        if (len <= 0)
+                return;
+        if (buf[len - 1] == '\n')
+                len--;
+        if (len > 15)
+                len = 15;
+        memcpy(comm, buf, (size_t) len);
+        comm[len] = '\0';
 }
 
-int owner_find_pids(const char *cgroup_dir, struct inode_owner *wanted, size_t n) {
-        int found = 0;
+struct linux_dirent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
 
-        if (n == 0)
-                return 0;
-        qsort(wanted, n, sizeof(*wanted), cmp_wanted);
+/* Read the descriptors of pid once (getdents64 straight into our buffer:
+ * no DIR's own), stopping when every socket is found; then its command
+ * name once, if it holds any. */
+static void read_pid(struct lookup *l, pid_t pid) {
+        _cleanup_(closep) int dir = -EBADF;
+        char path[4200];
+        ssize_t got;
+
+        snprintf(path, sizeof(path), "%s/%d/fd", l->proc_root, (int) pid);
+        dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return; /* gone, or not ours to see */
+        l->stats.pids_read++;
+        l->n_hits = 0;
+        while (l->found < l->n && (got = syscall(SYS_getdents64, dir, l->dents, sizeof(l->dents))) > 0) {
+                for (ssize_t off = 0; off < got && l->found < l->n;) {
+                        const struct linux_dirent64 *de = (const void *) (l->dents + off);
+                        struct inode_owner key, *w;
+                        char target[64];
+                        ssize_t len;
+
+                        off += de->d_reclen;
+                        if (de->d_name[0] == '.')
+                                continue;
+                        /* a socket's link is "socket:[N]": anything longer is no socket */
+                        len = readlinkat(dir, de->d_name, target, sizeof(target));
+                        l->stats.fds_read++;
+                        if (len <= 0 || len >= (ssize_t) sizeof(target) ||
+                            !owner_parse_socket_link(target, (size_t) len, &key.inode))
+                                continue;
+                        w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), cmp_wanted);
+                        if (!w || w->pid)
+                                continue; /* not asked about, or another holds it too */
+                        w->pid = pid;
+                        l->hits[l->n_hits++] = (size_t) (w - l->wanted);
+                        l->found++;
+                }
+        }
+        if (l->n_hits > 0) {
+                char comm[16];
+
+                read_comm(l, pid, comm);
+                for (size_t i = 0; i < l->n_hits; i++)
+                        memcpy(l->wanted[l->hits[i]].comm, comm, sizeof(comm));
+        }
+}
+
+/* The pids of a cgroup (cgroup.procs), appended to *pids. */
+static void cgroup_pids(const char *dir, pid_t **pids, size_t *n, size_t *allocated) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        char path[4200];
+        int pid;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        f = fopen(path, "re");
+        while (f && fscanf(f, "%d", &pid) == 1)
+                if (pid > 0 && GROW(*pids, *allocated, *n + 1, 64) >= 0)
+                        (*pids)[(*n)++] = (pid_t) pid;
+}
+
+int owner_find(const char *proc_root, const char *const *cgroup_dirs, size_t n_dirs, struct inode_owner *wanted,
+               size_t n, struct owner_stats *stats) {
+        _cleanup_(freep) struct lookup *l = NULL;
+        _cleanup_(freep) size_t *hits = NULL;
+        _cleanup_(freep) pid_t *first = NULL;
+        size_t n_first = 0, first_allocated = 0, kept = 0;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (stats)
+                *stats = (struct owner_stats) {};
         for (size_t i = 0; i < n; i++) {
                 wanted[i].pid = 0;
                 wanted[i].comm[0] = '\0';
         }
+        if (n == 0)
+                return 0;
+        l = calloc(1, sizeof(*l));
+        hits = calloc(n, sizeof(*hits));
+        if (!l || !hits)
+                return -ENOMEM;
+        *l = (struct lookup) { .proc_root = proc_root, .wanted = wanted, .n = n, .hits = hits };
+        qsort(wanted, n, sizeof(*wanted), cmp_wanted);
 
-        if (cgroup_dir) {
-                char path[4096];
-                FILE *f;
-                int pid;
+        /* the processes of the sockets' cgroups first, each once */
+        for (size_t i = 0; i < n_dirs; i++)
+                if (cgroup_dirs[i])
+                        cgroup_pids(cgroup_dirs[i], &first, &n_first, &first_allocated);
+        if (n_first > 1)
+                qsort(first, n_first, sizeof(*first), cmp_pid);
+        for (size_t i = 0; i < n_first; i++)
+                if (i == 0 || first[i] != first[kept - 1])
+                        first[kept++] = first[i];
+        n_first = kept;
+        for (size_t i = 0; i < n_first && l->found < n; i++)
+                read_pid(l, first[i]);
 
-                snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
-                f = fopen(path, "re");
-                if (f) {
-                        while (found < (int) n && fscanf(f, "%d", &pid) == 1)
-                                scan_pid(pid, wanted, n, &found);
-                        fclose(f);
-                }
-        } else {
-                DIR *d = opendir("/proc");
-                struct dirent *de;
-
+        /* then the rest, if any socket is still unknown */
+        if (l->found < n) {
+                d = opendir(proc_root);
                 if (!d)
-                        return -errno;
-                while (found < (int) n && (de = readdir(d))) {
+                        r = -errno;
+                while (d && l->found < n && (de = readdir(d))) {
                         char *end;
                         long pid = strtol(de->d_name, &end, 10);
+                        pid_t key = (pid_t) pid;
 
-                        if (*end == '\0' && pid > 0)
-                                scan_pid((pid_t) pid, wanted, n, &found);
+                        if (*end != '\0' || pid <= 0 || pid > INT32_MAX)
+                                continue;
+                        if (n_first && bsearch(&key, first, n_first, sizeof(*first), cmp_pid))
+                                continue; /* read above */
+                        read_pid(l, key);
                 }
-                closedir(d);
+                if (d)
+                        closedir(d);
         }
-        for (size_t i = 0; i < n; i++)
-                if (wanted[i].pid)
-                        read_comm(&wanted[i]);
-        return found;
+        if (stats)
+                *stats = l->stats;
+        return r < 0 ? r : (int) l->found;
 }

@@ -185,7 +185,7 @@ static void test_select_user_units(void) {
                         rows[i].sock.has_cgroup_id = true;
                         rows[i].sock.cgroup_id = ids[i];
                 }
-                gather_annotate(&g, cc);
+                gather_annotate(&g, cc, false);
                 if (k == ELEMENTSOF(selections)) {
                         /* the names, as the table and JSON show them */
                         for (size_t i = 0; i < ELEMENTSOF(rows); i++)

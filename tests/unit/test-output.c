@@ -36,6 +36,11 @@ static int json_at_now(FILE *f, const struct row *rows, size_t n) {
 }
 
 static int table(FILE *f, const struct row *rows, size_t n) {
+        return output_table(f, rows, n, OUTPUT_PROCESSES);
+}
+
+/* as finwatch list shows it without --processes */
+static int table_default(FILE *f, const struct row *rows, size_t n) {
         return output_table(f, rows, n, 0);
 }
 
@@ -99,6 +104,15 @@ static void test_table(void) {
                   "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)       900ms no      yes    peer-zero-window never     answering    (deleted)     -         5\n"
                   "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) 12min 3s yes     no     lost-fin         ~1min 35s reconnecting nginx.service 812/nginx 77\n"
                   "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    unknown          -         -            -             -         18446744073709551614\n");
+        free(text);
+
+        /* without --processes, no Process column */
+        text = render(table_default, s, 3);
+        CHECK_STR(text,
+                  "Proto Recv-Q Send-Q Local Address  Foreign Address State      Timer              Age Alerted Orphan Cause            Fate      Peer         Unit          Cookie\n"
+                  "tcp        0 123456 10.0.0.1:445   10.0.0.2:1094   FIN_WAIT_1 persist(2)       900ms no      yes    peer-zero-window never     answering    (deleted)     5\n"
+                  "tcp6       0      1 [::1]:9000     [::1]:40000     LAST_ACK   retransmit(4) 12min 3s yes     no     lost-fin         ~1min 35s reconnecting nginx.service 77\n"
+                  "tcp6       0      0 127.0.0.1:9000 127.0.0.1:5555  FIN_WAIT_1 off                  - -       yes    unknown          -         -            -             18446744073709551614\n");
         free(text);
 
         /* a no-timer of one sample: marked, its fate unknown (gather.c) */
@@ -214,7 +228,7 @@ static void test_json(void) {
 }
 
 static int table_netns(FILE *f, const struct row *rows, size_t n) {
-        return output_table(f, rows, n, OUTPUT_NETNS);
+        return output_table(f, rows, n, OUTPUT_NETNS | OUTPUT_PROCESSES);
 }
 
 /* Names another user wrote: a command name that erases the line and

@@ -103,25 +103,33 @@ static int cmp_ptr(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* The process holding each owned socket (--processes): owner.h, its
- * cgroups' processes read first. */
+/* The process holding each owned socket (--processes): owner.h, the
+ * processes of its cgroups and then of its namespaces read first. */
 static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
         _cleanup_(freep) const char **cgroups = NULL;
-        size_t n_wanted = 0, n_cgroups = 0, kept = 0;
+        _cleanup_(freep) uint64_t *netns = NULL;
+        size_t n_wanted = 0, n_cgroups = 0, n_netns = 0, kept = 0;
+        struct owner_hints hints;
 
         wanted = calloc(g->n ? g->n : 1, sizeof(*wanted));
         cgroups = calloc(g->n ? g->n : 1, sizeof(*cgroups));
-        if (!wanted || !cgroups)
+        netns = calloc(g->n ? g->n : 1, sizeof(*netns));
+        if (!wanted || !cgroups || !netns)
                 return; /* processes unknown */
         for (size_t i = 0; i < g->n; i++) {
                 const struct row *row = &g->rows[i];
+                uint64_t ns = row->sock.id.netns_ino ? row->sock.id.netns_ino : g->netns->home_ino;
 
                 if (fw_sock_is_orphan(&row->sock))
                         continue;
                 wanted[n_wanted++].inode = row->sock.inode;
-                if (row->cgroup)
-                        cgroups[n_cgroups++] = row->cgroup; /* interned: one pointer per cgroup */
+                /* interned: one pointer per cgroup; the root's names no
+                 * service (and holds every process where nothing uses cgroup v2) */
+                if (row->cgroup && strcmp(row->cgroup, "/") != 0)
+                        cgroups[n_cgroups++] = row->cgroup;
+                if (n_netns == 0 || netns[n_netns - 1] != ns)
+                        netns[n_netns++] = ns; /* repeats left: owner_find takes them as they are */
         }
         if (n_wanted == 0)
                 return;
@@ -146,7 +154,9 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
                 cgroups[i] = (size_t) snprintf(dir, sizeof(dir), "%s%s", cgroup_cache_root(cc), cgroups[i]) <
                                              sizeof(dir) ? strpool_add(&g->strings, dir) : NULL;
         }
-        (void) owner_find("/proc", cgroups, n_cgroups, wanted, n_wanted, NULL);
+        hints = (struct owner_hints) { .cgroup_dirs = cgroups, .n_cgroup_dirs = n_cgroups, .netns = netns,
+                                       .n_netns = n_netns };
+        (void) owner_find("/proc", &hints, wanted, n_wanted, NULL);
         for (size_t i = 0; i < g->n; i++) {
                 struct inode_owner key = { .inode = g->rows[i].sock.inode }, *w;
 

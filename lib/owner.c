@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "owner.h"
@@ -142,12 +143,33 @@ static void cgroup_pids(const char *dir, pid_t **pids, size_t *n, size_t *alloca
                         (*pids)[(*n)++] = (pid_t) pid;
 }
 
-int owner_find(const char *proc_root, const char *const *cgroup_dirs, size_t n_dirs, struct inode_owner *wanted,
-               size_t n, struct owner_stats *stats) {
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Whether pid lives in one of the namespaces (sorted inodes) we look in
+ * first: a stat of its ns file, far cheaper than reading its descriptors. */
+static bool in_netns(const char *proc_root, pid_t pid, const uint64_t *netns, size_t n) {
+        char path[4200];
+        struct stat st;
+        uint64_t ino;
+
+        snprintf(path, sizeof(path), "%s/%d/ns/net", proc_root, (int) pid);
+        if (stat(path, &st) < 0)
+                return false;
+        ino = (uint64_t) st.st_ino;
+        return bsearch(&ino, netns, n, sizeof(*netns), cmp_u64) != NULL;
+}
+
+int owner_find(const char *proc_root, const struct owner_hints *hints, struct inode_owner *wanted, size_t n,
+               struct owner_stats *stats) {
         _cleanup_(freep) struct lookup *l = NULL;
         _cleanup_(freep) size_t *hits = NULL;
-        _cleanup_(freep) pid_t *first = NULL;
-        size_t n_first = 0, first_allocated = 0, kept = 0;
+        _cleanup_(freep) pid_t *first = NULL, *later = NULL;
+        _cleanup_(freep) uint64_t *netns = NULL;
+        size_t n_first = 0, first_allocated = 0, n_later = 0, later_allocated = 0, n_netns = 0, kept = 0;
         DIR *d;
         struct dirent *de;
         int r = 0;
@@ -168,9 +190,9 @@ int owner_find(const char *proc_root, const char *const *cgroup_dirs, size_t n_d
         qsort(wanted, n, sizeof(*wanted), cmp_wanted);
 
         /* the processes of the sockets' cgroups first, each once */
-        for (size_t i = 0; i < n_dirs; i++)
-                if (cgroup_dirs[i])
-                        cgroup_pids(cgroup_dirs[i], &first, &n_first, &first_allocated);
+        for (size_t i = 0; hints && i < hints->n_cgroup_dirs; i++)
+                if (hints->cgroup_dirs[i])
+                        cgroup_pids(hints->cgroup_dirs[i], &first, &n_first, &first_allocated);
         if (n_first > 1)
                 qsort(first, n_first, sizeof(*first), cmp_pid);
         for (size_t i = 0; i < n_first; i++)
@@ -179,8 +201,17 @@ int owner_find(const char *proc_root, const char *const *cgroup_dirs, size_t n_d
         n_first = kept;
         for (size_t i = 0; i < n_first && l->found < n; i++)
                 read_pid(l, first[i]);
+        if (hints && hints->n_netns > 0) {
+                netns = malloc(hints->n_netns * sizeof(*netns));
+                if (netns) {
+                        memcpy(netns, hints->netns, hints->n_netns * sizeof(*netns));
+                        n_netns = hints->n_netns;
+                        qsort(netns, n_netns, sizeof(*netns), cmp_u64);
+                }
+        }
 
-        /* then the rest, if any socket is still unknown */
+        /* then those in the sockets' namespaces, then the rest, if any
+         * socket is still unknown */
         if (l->found < n) {
                 d = opendir(proc_root);
                 if (!d)
@@ -194,10 +225,19 @@ int owner_find(const char *proc_root, const char *const *cgroup_dirs, size_t n_d
                                 continue;
                         if (n_first && bsearch(&key, first, n_first, sizeof(*first), cmp_pid))
                                 continue; /* read above */
+                        if (n_netns && !in_netns(proc_root, key, netns, n_netns)) {
+                                if (GROW(later, later_allocated, n_later + 1, 256) >= 0)
+                                        later[n_later++] = key;
+                                else
+                                        read_pid(l, key); /* no room to put it off */
+                                continue;
+                        }
                         read_pid(l, key);
                 }
                 if (d)
                         closedir(d);
+                for (size_t i = 0; i < n_later && l->found < n; i++)
+                        read_pid(l, later[i]);
         }
         if (stats)
                 *stats = l->stats;

@@ -26,15 +26,25 @@ struct owner_stats {
         unsigned comms_read;    /* command names read */
 };
 
+/* Where the holders of the sockets asked about are likely to be, to read
+ * them first: the sockets' own cgroups (where the processes that made them
+ * ran; absolute cgroup directories, NULL entries skipped) and network
+ * namespaces (inodes). */
+struct owner_hints {
+        const char *const *cgroup_dirs;
+        size_t n_cgroup_dirs;
+        const uint64_t *netns;
+        size_t n_netns;
+};
+
 /* Find the processes holding the sockets of wanted[] (sorted here by
- * inode). The processes of the cgroups in cgroup_dirs (absolute cgroup
- * directories, NULL entries skipped: the sockets' own cgroups, where the
- * processes that made them ran) are read first, then every process under
- * proc_root ("/proc"; a test gives a tree of its own), until every socket
- * is found. A process we may not read is passed over. Returns how many were
- * found, or -errno when proc_root cannot be read; *stats if not NULL. */
-int owner_find(const char *proc_root, const char *const *cgroup_dirs, size_t n_dirs, struct inode_owner *wanted,
-               size_t n, struct owner_stats *stats);
+ * inode), under proc_root ("/proc"; a test gives a tree of its own): the
+ * processes of the hinted cgroups first, then those in the hinted network
+ * namespaces, then the rest, until every socket is found. A process we may
+ * not read is passed over. Returns how many were found, or -errno when
+ * proc_root cannot be read; *stats if not NULL. hints may be NULL. */
+int owner_find(const char *proc_root, const struct owner_hints *hints, struct inode_owner *wanted, size_t n,
+               struct owner_stats *stats);
 
 /* The inode of a descriptor's link text "socket:[INODE]" (len bytes, no
  * NUL needed): 1 and *ret, or 0 for anything else. */

@@ -28,7 +28,7 @@ static void find_ourselves(const char *comm) {
         CHECK_INT(fstat(a, &s), 0);
         CHECK_INT(prctl(PR_SET_NAME, comm), 0);
         w.inode = (uint32_t) s.st_ino;
-        CHECK_INT(owner_find("/proc", NULL, 0, &w, 1, &st), 1);
+        CHECK_INT(owner_find("/proc", NULL, &w, 1, &st), 1);
         CHECK_INT(w.pid, getpid());
         CHECK_STR(w.comm, comm);
         CHECK_INT(st.comms_read, 1);
@@ -60,13 +60,23 @@ static void test_parse_link(void) {
         }
 }
 
-/* A process of the fake /proc: its descriptors' link texts, its name. */
-static void fake_process(const char *proc, int pid, const char *comm, const char *const *links, size_t n) {
+/* A process of the fake /proc: its descriptors' link texts, its name, its
+ * network namespace (a file; its inode number is the namespace's). */
+static uint64_t fake_process(const char *proc, int pid, const char *comm, const char *const *links, size_t n) {
         char path[PATH_MAX];
+        struct stat st = {};
         FILE *f;
 
         snprintf(path, sizeof(path), "%s/%d", proc, pid);
         CHECK_INT(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/%d/ns", proc, pid);
+        CHECK_INT(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/%d/ns/net", proc, pid);
+        f = fopen(path, "we");
+        CHECK(f != NULL);
+        if (f)
+                fclose(f);
+        CHECK_INT(stat(path, &st), 0);
         snprintf(path, sizeof(path), "%s/%d/fd", proc, pid);
         CHECK_INT(mkdir(path, 0755), 0);
         for (size_t i = 0; i < n; i++) {
@@ -80,6 +90,7 @@ static void fake_process(const char *proc, int pid, const char *comm, const char
                 fprintf(f, "%s\n", comm);
                 fclose(f);
         }
+        return (uint64_t) st.st_ino;
 }
 
 static void test_fake_proc(void) {
@@ -91,6 +102,8 @@ static void test_fake_proc(void) {
         struct inode_owner w[4];
         struct owner_stats st;
         const char *dirs[2];
+        struct owner_hints hints = { .cgroup_dirs = dirs };
+        uint64_t ns300;
         FILE *f;
 
         CHECK(mkdtemp(root) != NULL);
@@ -100,7 +113,7 @@ static void test_fake_proc(void) {
         CHECK_INT(mkdir(cg, 0755), 0);
         fake_process(proc, 100, "alpha", p100, ELEMENTSOF(p100));
         fake_process(proc, 200, "beta", p200, ELEMENTSOF(p200));
-        fake_process(proc, 300, "gamma", p300, ELEMENTSOF(p300));
+        ns300 = fake_process(proc, 300, "gamma", p300, ELEMENTSOF(p300));
         snprintf(path, sizeof(path), "%s/self", proc); /* not a pid: passed over */
         CHECK_INT(mkdir(path, 0755), 0);
         snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
@@ -118,7 +131,8 @@ static void test_fake_proc(void) {
         w[3] = (struct inode_owner) { .inode = 444 }; /* nobody's: every process is read */
         dirs[0] = cg;
         dirs[1] = cg; /* named twice: its processes read once */
-        CHECK_INT(owner_find(proc, dirs, 2, w, 4, &st), 3);
+        hints.n_cgroup_dirs = 2;
+        CHECK_INT(owner_find(proc, &hints, w, 4, &st), 3);
         /* sorted by inode */
         CHECK_INT(w[0].inode, 111);
         CHECK_INT(w[0].pid, 100);
@@ -137,7 +151,8 @@ static void test_fake_proc(void) {
 
         /* all found among the cgroup's processes: nothing else is read */
         w[0] = (struct inode_owner) { .inode = 333 };
-        CHECK_INT(owner_find(proc, dirs, 1, w, 1, &st), 1);
+        hints.n_cgroup_dirs = 1;
+        CHECK_INT(owner_find(proc, &hints, w, 1, &st), 1);
         CHECK_INT(w[0].pid, 200);
         CHECK_INT(st.pids_read, 1);
         CHECK(st.fds_read <= 2); /* at most all of 200's (a directory's order is its file system's) */
@@ -145,18 +160,33 @@ static void test_fake_proc(void) {
 
         /* no cgroup: /proc, until it is found */
         w[0] = (struct inode_owner) { .inode = 111 };
-        CHECK_INT(owner_find(proc, NULL, 0, w, 1, &st), 1);
+        CHECK_INT(owner_find(proc, NULL, w, 1, &st), 1);
         CHECK_INT(w[0].pid, 100);
         CHECK(st.pids_read >= 1 && st.pids_read <= 3);
         CHECK_INT(st.comms_read, 1);
 
+        /* the processes in the socket's namespace before the others: 300
+         * alone is read, whatever the directory's order */
+        w[0] = (struct inode_owner) { .inode = 777 };
+        hints = (struct owner_hints) { .netns = &ns300, .n_netns = 1 };
+        CHECK_INT(owner_find(proc, &hints, w, 1, &st), 1);
+        CHECK_INT(w[0].pid, 300);
+        CHECK_INT(st.pids_read, 1);
+        /* and the others after, each once, when it is not there */
+        w[0] = (struct inode_owner) { .inode = 333 };
+        w[1] = (struct inode_owner) { .inode = 444 };
+        CHECK_INT(owner_find(proc, &hints, w, 2, &st), 1);
+        CHECK_INT(w[0].pid, 200);
+        CHECK_INT(st.pids_read, 3);
+
         /* a cgroup that is gone, a proc root that is not there */
         snprintf(path, sizeof(path), "%s/gone", root);
         dirs[0] = path;
+        hints = (struct owner_hints) { .cgroup_dirs = dirs, .n_cgroup_dirs = 1 };
         w[0] = (struct inode_owner) { .inode = 777 };
-        CHECK_INT(owner_find(proc, dirs, 1, w, 1, &st), 1);
+        CHECK_INT(owner_find(proc, &hints, w, 1, &st), 1);
         CHECK_INT(w[0].pid, 300);
-        CHECK_INT(owner_find(path, NULL, 0, w, 1, &st), -ENOENT);
+        CHECK_INT(owner_find(path, NULL, w, 1, &st), -ENOENT);
         CHECK_INT(w[0].pid, 0);
 
         snprintf(path, sizeof(path), "rm -rf '%s'", root);

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -231,8 +232,33 @@ def test_owner(t, a, work, jd):
             got = list_json(fx, a)
             t.check(got and all(o["unit"] == "(deleted)" and o["cgroup_deleted"] for o in got),
                     f"a deleted cgroup is shown as such: {[(o['unit'], o['cgroup_deleted']) for o in got]}")
+            deleted_cgroup_daemon(t, a, fx, conf, work, jd)
     finally:
         remove_cgroups(cg, home)
+
+
+def deleted_cgroup_daemon(t, a, fx, conf, work, jd):
+    """A tracked socket whose cgroup is gone, watched by finwatchd as the
+    shipped unit runs it (no CAP_DAC_READ_SEARCH: no cgroup by its id, so
+    walks of the hierarchy): the unit is "(deleted cgroup)", and once known
+    gone the cgroup costs no walk at later polls."""
+    if not shutil.which("strace"):
+        fwtest.skip_or_fail("strace not installed")
+    d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd, prefix=["setpriv", "--bounding-set", "-dac_read_search"])
+    try:
+        recs = fwtest.wait_for(lambda: jd.records(f"_PID={d.pid}", "MESSAGE_ID=b4cd1459bf4140c695af9432d3238033"), 15)
+        t.check(recs and all(r.get("FINWATCH_UNIT") == "(deleted cgroup)" for r in recs),
+                f"without CAP_DAC_READ_SEARCH: FINWATCH_UNIT of a deleted cgroup: {[r.get('FINWATCH_UNIT') for r in recs or []]}")
+        with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
+            p = subprocess.Popen(["strace", "-c", "-f", "-qq", "-e", "trace=getdents64", "-o", trace.name,
+                                  "-p", str(d.pid)], stderr=subprocess.DEVNULL)
+            time.sleep(2)  # 10 polls
+            p.send_signal(signal.SIGINT)
+            p.wait(30)
+            calls = sum(int(line.split()[3]) for line in open(trace.name) if line.split()[-1:] == ["getdents64"])
+        t.eq(calls, 0, "no walk of the cgroup hierarchy at later polls")
+    finally:
+        d.stop()
 
 
 def test_user_manager(t, a, work, jd):

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <sys/stat.h>
 
+#include "idmap.h"
 #include "test.h"
 #include "util.h"
 
@@ -80,7 +81,36 @@ static void test_file_type_name(void) {
         CHECK_STR(file_type_name(0), "a file of unknown type");
 }
 
+/* idmap: sequential keys (cookies, cgroup ids) through growth */
+static void test_idmap(void) {
+        struct idmap m = {};
+
+        CHECK_INT(idmap_get(&m, 5), IDMAP_NONE);
+        CHECK_INT(idmap_put(&m, 0, 1), -EINVAL);
+        for (uint64_t k = 1; k <= 10000; k++)
+                CHECK_INT(idmap_put(&m, k * 4096, (uint32_t) k), 0);
+        CHECK_INT(m.size, 10000);
+        CHECK(m.size * 4 <= m.capacity * 3);
+        for (uint64_t k = 1; k <= 10000; k++)
+                if (idmap_get(&m, k * 4096) != k) {
+                        fprintf(stderr, "idmap: key %" PRIu64 " lost\n", k * 4096);
+                        test_failures++;
+                        break;
+                }
+        CHECK_INT(idmap_get(&m, 4097), IDMAP_NONE);
+        CHECK_INT(idmap_get(&m, 0), IDMAP_NONE);
+        CHECK_INT(idmap_put(&m, 4096, 77), 0); /* set again: replaced, not added */
+        CHECK_INT(idmap_get(&m, 4096), 77);
+        CHECK_INT(m.size, 10000);
+        idmap_clear(&m);
+        CHECK_INT(m.size, 0);
+        CHECK_INT(idmap_get(&m, 8192), IDMAP_NONE);
+        idmap_done(&m);
+        CHECK(m.slots == NULL);
+}
+
 int main(void) {
+        test_idmap();
         test_parse_duration();
         test_file_type_name();
         test_format_duration();

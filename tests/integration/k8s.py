@@ -19,11 +19,19 @@ import yaml
 # stand-in for the node's root, never the machine's own.
 LIVE_HOST_PATHS = ("/run/", "/sys/fs/cgroup")
 
-CAPS = {  # capabilities(7) numbers of those the manifest may name
-    "NET_ADMIN": 12, "SYS_ADMIN": 21, "SYS_PTRACE": 19, "NET_RAW": 13, "DAC_OVERRIDE": 1,
-    "DAC_READ_SEARCH": 2, "SYS_RESOURCE": 24, "CHOWN": 0, "FOWNER": 3, "KILL": 5, "SETUID": 7,
-    "SETGID": 6, "SETPCAP": 8, "NET_BIND_SERVICE": 10, "SYS_CHROOT": 18,
+CAPS = {  # capabilities(7)
+    "CHOWN": 0, "DAC_OVERRIDE": 1, "DAC_READ_SEARCH": 2, "FOWNER": 3, "FSETID": 4, "KILL": 5, "SETGID": 6,
+    "SETUID": 7, "SETPCAP": 8, "LINUX_IMMUTABLE": 9, "NET_BIND_SERVICE": 10, "NET_BROADCAST": 11,
+    "NET_ADMIN": 12, "NET_RAW": 13, "IPC_LOCK": 14, "IPC_OWNER": 15, "SYS_MODULE": 16, "SYS_RAWIO": 17,
+    "SYS_CHROOT": 18, "SYS_PTRACE": 19, "SYS_PACCT": 20, "SYS_ADMIN": 21, "SYS_BOOT": 22, "SYS_NICE": 23,
+    "SYS_RESOURCE": 24, "SYS_TIME": 25, "SYS_TTY_CONFIG": 26, "MKNOD": 27, "LEASE": 28, "AUDIT_WRITE": 29,
+    "AUDIT_CONTROL": 30, "SETFCAP": 31, "MAC_OVERRIDE": 32, "MAC_ADMIN": 33, "SYSLOG": 34, "WAKE_ALARM": 35,
+    "BLOCK_SUSPEND": 36, "AUDIT_READ": 37, "PERFMON": 38, "BPF": 39, "CHECKPOINT_RESTORE": 40,
 }
+# What containerd and CRI-O give a container that drops nothing (their
+# default capability list), before its securityContext's drop and add.
+RUNTIME_DEFAULT_CAPS = ("CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
+                        "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE")
 
 
 def load_yaml(path):
@@ -61,6 +69,20 @@ class Manifest:
 
     def caps_added(self):
         return list(self.security.get("capabilities", {}).get("add", []))
+
+    def caps(self):
+        """The container's bounding set: the runtime's default list less
+        what it drops (ALL: everything), with what it adds."""
+        c = self.security.get("capabilities", {})
+        drop = set(c.get("drop", []))
+        base = set() if "ALL" in drop else set(RUNTIME_DEFAULT_CAPS) - drop
+        return sorted(base | set(c.get("add", [])))
+
+    def uid(self):
+        return int(self.security.get("runAsUser", 0)), int(self.security.get("runAsGroup", 0))
+
+    def no_new_privs(self):
+        return not self.security.get("allowPrivilegeEscalation", True)
 
     def mount_of(self, path):
         """The volumeMount that holds a path in the container, and the path
@@ -108,15 +130,16 @@ def caps_mask(names):
     return mask
 
 
-def setpriv_args(cap_names, no_new_privs):
-    """setpriv words for a container of uid 0 whose runtime gives it these
-    capabilities (drop ALL, add ...): the bounding set is the list, and
-    root's execve() makes it the permitted and effective sets; nothing
-    inheritable or ambient, as runc and crun leave it."""
+def setpriv_args(cap_names, no_new_privs, uid=(0, 0)):
+    """setpriv words for a container whose runtime gives it these
+    capabilities: the bounding set is the list, and for uid 0 execve()
+    makes it the permitted and effective sets (another uid gets none of
+    them: Kubernetes sets no ambient capabilities); nothing inheritable or
+    ambient, as runc and crun leave it."""
     caps = ",".join("+" + c.lower() for c in cap_names)
     bounding = "-all" + ("," + caps if caps else "")
-    args = ["setpriv", "--reuid=0", "--regid=0", "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all",
-            f"--bounding-set={bounding}"]
+    args = ["setpriv", f"--reuid={uid[0]}", f"--regid={uid[1]}", "--clear-groups", "--inh-caps=-all",
+            "--ambient-caps=-all", f"--bounding-set={bounding}"]
     if no_new_privs:
         args.append("--no-new-privs")
     return args
@@ -127,6 +150,15 @@ def host_side(path, node_root):
     if any(path == p.rstrip("/") or path.startswith(p) for p in LIVE_HOST_PATHS):
         return path
     return os.path.join(node_root, path.lstrip("/"))
+
+
+def node_path(manifest, path, node_root):
+    """Where the test's node has what the container has at path, when that
+    is on a hostPath volume; else None."""
+    mount, rel = manifest.mount_of(path)
+    if mount is None or "hostPath" not in manifest.volume_of(mount):
+        return None
+    return os.path.normpath(os.path.join(host_side(manifest.volume_of(mount)["hostPath"]["path"], node_root), rel))
 
 
 def mount_plan(manifest, node_root, configmap_dir):
@@ -166,20 +198,23 @@ def mount_plan(manifest, node_root, configmap_dir):
 IMAGE_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "var", "opt")
 
 
-def container_script(manifest, plan, newroot, stage, argv, cap_names, no_new_privs, fake_sysctls=None):
+def container_script(manifest, plan, newroot, stage, argv, cap_names, fake_sysctls=None):
     """A shell script that, run by `unshare --mount --propagation unchanged`
     in the test's world (the node), builds the container's view and execs
     the command in it, the way runc does for this pod:
     - a read-only root (readOnlyRootFilesystem): a tmpfs made read-only at
       the end, holding the image (overlays of the installed build on the
       node's /usr, /etc, ...) and the mount points;
-    - /proc of the node's PID namespace (hostPID), /dev, /sys read-only;
+    - /proc of the node's PID namespace (hostPID; without it the script
+      runs in a PID namespace of its own, container_command, and mounts
+      its own), /dev, /sys read-only;
     - each volume at its mountPath: hostPath bound from the node (rslave
       with HostToContainer, rprivate without; read-only down to every
       submount), ConfigMaps as read-only tmpfs with their keys, emptyDir
       as tmpfs;
-    - the network namespace is the node's (hostNetwork): the script's own;
-    - capabilities, no_new_privs, uid 0: setpriv (setpriv_args).
+    - the network namespace is the script's: the node's with hostNetwork
+      (container_command makes one of its own without);
+    - capabilities, no_new_privs, the uid: setpriv (setpriv_args).
     fake_sysctls: {name: value} for /proc/sys/net/ipv4 (a tmpfs over it
     with just these files), for a record a child namespace cannot make."""
     import shlex
@@ -196,7 +231,8 @@ def container_script(manifest, plan, newroot, stage, argv, cap_names, no_new_pri
                          f"mount -o remount,bind,ro {q(target)}")
     for d in ("proc", "dev", "sys", "run", "tmp"):
         lines.append(f"mkdir -p {q(os.path.join(newroot, d))}")
-    lines += [f"mount --rbind /proc {q(newroot)}/proc",
+    proc = "--rbind /proc" if manifest.pod.get("hostPID") else "-t proc proc"
+    lines += [f"mount {proc} {q(newroot)}/proc",
               f"mount --rbind /dev {q(newroot)}/dev",
               f"mount --rbind /sys {q(newroot)}/sys && mount -o remount,bind,ro {q(newroot)}/sys"]
     for mp, kind, src, ro, prop in plan:
@@ -222,17 +258,32 @@ def container_script(manifest, plan, newroot, stage, argv, cap_names, no_new_pri
         for k, v in fake_sysctls.items():
             lines.append(f"echo {q(str(v))} > {d}/{q(k)}")
         lines.append(f"mount -o remount,bind,ro {d}")
-    lines.append(f"mount -o remount,bind,ro {q(newroot)}")
-    words = " ".join(q(w) for w in ["chroot", newroot, *setpriv_args(cap_names, no_new_privs), *argv])
+    if manifest.security.get("readOnlyRootFilesystem"):
+        lines.append(f"mount -o remount,bind,ro {q(newroot)}")
+    words = " ".join(q(w) for w in ["chroot", newroot, *setpriv_args(cap_names, manifest.no_new_privs(),
+                                                                       manifest.uid()), *argv])
     lines.append(f"exec {words}")
     return "\n".join(lines) + "\n"
 
 
+def container_command(manifest, script):
+    """The command that runs container_script: a mount namespace of its own,
+    and a network namespace without hostNetwork, a PID namespace without
+    hostPID (then the container's process is the child of this one)."""
+    words = ["unshare", "--mount", "--propagation", "unchanged"]
+    if not manifest.pod.get("hostNetwork"):
+        words.append("--net")
+    if not manifest.pod.get("hostPID"):
+        words += ["--pid", "--fork", "--kill-child"]
+    return words + ["sh", "-c", script]
+
+
 def exec_in(pid, manifest, cap_names, argv, **kw):
-    """kubectl exec: argv in the container of process pid (its mounts and
-    root), with the container's capabilities."""
-    cmd = ["nsenter", "-t", str(pid), "-m", "-r", "-w", "--",
-           *setpriv_args(cap_names, not manifest.security.get("allowPrivilegeEscalation", True)), *argv]
+    """kubectl exec: argv in the container of process pid (its mount,
+    network and PID namespaces and root), with the container's
+    capabilities and uid."""
+    cmd = ["nsenter", "-t", str(pid), "-m", "-n", "-p", "-r", "-w", "--",
+           *setpriv_args(cap_names, manifest.no_new_privs(), manifest.uid()), *argv]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=kw.pop("timeout", 60), **kw)
 
 
@@ -369,3 +420,44 @@ def message_ids_in_source(source):
 def message_ids_in_readme(source):
     with open(os.path.join(source, "README.md")) as f:
         return set(re.findall(r"^\| `([0-9a-f]{32})` \|", f.read(), re.M))
+
+
+def podman_run_args(manifest, plan, name, image):
+    """`podman run` words for the DaemonSet's container, setting by setting:
+    host network (and with it the host's UTS namespace, as the kubelet
+    does), host PID, uid and gid, capabilities, no_new_privs, a read-only
+    root without podman's extra tmpfs mounts, each volume at its mountPath
+    (read-only, rslave as the mount says), the command for the entry point
+    and the args for its arguments. The cgroup namespace is the runtime's
+    default, as the pod spec cannot choose it; seccomp is podman's default
+    profile, the RuntimeDefault of this runtime."""
+    sc = manifest.security
+    words = ["run", "-d", "--name", name]
+    if manifest.pod.get("hostNetwork"):
+        words += ["--network", "host", "--uts", "host"]
+    else:
+        words += ["--network", "none"]
+    if manifest.pod.get("hostPID"):
+        words += ["--pid", "host"]
+    uid, gid = manifest.uid()
+    words += ["--user", f"{uid}:{gid}"]
+    drop = sc.get("capabilities", {}).get("drop", [])
+    for cap in (["all"] if "ALL" in drop else drop):
+        words += ["--cap-drop", cap.lower()]
+    for cap in manifest.caps_added():
+        words += ["--cap-add", cap.lower()]
+    if manifest.no_new_privs():
+        words += ["--security-opt", "no-new-privileges"]
+    if sc.get("privileged"):
+        words.append("--privileged")
+    if sc.get("readOnlyRootFilesystem"):
+        words += ["--read-only", "--read-only-tmpfs=false"]
+    for mp, kind, src, ro, prop in plan:
+        if kind == "emptyDir":
+            words += ["--tmpfs", mp + (":ro" if ro else "")]
+            continue
+        opts = ["ro" if ro else "rw", "rslave" if prop == "HostToContainer" else "rprivate"]
+        words += ["-v", f"{src}:{mp}:{','.join(opts)}"]
+    words += ["--entrypoint", json.dumps(list(manifest.container["command"])), image,
+              *manifest.container.get("args", [])]
+    return words

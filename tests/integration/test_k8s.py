@@ -103,13 +103,22 @@ class Container:
             mount, rel = m.mount_of(m.config_path())
             with open(os.path.join(cm, mount["name"], rel), "w") as f:
                 f.write(conf)
-        self.nnp = not m.security.get("allowPrivilegeEscalation", True)
-        script = k8s.container_script(m, plan, newroot, stage, m.argv(), self.caps, self.nnp, fake_sysctls)
+        script = k8s.container_script(m, plan, newroot, stage, m.argv(), self.caps, fake_sysctls)
         self.errpath = os.path.join(work, f"container-{n}.err")
         self.err = open(self.errpath, "w")
-        self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.err)
+        self.proc = subprocess.Popen(k8s.container_command(m, script), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self.err)
         self.pid = self.proc.pid
+        if not m.pod.get("hostPID"):  # the container's process is unshare's child
+            self.pid = fwtest.wait_for(lambda: self._child(), 5) or self.pid
+
+    def _child(self):
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                kids = f.read().split()
+            return int(kids[0]) if kids else None
+        except OSError:
+            return None
 
     def stderr(self):
         with open(self.errpath) as f:
@@ -131,6 +140,12 @@ class Container:
             and self.proc.poll() is None
 
     def stop(self):
+        if self.pid != self.proc.pid and self.proc.poll() is None:  # the kubelet signals the container's process
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+                self.proc.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         code = fwtest.stop_process(self.proc, 30)
         self.err.close()
         return code
@@ -197,12 +212,13 @@ def shipped(t, a, m, env, places, jd):
     """The DaemonSet as shipped: the manifest's config, capabilities, mounts."""
     work, node_root, stage = env["work"], env["node_root"], env["stage"]
     conf = m.config()
-    textfile = k8s.host_side(
-        m.volume_of(m.mount_of(conf["metrics"]["textfile"])[0])["hostPath"]["path"], node_root)
-    prom = os.path.join(textfile, os.path.basename(conf["metrics"]["textfile"]))
-    run_dir = k8s.host_side(m.volume_of(m.mount_of(conf["daemon"]["state_file"])[0])["hostPath"]["path"], node_root)
+    prom = k8s.node_path(m, conf["metrics"]["textfile"], node_root)
+    state = k8s.node_path(m, conf["daemon"]["state_file"], node_root)
+    control = k8s.node_path(m, conf["daemon"]["control_socket"], node_root)
+    t.check(prom and state and control, "the textfile, state file and control socket are on hostPath volumes")
+    prom, state, control = prom or "/nonexistent", state or "/nonexistent", control or "/nonexistent"
 
-    c = Container(m, work, node_root, stage, m.caps_added())
+    c = Container(m, work, node_root, stage, m.caps())
     try:
         t.check(c.wait_up(), f"the DaemonSet's finwatchd answers: {c.stderr()[-1500:]}")
         st = k8s.proc_caps(c.pid)
@@ -250,11 +266,11 @@ def shipped(t, a, m, env, places, jd):
                                       v.get('finwatch_stuck_sockets{state="LAST_ACK"}') == 2)(metrics(prom)), 15)
         t.check(ok, f"the textfile on the node's side of its hostPath ({prom}) counts them: "
                 f"{ {k: v for k, v in metrics(prom).items() if 'stuck_sockets{' in k} }")
-        t.check(os.stat(prom).st_uid == 0, "written by root")
-        r = subprocess.run([a.finwatch, "--socket", os.path.join(run_dir, "control"), "status", "--json"],
+        t.check(os.path.exists(prom) and os.stat(prom).st_uid == 0, "written by root")
+        r = subprocess.run([a.finwatch, "--socket", control, "status", "--json"],
                            capture_output=True, text=True, timeout=60)
         t.check(r.returncode == 0 and json.loads(r.stdout).get("tracked") == 4,
-                f"the node's own finwatch reaches it at the node's {run_dir}/control: {r.stdout[:200]} {r.stderr}")
+                f"the node's own finwatch reaches it at the node's {control}: {r.stdout[:200]} {r.stderr}")
         err = c.stderr()
         t.check("<3>" not in err and "journald is not reachable" not in err,
                 f"no error, and journald reachable through the hostPath: {err.strip()[-800:]!r}")
@@ -263,11 +279,11 @@ def shipped(t, a, m, env, places, jd):
         t.eq(c.stop(), 0, "SIGTERM (the kubelet's stop): exit 0")
 
     # a rollout: a new pod restores the ages from the hostPath's state file
-    t.check(os.path.isfile(os.path.join(run_dir, "state")), "the state file stays on the node")
-    c = Container(m, work, node_root, stage, m.caps_added())
+    t.check(os.path.isfile(state), "the state file stays on the node")
+    c = Container(m, work, node_root, stage, m.caps())
     try:
         t.check(c.wait_up(), "the next pod's finwatchd answers")
-        t.check(fwtest.wait_for(lambda: re.search(r"restored 4 tracked sockets from /run/finwatch/state", c.stderr()), 5),
+        t.check(fwtest.wait_for(lambda: f"restored 4 tracked sockets from {conf['daemon']['state_file']}" in c.stderr(), 5),
                 f"and restores the 4 sockets' ages from it: {c.stderr()[-600:]!r}")
         r = c.cli("list", "--netns", "all", "--json")
         now = {o["cookie"]: o["age_min_seconds"] for o in json.loads(r.stdout or "[]")}
@@ -284,7 +300,7 @@ def needed_caps(t, a, m, env, places, jd):
     work, node_root, stage = env["work"], env["node_root"], env["stage"]
     text = derived(m.config_text(), **{"monitor.interval": "500ms", "daemon.state_file": ""})
     for cap, want in (("SYS_ADMIN", 1), ("SYS_PTRACE", 2), ("NET_ADMIN", 4)):
-        caps = [x for x in m.caps_added() if x != cap]
+        caps = [x for x in m.caps() if x != cap]
         c = Container(m, work, node_root, stage, caps, conf=text)
         try:
             t.check(c.wait_up(), f"without {cap}: finwatchd runs: {c.stderr()[-800:]}")
@@ -323,7 +339,7 @@ def npd_records(t, a, m, env, places, jd):
         test_peer.add_drop_rule(blocked, client)
         helper = test_peer.Helper(blocked, "fast", str(server), str(client))
         made = time.monotonic()
-        c = Container(m, work, node_root, stage, m.caps_added(), conf=text)
+        c = Container(m, work, node_root, stage, m.caps(), conf=text)
         try:
             t.check(c.wait_up(), f"finwatchd for the records answers: {c.stderr()[-800:]}")
             time.sleep(max(0.0, 3.2 - (time.monotonic() - made)))
@@ -346,7 +362,7 @@ def npd_records(t, a, m, env, places, jd):
             sysctls[name] = f.read().strip()
     text = derived(m.config_text(), **{"monitor.interval": "500ms", "alert.after": "1s",
                                        "alert.max_per_minute": "1", "daemon.state_file": ""})
-    c = Container(m, work, node_root, stage, m.caps_added(), conf=text, fake_sysctls=sysctls)
+    c = Container(m, work, node_root, stage, m.caps(), conf=text, fake_sysctls=sysctls)
     try:
         t.check(c.wait_up(), f"finwatchd for the summary answers: {c.stderr()[-800:]}")
         ok = fwtest.wait_for(lambda: jd.records("MESSAGE_ID=f055b0afc3b14d7fab38c936e5f223d3"), 10)

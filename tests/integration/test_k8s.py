@@ -424,7 +424,7 @@ def main():
     subprocess.run(["mount", "--make-shared", "/run/netns"], check=True)
     try:
         with NodeJournal() as jd, \
-                fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:orphan:4:1"], unshare=False) as node, \
+                fwtest.Fixture(a.fixture, ["lost-fin:fin-wait-1:orphan:4:1"], unshare=False), \
                 fwtest.Fixture(a.fixture, ["lost-fin:last-ack:orphan:4:2"]) as pod_a:
             places = {"node": None,
                       "pod-a": os.stat(f"/proc/{pod_a.pid}/ns/net").st_ino}

@@ -67,7 +67,8 @@ class Podman:
     the containers it runs get a cgroup parent of the test's own."""
 
     def __init__(self, work):
-        self.cgroup = f"finwatch-test-{os.getpid()}"
+        # named after the work directory: the test is PID 1 of its world
+        self.cgroup = os.path.basename(work)
         self.base = ["podman", "--root", os.path.join(work, "storage"), "--runroot", "/run/fwtest-podman",
                      "--tmpdir", "/run/fwtest-libpod", "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
                      "--events-backend", "file", "--runtime", shutil.which("runc")]

@@ -198,6 +198,14 @@ def mount_plan(manifest, node_root, configmap_dir):
 IMAGE_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "var", "opt")
 
 
+def ro_below(path):
+    """Shell words making path and every mount below it read-only (a
+    recursive read-only bind, as runtimes mount /sys and readOnly volumes)."""
+    import shlex
+    return (f"findmnt -Rln -o TARGET {shlex.quote(path)} | while read -r m; do "
+            f"mount -o remount,bind,ro \"$m\"; done")
+
+
 def container_script(manifest, plan, newroot, stage, argv, cap_names, fake_sysctls=None):
     """A shell script that, run by `unshare --mount --propagation unchanged`
     in the test's world (the node), builds the container's view and execs
@@ -207,7 +215,7 @@ def container_script(manifest, plan, newroot, stage, argv, cap_names, fake_sysct
       node's /usr, /etc, ...) and the mount points;
     - /proc of the node's PID namespace (hostPID; without it the script
       runs in a PID namespace of its own, container_command, and mounts
-      its own), /dev, /sys read-only;
+      its own), /dev, /sys read-only with every mount below it;
     - each volume at its mountPath: hostPath bound from the node (rslave
       with HostToContainer, rprivate without; read-only down to every
       submount), ConfigMaps as read-only tmpfs with their keys, emptyDir
@@ -234,7 +242,7 @@ def container_script(manifest, plan, newroot, stage, argv, cap_names, fake_sysct
     proc = "--rbind /proc" if manifest.pod.get("hostPID") else "-t proc proc"
     lines += [f"mount {proc} {q(newroot)}/proc",
               f"mount --rbind /dev {q(newroot)}/dev",
-              f"mount --rbind /sys {q(newroot)}/sys && mount -o remount,bind,ro {q(newroot)}/sys"]
+              f"mount --rbind /sys {q(newroot)}/sys", ro_below(f"{newroot}/sys")]
     for mp, kind, src, ro, prop in plan:
         target = q(newroot + mp)
         lines.append(f"mkdir -p {target} 2>/dev/null || test -d {target}")
@@ -242,9 +250,7 @@ def container_script(manifest, plan, newroot, stage, argv, cap_names, fake_sysct
             lines.append(f"mount --rbind {q(src)} {target}")
             lines.append(f"mount --make-{'rslave' if prop == 'HostToContainer' else 'rprivate'} {target}")
             if ro:
-                # every mount below it, as a recursive read-only bind
-                lines.append(f"findmnt -Rrn -o TARGET {target} | while read -r m; do "
-                             f"mount -o remount,bind,ro \"$(printf '%b' \"$m\")\"; done")
+                lines.append(ro_below(newroot + mp))
         elif kind == "configMap":
             lines.append(f"mount -t tmpfs -o mode=0755 fwconfig {target} && cp -a {q(src)}/. {target}/ && "
                          f"mount -o remount,bind,ro {target}")

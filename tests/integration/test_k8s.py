@@ -228,6 +228,11 @@ def shipped(t, a, m, env, places, jd):
         t.eq((st["CapInh"], st["CapAmb"]), (0, 0), "nothing inheritable or ambient")
         t.eq(st["NoNewPrivs"], 1, "no_new_privs (allowPrivilegeEscalation: false)")
         t.eq(st["Uid"], [0, 0, 0, 0], "uid 0")
+        ro_mounts = [mt["mountPath"] for mt in m.mounts if mt.get("readOnly")]
+        with open(f"/proc/{c.pid}/mountinfo") as f:
+            writable = [ln.split()[4] for ln in f if "rw" in ln.split()[5].split(",") and
+                        any(ln.split()[4] == p or ln.split()[4].startswith(p + "/") for p in ro_mounts)]
+        t.eq(writable, [], "the read-only volumes are read-only, every mount below them too")
         r = c.exec("sh", "-c", "echo x > /probe")
         t.check(r.returncode != 0 and "Read-only file system" in r.stderr,
                 f"its root is read-only: {r.stderr.strip()!r}")
@@ -342,10 +347,18 @@ def npd_records(t, a, m, env, places, jd):
         c = Container(m, work, node_root, stage, m.caps(), conf=text)
         try:
             t.check(c.wait_up(), f"finwatchd for the records answers: {c.stderr()[-800:]}")
+
+            def blocker():
+                r = c.cli("list", "--netns", "all", "--json")
+                rows = [o for o in json.loads(r.stdout or "[]") if o["local_port"] == server] if r.returncode == 0 else []
+                return rows[0] if rows and rows[0]["alerted"] is not None else None
+
+            t.check(fwtest.wait_for(blocker, 15), "the socket the client will reconnect to is tracked")
+            # as test_peer: the lost FIN's retransmissions are rare from 3 s on
             time.sleep(max(0.0, 3.2 - (time.monotonic() - made)))
             helper.tell()
-            ok = fwtest.wait_for(lambda: jd.records("MESSAGE_ID=2bfea22c16d5495ebe5de59bd6f35e91"), 10)
-            t.check(ok, "a blocked client's record")
+            ok = fwtest.wait_for(lambda: jd.records("MESSAGE_ID=2bfea22c16d5495ebe5de59bd6f35e91"), 20)
+            t.check(ok, f"a blocked client's record (the socket's peer: {(blocker() or {}).get('peer')})")
             # a socket that goes by other hands than finwatch's: cleared
             blocked.run("ss", "-K", "state", "last-ack", check=True)
             ok = fwtest.wait_for(lambda: jd.records("MESSAGE_ID=bbfca07b105e4dbe9b45054f9af909c9"), 10)

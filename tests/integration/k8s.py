@@ -5,6 +5,7 @@ it, for the tests that run finwatchd with exactly its settings
 container (command, capabilities, volumes, the ConfigMap's finwatch.conf),
 and the node-problem-detector monitor with its rules applied to journal
 records as node-problem-detector applies them."""
+import collections
 import configparser
 import json
 import os
@@ -161,15 +162,21 @@ def node_path(manifest, path, node_root):
     return os.path.normpath(os.path.join(host_side(manifest.volume_of(mount)["hostPath"]["path"], node_root), rel))
 
 
+# A volume as the container gets it: kind is hostPath, configMap or
+# emptyDir; ro its readOnly, rro a recursiveReadOnly that asks for every
+# mount below it read-only too (without it runc makes only the top one so).
+Mount = collections.namedtuple("Mount", "path kind src ro prop rro")
+
+
 def mount_plan(manifest, node_root, configmap_dir):
-    """The container's volumes as (mountPath, what, source, readOnly,
-    propagation): what is hostPath, configMap or emptyDir; a ConfigMap's
-    keys are written to a directory below configmap_dir."""
+    """The container's volumes (Mount); a ConfigMap's keys are written to a
+    directory below configmap_dir."""
     plan = []
     for m in manifest.mounts:
         vol = manifest.volume_of(m)
         ro = bool(m.get("readOnly", False))
         prop = m.get("mountPropagation", "None")
+        rro = ro and m.get("recursiveReadOnly", "Disabled") in ("Enabled", "IfPossible")
         if "hostPath" in vol:
             src = host_side(vol["hostPath"]["path"], node_root)
             kind = vol["hostPath"].get("type", "")
@@ -177,16 +184,16 @@ def mount_plan(manifest, node_root, configmap_dir):
                 os.makedirs(src, mode=0o755, exist_ok=True)
             elif kind == "Directory" and not os.path.isdir(src):
                 raise ValueError(f"hostPath {vol['hostPath']['path']} (type Directory) is missing")
-            plan.append((m["mountPath"], "hostPath", src, ro, prop))
+            plan.append(Mount(m["mountPath"], "hostPath", src, ro, prop, rro))
         elif "configMap" in vol:
             d = os.path.join(configmap_dir, m["name"])
             os.makedirs(d, exist_ok=True)
             for key, text in manifest.configmap(vol["configMap"]["name"])["data"].items():
                 with open(os.path.join(d, key), "w") as f:
                     f.write(text)
-            plan.append((m["mountPath"], "configMap", d, True, prop))
+            plan.append(Mount(m["mountPath"], "configMap", d, True, prop, rro))
         elif "emptyDir" in vol:
-            plan.append((m["mountPath"], "emptyDir", None, ro, prop))
+            plan.append(Mount(m["mountPath"], "emptyDir", None, ro, prop, rro))
         else:
             raise ValueError(f"volume {m['name']}: a kind the tests do not know")
     return plan
@@ -217,9 +224,9 @@ def container_script(manifest, plan, newroot, stage, argv, cap_names, fake_sysct
       runs in a PID namespace of its own, container_command, and mounts
       its own), /dev, /sys read-only with every mount below it;
     - each volume at its mountPath: hostPath bound from the node (rslave
-      with HostToContainer, rprivate without; read-only down to every
-      submount), ConfigMaps as read-only tmpfs with their keys, emptyDir
-      as tmpfs;
+      with HostToContainer, rprivate without; readOnly makes the top mount
+      read-only, recursiveReadOnly every mount below it too), ConfigMaps as
+      read-only tmpfs with their keys, emptyDir as tmpfs;
     - the network namespace is the script's: the node's with hostNetwork
       (container_command makes one of its own without);
     - capabilities, no_new_privs, the uid: setpriv (setpriv_args).
@@ -243,14 +250,16 @@ def container_script(manifest, plan, newroot, stage, argv, cap_names, fake_sysct
     lines += [f"mount {proc} {q(newroot)}/proc",
               f"mount --rbind /dev {q(newroot)}/dev",
               f"mount --rbind /sys {q(newroot)}/sys", ro_below(f"{newroot}/sys")]
-    for mp, kind, src, ro, prop in plan:
+    for mp, kind, src, ro, prop, rro in plan:
         target = q(newroot + mp)
         lines.append(f"mkdir -p {target} 2>/dev/null || test -d {target}")
         if kind == "hostPath":
             lines.append(f"mount --rbind {q(src)} {target}")
             lines.append(f"mount --make-{'rslave' if prop == 'HostToContainer' else 'rprivate'} {target}")
-            if ro:
+            if rro:
                 lines.append(ro_below(newroot + mp))
+            elif ro:
+                lines.append(f"mount -o remount,bind,ro {target}")
         elif kind == "configMap":
             lines.append(f"mount -t tmpfs -o mode=0755 fwconfig {target} && cp -a {q(src)}/. {target}/ && "
                          f"mount -o remount,bind,ro {target}")
@@ -436,7 +445,10 @@ def podman_run_args(manifest, plan, name, image):
     (read-only, rslave as the mount says), the command for the entry point
     and the args for its arguments. The cgroup namespace is the runtime's
     default, as the pod spec cannot choose it; seccomp is podman's default
-    profile, the RuntimeDefault of this runtime."""
+    profile, the RuntimeDefault of this runtime. recursiveReadOnly has no
+    podman 4.3 form ("rro" came later): such a volume is read-only at its
+    top only, as Kubernetes leaves it with IfPossible where the runtime
+    cannot."""
     sc = manifest.security
     words = ["run", "-d", "--name", name]
     if manifest.pod.get("hostNetwork"):
@@ -458,7 +470,7 @@ def podman_run_args(manifest, plan, name, image):
         words.append("--privileged")
     if sc.get("readOnlyRootFilesystem"):
         words += ["--read-only", "--read-only-tmpfs=false"]
-    for mp, kind, src, ro, prop in plan:
+    for mp, kind, src, ro, prop, rro in plan:
         if kind == "emptyDir":
             words += ["--tmpfs", mp + (":ro" if ro else "")]
             continue

@@ -228,11 +228,12 @@ def shipped(t, a, m, env, places, jd):
         t.eq((st["CapInh"], st["CapAmb"]), (0, 0), "nothing inheritable or ambient")
         t.eq(st["NoNewPrivs"], 1, "no_new_privs (allowPrivilegeEscalation: false)")
         t.eq(st["Uid"], [0, 0, 0, 0], "uid 0")
-        ro_mounts = [mt["mountPath"] for mt in m.mounts if mt.get("readOnly")]
+        plan = k8s.mount_plan(m, node_root, os.path.join(work, "configmaps-check"))
         with open(f"/proc/{c.pid}/mountinfo") as f:
-            writable = [ln.split()[4] for ln in f if "rw" in ln.split()[5].split(",") and
-                        any(ln.split()[4] == p or ln.split()[4].startswith(p + "/") for p in ro_mounts)]
-        t.eq(writable, [], "the read-only volumes are read-only, every mount below them too")
+            mounts = [(ln.split()[4], ln.split()[5].split(",")) for ln in f]
+        writable = [p for p, opts in mounts if "rw" in opts and any(
+            (v.ro and p == v.path) or (v.rro and p.startswith(v.path + "/")) for v in plan)]
+        t.eq(writable, [], "the read-only volumes are read-only, and every mount below those recursively so")
         r = c.exec("sh", "-c", "echo x > /probe")
         t.check(r.returncode != 0 and "Read-only file system" in r.stderr,
                 f"its root is read-only: {r.stderr.strip()!r}")

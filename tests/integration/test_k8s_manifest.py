@@ -150,6 +150,8 @@ def check_daemonset(t, a, m):
     if vol:
         mount, _ = m.mount_of("/sys/fs/cgroup")
         t.eq((vol["hostPath"]["path"], mount.get("readOnly")), ("/sys/fs/cgroup", True), "the node's, read-only")
+        t.eq(mount.get("recursiveReadOnly"), "IfPossible",
+             "and below, where the runtime can: a cgroup v1 node's hierarchies are mounts under it")
 
     probe = m.container.get("livenessProbe", {}).get("exec", {}).get("command", [])
     t.eq(probe[:1], ["/usr/bin/finwatch"], "the liveness probe runs the CLI")

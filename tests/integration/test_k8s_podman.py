@@ -182,6 +182,15 @@ def main():
                 with open(f"/proc/{pid}/status") as f:
                     t.check("Seccomp:\t2" in f.read(), "a seccomp filter (the runtime's default profile)")
                 t.check(root_read_only(pid), "a read-only root")
+                with open(f"/proc/{pid}/mountinfo") as f:
+                    mounts = [(ln.split()[4], ln.split()[5].split(",")) for ln in f]
+                t.eq([p for p, opts in mounts if "rw" in opts and any(v.ro and p == v.path for v in plan)], [],
+                     "each read-only volume is read-only")
+                below = [p for p, opts in mounts
+                         if "rw" in opts and any(v.rro and p.startswith(v.path + "/") for v in plan)]
+                if below:
+                    print(f"writable below a recursiveReadOnly: IfPossible volume (podman 4.3 has no recursive "
+                          f"read-only bind): {' '.join(below)}")
                 with open(f"/proc/{pid}/cmdline") as f:
                     t.eq(f.read().split("\0")[:-1], m.argv(), "the DaemonSet's command line")
 

@@ -19,24 +19,10 @@ import configparser
 import os
 import re
 import subprocess
-import sys
 import tempfile
 
+import fwtest
 import k8s
-
-
-class Failures:
-    def __init__(self):
-        self.count = 0
-
-    def check(self, cond, what):
-        if not cond:
-            self.count += 1
-            print(f"FAIL: {what}", file=sys.stderr)
-        return cond
-
-    def eq(self, got, want, what):
-        return self.check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def dropin_caps(source):
@@ -198,14 +184,11 @@ def main():
     for name in ("source", "finwatchd", "version"):
         ap.add_argument("--" + name, required=True)
     a = ap.parse_args()
-    t = Failures()
+    t = fwtest.Failures("test_k8s_manifest")
     m = k8s.Manifest(os.path.join(a.source, "contrib/kubernetes/finwatch.yaml"))
     check_daemonset(t, a, m)
     check_npd(t, a)
-    if t.count:
-        print(f"test_k8s_manifest: {t.count} check(s) failed", file=sys.stderr)
-        sys.exit(1)
-    print("test_k8s_manifest: all checks passed")
+    t.done()
 
 
 if __name__ == "__main__":

@@ -22,19 +22,12 @@ import subprocess
 import sys
 import tempfile
 
+import fwtest
 import k8s
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGES = os.path.join(HERE, "k8s-schema")
 MODULES = {"v1": "kubernetes-models/v1", "apps/v1": "kubernetes-models/apps/v1"}
-
-
-def skip_or_fail(reason):
-    if os.environ.get("CI") == "true":
-        print(f"cannot run in CI: {reason}", file=sys.stderr)
-        sys.exit(1)
-    print(f"skipped: {reason}")
-    sys.exit(77)
 
 
 def packages():
@@ -95,9 +88,9 @@ def main():
     a = ap.parse_args()
     for tool in ("node", "npm"):
         if not shutil.which(tool):
-            skip_or_fail(f"{tool} is needed")
+            fwtest.skip_or_fail(f"{tool} is needed")
     if os.geteuid() != 0 and "FINWATCH_K8S_SCHEMA_CACHE" not in os.environ:
-        skip_or_fail("the package cache is in /var/cache: root, or FINWATCH_K8S_SCHEMA_CACHE")
+        fwtest.skip_or_fail("the package cache is in /var/cache: root, or FINWATCH_K8S_SCHEMA_CACHE")
     modules = packages()
     objects = []
     for f in ("finwatch.yaml", "node-problem-detector.yaml"):

@@ -106,7 +106,7 @@ def main():
 
     bad = json.loads(json.dumps(next(o for _, o in objects if o["kind"] == "DaemonSet")))
     pod = bad["spec"]["template"]["spec"]
-    pod["hostPid"] = pod.pop("hostPID")
+    pod["hostPid"] = pod.pop("hostPID", True)
     code, said = tsc(modules, [("misspelt", bad)])
     if code == 0 or "'\"hostPid\"' does not exist in type 'IPodSpec'" not in said:
         print(f"FAIL: a DaemonSet with hostPid for hostPID is refused: {code} {said}", file=sys.stderr)

@@ -56,5 +56,7 @@ int metrics_format(FILE *f, const struct metrics *m);
 int metrics_write(const char *path, const struct metrics *m);
 
 /* Keep the METRICS_TOP largest of n (label, count) pairs in out, the rest
- * summed as "other": bounded cardinality whatever runs on the host. */
+ * summed as "other": bounded cardinality whatever runs on the host. Pairs
+ * of one label (names cut alike to fit a label) are one, their counts
+ * summed: a series is never there twice, and no socket is left out. */
 void metrics_top(struct metrics_label_count *out, struct metrics_label_count *in, size_t n);

@@ -124,6 +124,12 @@ int metrics_format(FILE *f, const struct metrics *m) {
         fprintf(f, "finwatch_stuck_sockets_by_peer{peer=\"unknown\"} %" PRIu32 "\n", m->stuck_by_peer[PEER_UNKNOWN]);
         print_by(f, "finwatch_stuck_sockets_by_unit", "unit",
                  "TCP sockets stuck in a closing state, by systemd unit (the 10 largest, then other).", m->by_unit);
+        print_by(f, "finwatch_stuck_sockets_by_container", "container",
+                 "TCP sockets stuck in a closing state, by container, its short ID (the 10 largest, then other; "
+                 "- in none).", m->by_container);
+        print_by(f, "finwatch_stuck_sockets_by_pod", "pod",
+                 "TCP sockets stuck in a closing state, by Kubernetes pod UID (the 10 largest, then other; - in "
+                 "none).", m->by_pod);
         print_by(f, "finwatch_stuck_sockets_by_netns", "netns",
                  "TCP sockets stuck in a closing state, by network namespace (the 10 largest, then other).", m->by_netns);
         fputs("# HELP finwatch_oldest_stuck_seconds How long the oldest stuck socket has been in its state.\n"

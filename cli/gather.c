@@ -96,8 +96,11 @@ static int cmp_inode(const void *a, const void *b) {
         return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
-/* What a cgroup id says of a row: the last one's, kept, since the sockets
- * of one cgroup tend to come together (one service, one container). */
+/* What a cgroup id says of a row, kept for the next rows of that cgroup:
+ * a host's stuck sockets come from few cgroups (a few services, a few
+ * containers), interleaved in the dump. Direct-mapped, CGROUP_NAMES_SLOTS
+ * of them: a cgroup whose slot another took is looked up again. */
+#define CGROUP_NAMES_SLOTS 64
 struct cgroup_names {
         uint64_t id;
         bool valid;
@@ -135,7 +138,7 @@ static void cgroup_names_of(struct gathered *g, struct cgroup_cache *cc, uint64_
 
 void gather_annotate(struct gathered *g, struct cgroup_cache *cc) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
-        struct cgroup_names names = {};
+        struct cgroup_names names[CGROUP_NAMES_SLOTS] = {};
         const char *owned_cgroup = NULL;
         bool one_cgroup = true;
         size_t n_wanted = 0;
@@ -147,15 +150,17 @@ void gather_annotate(struct gathered *g, struct cgroup_cache *cc) {
                 const char *path = NULL;
 
                 if (cc && row->sock.has_cgroup_id) {
-                        cgroup_names_of(g, cc, row->sock.cgroup_id, &names);
-                        path = names.cgroup;
-                        row->cgroup = names.cgroup;
-                        row->unit = names.unit;
-                        row->cgroup_deleted = names.deleted;
-                        row->container_id = names.container_id;
-                        row->container_runtime = names.container_runtime;
-                        row->pod_uid = names.pod_uid;
-                        row->pod_qos = names.pod_qos;
+                        struct cgroup_names *n = &names[mix64(row->sock.cgroup_id) % CGROUP_NAMES_SLOTS];
+
+                        cgroup_names_of(g, cc, row->sock.cgroup_id, n);
+                        path = n->cgroup;
+                        row->cgroup = n->cgroup;
+                        row->unit = n->unit;
+                        row->cgroup_deleted = n->deleted;
+                        row->container_id = n->container_id;
+                        row->container_runtime = n->container_runtime;
+                        row->pod_uid = n->pod_uid;
+                        row->pod_qos = n->pod_qos;
                 }
                 if (wanted && !fw_sock_is_orphan(&row->sock)) {
                         wanted[n_wanted++].inode = row->sock.inode;

@@ -193,6 +193,30 @@ static void test_unit_and_container(void) {
         }
 }
 
+/* A name another user wrote that looks like a container's but is not one:
+ * no container, and its unit shows escaped (escape.h) as everywhere. */
+static void test_hostile_unit(void) {
+        static const struct {
+                const char *path, *shown;
+        } hostile[] = {
+                { "/system.slice/docker-" ID "\x1b[2K\r.scope", "docker-" ID "\\x1b[2K\\x0d.scope" },
+                { "/system.slice/docker-\xff" ID ".scope", "docker-\\xff" ID ".scope" },
+                { "/kubepods.slice/kubepods-pod" UID_ "\n.slice/crio-" ID ".scope", "crio-" ID ".scope" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
+                char unit[CGROUP_UNIT_MAX], shown[ESCAPE_MAX_PER_BYTE * CGROUP_UNIT_MAX];
+                struct container_ref c;
+
+                cgroup_path_unit(hostile[i].path, unit, sizeof(unit));
+                CHECK_STR(escape_cut(shown, sizeof(shown), unit), hostile[i].shown);
+                container_from_path(hostile[i].path, &c);
+                CHECK_STR(c.pod_uid, "");
+                /* the third: a pod slice that is not one, the container in it is */
+                CHECK_STR(c.id, i == 2 ? ID : "");
+        }
+}
+
 /* Overlong: names of 255 bytes (a cgroup's longest) and a path of 4000. */
 static void test_overlong(void) {
         char path[8192], name[300];
@@ -298,6 +322,7 @@ static void test_parse_selectors(void) {
 int main(void) {
         test_shapes();
         test_unit_and_container();
+        test_hostile_unit();
         test_overlong();
         test_names();
         test_parse_selectors();

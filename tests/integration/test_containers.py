@@ -146,7 +146,7 @@ def run(t, a, base, sh, whose, work, jd, conf, sock, prom):
         if not t.check(name is not None, f"{key(o)} was made"):
             continue
         _, _, cid, runtime, pod, qos, unit = sh[name]
-        t.eq((o["container_id"], o["container_runtime"], o["pod_uid"], o["pod_qos"]), (cid, runtime, pod, qos),
+        t.eq((o.get("container_id"), o.get("container_runtime"), o.get("pod_uid"), o.get("pod_qos")), (cid, runtime, pod, qos),
              f"{name}: container, runtime, pod, QoS")
         t.eq(o["unit"], unit, f"{name}: unit")
 

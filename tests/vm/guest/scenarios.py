@@ -105,17 +105,17 @@ def package_gone(t, when, conf=None):
 
 def package(t):
     """The Debian package, the README's recommended install, on a guest
-    without finwatch. apt-get install of the previous release's package
-    (0.2.0: state file version 2, protocol 0.2; the same maintainer
-    scripts as this one's, tests/deb checks) makes the system user, puts
-    the records in the journal catalog, enables and starts both units.
-    Its config edited and stuck sockets alerted on, it is upgraded to this
-    checkout's package without a question: the edited conffile stays (the
-    new default beside it), the catalog gets this release's records, the
-    new daemon reads the old one's state (ages, alerted) and kills.
-    apt-get remove stops it and keeps config and state; purge removes
-    them and leaves the user. (Each apt-get takes 10-35 s under TCG: the
-    package is not installed fresh a second time.)"""
+    without finwatch. apt-get install of this checkout's package makes the
+    system user, puts the records in the journal catalog, enables and
+    starts both units, and the service finds and kills a stuck socket;
+    purge takes it away again. Then the previous release's package (0.2.0:
+    state file version 2, protocol 0.2) is installed, its config edited and
+    stuck sockets alerted on, and it is upgraded to this checkout's package
+    without a question: the edited conffile stays (the new default beside
+    it), the catalog gets this release's records, the new daemon reads the
+    old one's state (ages, alerted) and kills. apt-get remove stops it and
+    keeps config and state; purge removes them and leaves the user. (Each
+    apt-get takes 10-35 s under TCG.)"""
     with open(os.path.join(DEBS, "debs.json")) as f:
         debs = json.load(f)
     current, previous = os.path.join(DEBS, debs["current"]), os.path.join(DEBS, debs["previous"])
@@ -124,15 +124,34 @@ def package(t):
     t.require(user_finwatch() is None, "no finwatch user yet")
     t.eq(catalog_ids(), [], "no finwatch entry in the journal catalog yet")
     try:
-        apt_get(t, "install", previous)
-        t.eq(deb_status(), f"ii {debs['previous_version']}", "apt-get install ./" + debs["previous"])
+        # A fresh install of this release.
+        apt_get(t, "install", current)
+        t.eq(deb_status(), f"ii {debs['current_version']}", "apt-get install ./" + debs["current"])
         pw = user_finwatch()
         t.check(pw is not None and int(pw[2]) < 1000 and pw[6].endswith("nologin"),
                 f"postinst made finwatch a system user (systemd-sysusers): {pw}")
+        t.eq(catalog_ids(), sorted((MSG_STUCK, MSG_KILL, MSG_ORPHANS, MSG_BLOCKING)),
+             "journalctl --list-catalog has finwatch's records (systemd's trigger ran --update-catalog)")
+        units_running(t, "after a fresh install")
+        st = status()
+        t.eq(st["version"], version, "finwatch status: this release's daemon")
+        t.check(st["polls"] >= 1 and st["poll_failures"] == 0, f"it polls: {st['polls']}, failed {st['poll_failures']}")
+        t.eq(st["destroy_supported"], True, "SOCK_DESTROY supported under the packaged unit")
+        with Fixture(["lost-fin:fin-wait-1:orphan:4:1"]) as fx:
+            t.check(wait_for(lambda: len(rows_by_cookie()) == 1, timeout=20), "the packaged service tracks the socket")
+            r = t.cmd("finwatch", "kill", "--state", "fin-wait-1", "--yes")
+            t.eq(r.stdout.count("killed"), 1, f"the packaged service kills: {r.stdout.strip()}")
+            t.check(not (fx.endpoints() & ss_stuck()), "ss: it is gone")
+        apt_get(t, "purge", "finwatch")
+        package_gone(t, "after a fresh install and purge")
+
+        # The previous release, upgraded to this one.
+        apt_get(t, "install", previous)
+        t.eq(deb_status(), f"ii {debs['previous_version']}", "apt-get install ./" + debs["previous"])
         t.eq(catalog_ids(), sorted((MSG_STUCK, MSG_KILL, MSG_ORPHANS)),
-             "journalctl --list-catalog has finwatch's records (systemd's trigger ran --update-catalog; "
-             "0.2.0 has no reconnecting-client record)")
-        units_running(t, "after install")
+             "journalctl --list-catalog has the previous release's records (0.2.0 has no reconnecting-client "
+             "record)")
+        units_running(t, "after installing the previous release")
         st = status()
         t.eq(st["version"], debs["previous_version"].rsplit("-", 1)[0], "finwatch status: the daemon's version")
         t.check(st["polls"] >= 1 and st["poll_failures"] == 0, f"it polls: {st['polls']}, failed {st['poll_failures']}")

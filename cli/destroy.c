@@ -85,6 +85,10 @@ static int record_direct_kill(const struct row *row, int result) {
                 .has_cgroup_id = s->has_cgroup_id,
                 .unit = row->unit,
                 .netns = row->netns,
+                .container_id = row->container_id,
+                .container_runtime = row->container_runtime,
+                .pod_uid = row->pod_uid,
+                .pod_qos = row->pod_qos,
         };
         struct record_kill k = {
                 .result = result,

@@ -118,6 +118,8 @@ static int diag_error(const char *what, int r) {
 
 /* ---- the options list and kill share ---- */
 
+enum { ARG_CONTAINER = 0x200, ARG_POD };
+
 #define SELECTION_OPTIONS                                               \
         { "state",      required_argument, NULL, 's' },                 \
         { "older-than", required_argument, NULL, 'o' },                 \
@@ -125,6 +127,8 @@ static int diag_error(const char *what, int r) {
         { "ipv6",       no_argument,       NULL, '6' },                 \
         { "no-daemon",  no_argument,       NULL, 'n' },                 \
         { "unit",       required_argument, NULL, 'u' },                 \
+        { "container",  required_argument, NULL, ARG_CONTAINER },      \
+        { "pod",        required_argument, NULL, ARG_POD },            \
         { "netns",      required_argument, NULL, 'N' },                 \
         { "help",       no_argument,       NULL, 'h' }
 #define SELECTION_SHORT "s:o:46nu:N:"
@@ -177,6 +181,19 @@ static int selection_option(int c, const char *arg, void *userdata) {
                 if (!*arg)
                         return fail(EXIT_USAGE, "%s: --unit needs a unit name (e.g. nginx.service)", verb);
                 sel->unit = arg;
+                return PARSED;
+        case ARG_CONTAINER:
+                if (container_id_prefix_parse(arg, sel->container) < 0)
+                        return fail(EXIT_USAGE, "%s: --container '%s' is not a container ID or its first hex digits "
+                                    "(e.g. 0123abcd4567)", verb, arg);
+                sel->have_container = true;
+                return PARSED;
+        case ARG_POD:
+                if (pod_uid_parse(arg, sel->pod) < 0)
+                        return fail(EXIT_USAGE, "%s: --pod '%s' is not a pod UID (e.g. "
+                                    "1234abcd-5678-4ef0-9abc-def012345678, as kubectl get pod -o "
+                                    "jsonpath='{.metadata.uid}' shows it)", verb, arg);
+                sel->have_pod = true;
                 return PARSED;
         default:
                 return fail(EXIT_USAGE, "%s: unknown option (see '%s %s --help')", verb, program, verb);
@@ -324,6 +341,20 @@ static void print_result(const struct row *row, int r, bool dry_run) {
                r < 0 && r != -ENOENT ? ": " : "", r < 0 && r != -ENOENT ? diag_kill_strerror(r) : "");
 }
 
+/* kill --container takes an ID's first digits, as docker and podman do, and
+ * as they do refuses digits that name more than one container: a prefix
+ * too short is a mistake, not a wish to kill in every container it fits. */
+static int one_container(const struct gathered *g, const struct selection *sel) {
+        if (!sel->have_container)
+                return EXIT_OK;
+        for (size_t i = 1; i < g->n; i++)
+                if (strcmp(g->rows[i].container_id, g->rows[0].container_id) != 0)
+                        return fail(EXIT_USAGE, "kill: --container %s names more than one container (%.*s, %.*s, ...): "
+                                    "nothing killed; give more of the ID", sel->container, CONTAINER_SHORT_ID_LEN,
+                                    g->rows[0].container_id, CONTAINER_SHORT_ID_LEN, g->rows[i].container_id);
+        return EXIT_OK;
+}
+
 static bool confirm(size_t n) {
         char answer[16];
 
@@ -355,9 +386,10 @@ static int verb_kill(int argc, char **argv) {
         r = parse_options("kill", argc, argv, SELECTION_SHORT "l:p:c:dy", options, kill_option, &a, usage_kill);
         if (r != PARSED)
                 return r;
-        if (!sel->have_state && !sel->have_older && !sel->unit && !sel->local.set && !sel->peer.set &&
-            !sel->have_cookie)
-                return fail(EXIT_USAGE, "kill: say which sockets: --state, --older-than, --unit, --local, --peer or --cookie");
+        if (!sel->have_state && !sel->have_older && !sel->unit && !sel->have_container && !sel->have_pod &&
+            !sel->local.set && !sel->peer.set && !sel->have_cookie)
+                return fail(EXIT_USAGE, "kill: say which sockets: --state, --older-than, --unit, --container, --pod, "
+                            "--local, --peer or --cookie");
         r = gather_or_fail(&a, &g);
         if (r != EXIT_OK)
                 return r;
@@ -366,6 +398,9 @@ static int verb_kill(int argc, char **argv) {
                 fprintf(stderr, "%s: kill: no stuck socket matches\n", program);
                 return EXIT_OK;
         }
+        r = one_container(&g, sel);
+        if (r != EXIT_OK)
+                return r;
 
         if (a.dry_run) {
                 for (size_t i = 0; i < n; i++)

@@ -97,6 +97,46 @@ static int cmp_inode(const void *a, const void *b) {
         return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
+/* What a cgroup id says of a row, kept for the next rows of that cgroup:
+ * a host's stuck sockets come from few cgroups (a few services, a few
+ * containers), interleaved in the dump. Direct-mapped, CGROUP_NAMES_SLOTS
+ * of them: a cgroup whose slot another took is looked up again. */
+#define CGROUP_NAMES_SLOTS 64
+struct cgroup_names {
+        uint64_t id;
+        bool valid;
+        bool deleted;
+        const char *cgroup, *unit, *container_id, *pod_uid; /* in the pool */
+        uint8_t container_runtime, pod_qos;
+};
+
+static void cgroup_names_of(struct gathered *g, struct cgroup_cache *cc, uint64_t id, struct cgroup_names *ret) {
+        char unit[CGROUP_UNIT_MAX];
+        struct container_ref c;
+        const char *path;
+        int r;
+
+        if (ret->valid && ret->id == id)
+                return;
+        *ret = (struct cgroup_names) { .id = id, .valid = true };
+        r = cgroup_cache_unit(cc, id, unit, sizeof(unit), &path);
+        if (r == 0)
+                ret->deleted = true;
+        if (r <= 0)
+                return;
+        ret->cgroup = strpool_add(&g->strings, path);
+        ret->unit = strpool_add(&g->strings, unit);
+        container_from_path(path, &c);
+        if (c.id[0]) {
+                ret->container_id = strpool_add(&g->strings, c.id);
+                ret->container_runtime = c.runtime;
+        }
+        if (c.pod_uid[0]) {
+                ret->pod_uid = strpool_add(&g->strings, c.pod_uid);
+                ret->pod_qos = c.qos;
+        }
+}
+
 static int cmp_ptr(const void *a, const void *b) {
         uintptr_t x = (uintptr_t) *(const char *const *) a, y = (uintptr_t) *(const char *const *) b;
 
@@ -171,19 +211,22 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
 }
 
 void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes) {
+        struct cgroup_names names[CGROUP_NAMES_SLOTS] = {};
+
         for (size_t i = 0; i < g->n; i++) {
                 struct row *row = &g->rows[i];
-                const char *path = NULL;
-                char unit[CGROUP_UNIT_MAX];
-                int r;
 
                 if (cc && row->sock.has_cgroup_id) {
-                        r = cgroup_cache_unit(cc, row->sock.cgroup_id, unit, sizeof(unit), &path);
-                        if (r > 0) {
-                                row->cgroup = strpool_add(&g->strings, path);
-                                row->unit = strpool_add(&g->strings, unit);
-                        } else if (r == 0)
-                                row->cgroup_deleted = true;
+                        struct cgroup_names *n = &names[mix64(row->sock.cgroup_id) % CGROUP_NAMES_SLOTS];
+
+                        cgroup_names_of(g, cc, row->sock.cgroup_id, n);
+                        row->cgroup = n->cgroup;
+                        row->unit = n->unit;
+                        row->cgroup_deleted = n->deleted;
+                        row->container_id = n->container_id;
+                        row->container_runtime = n->container_runtime;
+                        row->pod_uid = n->pod_uid;
+                        row->pod_qos = n->pod_qos;
                 }
         }
         if (processes)
@@ -357,6 +400,11 @@ size_t gather_select(struct gathered *g, const struct selection *sel) {
                 if (sel->have_cookie && s->id.cookie != sel->cookie)
                         continue;
                 if (sel->unit && !unit_matches(row->unit, sel->unit))
+                        continue;
+                if (sel->have_container && (!row->container_id ||
+                                            strncmp(row->container_id, sel->container, strlen(sel->container)) != 0))
+                        continue;
+                if (sel->have_pod && (!row->pod_uid || strcmp(row->pod_uid, sel->pod) != 0))
                         continue;
                 if (!gather_endpoint_matches(&sel->local, s->id.family, s->id.src, s->id.sport) ||
                     !gather_endpoint_matches(&sel->peer, s->id.family, s->id.dst, s->id.dport))

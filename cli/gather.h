@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "container.h"
 #include "netns.h"
 #include "output.h"
 #include "strpool.h"
@@ -36,6 +37,10 @@ struct selection {
         bool v4, v6;
         bool no_daemon;
         const char *unit;          /* only sockets of this systemd unit */
+        char container[CONTAINER_ID_LEN + 1]; /* only of a container whose ID starts so, if have_container */
+        bool have_container;
+        char pod[POD_UID_MAX + 1]; /* only of the pod of this UID, if have_pod */
+        bool have_pod;
         const char *netns;         /* NULL: ours; "all"; or names */
         bool processes;            /* look up the process of each owned socket (costly: owner.h) */
         struct endpoint_sel local, peer;
@@ -69,12 +74,12 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
            size_t errsize);
 void gathered_done(struct gathered *g);
 
-/* What gather() adds to the rows of a snapshot: their cgroup and unit, from
- * the hierarchy cc (NULL: none, units unknown), and with processes, for
- * owned sockets the process holding them (owner.h: the descriptors of the
- * processes of their cgroups first, then of the others until all are
- * found; each process read once). Apart so a test can give it a tree of
- * its own. */
+/* What gather() adds to the rows of a snapshot: their cgroup, unit,
+ * container and pod, from the hierarchy cc (NULL: none, all unknown), and
+ * with processes, for owned sockets the process holding them (owner.h: the
+ * descriptors of the processes of their cgroups and namespaces first, then
+ * of the others until all are found; each process read once). Apart so a
+ * test can give it a tree of its own. */
 struct cgroup_cache;
 void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes);
 
@@ -84,8 +89,8 @@ void gather_ages(struct gathered *g);
 
 /* Keep only the rows the selection wants (their order stays): stuck at
  * least older_than (the lower bound of their age: a socket of no known age
- * is not selected), of the unit, with the cookie and endpoints. Returns how
- * many are left. */
+ * is not selected), of the unit, the container (by the ID's first digits)
+ * and the pod, with the cookie and endpoints. Returns how many are left. */
 size_t gather_select(struct gathered *g, const struct selection *sel);
 
 /* The sock_diag socket for a row's namespace. */

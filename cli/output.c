@@ -8,6 +8,7 @@
 
 #include "cause.h"
 #include "cgroup.h"
+#include "container.h"
 #include "escape.h"
 #include "peer.h"
 #include "output.h"
@@ -96,6 +97,7 @@ struct cells_text {
         char process[24 + ESCAPE_MAX_PER_BYTE * 15];
         char netns[ESCAPE_MAX_PER_BYTE * 63 + 1];
         const char *unit_shown, *netns_shown; /* the name itself, or its escape above */
+        char container[CONTAINER_SHORT_ID_LEN + 1];
         char cookie[24];
 };
 
@@ -123,17 +125,24 @@ static void row_fill(struct cells_text *row, const struct row *r) {
                 strcpy(row->process, "-");
         row->unit_shown = shown(row->unit, sizeof(row->unit), r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"));
         row->netns_shown = shown(row->netns, sizeof(row->netns), or_else(r->netns, "host"));
+        /* the short ID, as docker ps, podman ps and crictl ps show it */
+        copy_cut(row->container, sizeof(row->container), or_else(r->container_id, "-"));
         *put_u64(row->cookie, s->id.cookie) = '\0';
 }
 
 enum {
         COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_AGE, COL_ALERTED,
-        COL_ORPHAN, COL_CAUSE, COL_FATE, COL_PEER_STATE, COL_UNIT, COL_PROCESS, COL_NETNS, COL_COOKIE, _COL_MAX
+        COL_ORPHAN, COL_CAUSE, COL_FATE, COL_PEER_STATE, COL_UNIT, COL_CONTAINER, COL_POD, COL_QOS, COL_PROCESS,
+        COL_NETNS, COL_COOKIE, _COL_MAX
 };
+
+/* Columns shown when a row has something for them (output_table()'s own flags) */
+#define OUTPUT_CONTAINERS (1u << 8)
+#define OUTPUT_PODS       (1u << 9)
 
 static const char *const col_titles[_COL_MAX] = {
         "Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Age", "Alerted",
-        "Orphan", "Cause", "Fate", "Peer", "Unit", "Process", "Netns", "Cookie",
+        "Orphan", "Cause", "Fate", "Peer", "Unit", "Container", "Pod", "QoS", "Process", "Netns", "Cookie",
 };
 
 static void row_cells(const struct cells_text *row, const struct row *r, const char *cells[_COL_MAX]) {
@@ -154,6 +163,9 @@ static void row_cells(const struct cells_text *row, const struct row *r, const c
         cells[COL_FATE] = row->fate;
         cells[COL_PEER_STATE] = peer_state_to_string(r->peer);
         cells[COL_UNIT] = row->unit_shown;
+        cells[COL_CONTAINER] = row->container;
+        cells[COL_POD] = or_else(r->pod_uid, "-");
+        cells[COL_QOS] = r->pod_uid ? or_else(pod_qos_to_string(r->pod_qos), "-") : "-";
         cells[COL_PROCESS] = row->process;
         cells[COL_NETNS] = row->netns_shown;
         cells[COL_COOKIE] = row->cookie;
@@ -203,7 +215,10 @@ static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t
                 bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
                 size_t len = strlen(cells[c]), cw = cell_width(c, cells[c], len), pad = width[c] > cw ? width[c] - cw : 0;
 
-                if ((c == COL_NETNS && !(flags & OUTPUT_NETNS)) || (c == COL_PROCESS && !(flags & OUTPUT_PROCESSES)))
+                if ((c == COL_NETNS && !(flags & OUTPUT_NETNS)) ||
+                    (c == COL_PROCESS && !(flags & OUTPUT_PROCESSES)) ||
+                    (c == COL_CONTAINER && !(flags & OUTPUT_CONTAINERS)) ||
+                    ((c == COL_POD || c == COL_QOS) && !(flags & OUTPUT_PODS)))
                         continue;
                 if (c == _COL_MAX - 1)
                         pad = 0; /* the last column is not padded */
@@ -296,6 +311,10 @@ static void render_table(FILE *f, const struct row *rows, size_t n, unsigned fla
         for (size_t i = 0; i < n; i++) {
                 row_fill(&text, &rows[i]);
                 row_cells(&text, &rows[i], cells);
+                if (rows[i].container_id)
+                        flags |= OUTPUT_CONTAINERS;
+                if (rows[i].pod_uid)
+                        flags |= OUTPUT_PODS;
                 for (int c = 0; c < _COL_MAX; c++) {
                         size_t w = cell_width(c, cells[c], strlen(cells[c]));
                         if (w > width[c])
@@ -409,6 +428,12 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
                                 : or_else(row->unit, NULL) ? output_json_name(row->unit) : json_null());
         r |= output_json_set(o, "cgroup", or_else(row->cgroup, NULL) ? output_json_name(row->cgroup) : json_null());
         r |= output_json_set(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
+        r |= output_json_set(o, "container_id", row->container_id ? json_string(row->container_id) : json_null());
+        r |= output_json_set(o, "container_runtime", row->container_id && container_runtime_to_string(row->container_runtime)
+                                ? json_string(container_runtime_to_string(row->container_runtime)) : json_null());
+        r |= output_json_set(o, "pod_uid", row->pod_uid ? json_string(row->pod_uid) : json_null());
+        r |= output_json_set(o, "pod_qos", row->pod_uid && pod_qos_to_string(row->pod_qos)
+                                ? json_string(pod_qos_to_string(row->pod_qos)) : json_null());
         r |= output_json_set(o, "netns", output_json_name(or_else(row->netns, "host")));
         r |= output_json_set(o, "netns_inode", s->id.netns_ino ? json_integer((json_int_t) s->id.netns_ino) : json_null());
         r |= output_json_set(o, "netns_unit", or_else(row->netns_unit, NULL) ? output_json_name(row->netns_unit) : json_null());

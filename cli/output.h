@@ -22,6 +22,12 @@ struct row {
         const char *process;            /* the command name */
         const char *netns;              /* a /run/netns name or "net:[INODE]"; NULL: "host" */
         const char *netns_unit;         /* for an unnamed namespace: a unit running in it */
+        /* The container and pod of its cgroup (container.h): hex digits and
+         * dashes only; NULL when none. */
+        const char *container_id;       /* CONTAINER_ID_LEN hex digits */
+        const char *pod_uid;
+        uint8_t container_runtime;      /* enum container_runtime, with a container_id */
+        uint8_t pod_qos;                /* enum pod_qos, with a pod_uid */
         /* How long it has been stuck, the daemon's and the kernel's
          * measures combined (gather_ages()): what the Age column and
          * --older-than use. */
@@ -65,7 +71,8 @@ const char *output_row_cause(const struct row *r);
 struct proto_status;
 int output_status(FILE *f, const struct proto_status *st, bool json);
 
-/* All rows; 0 or -errno. */
+/* All rows; 0 or -errno. The Container column when a row is in a container,
+ * Pod and QoS when one is in a pod. */
 int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags);
 int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec);
 

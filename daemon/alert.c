@@ -99,6 +99,10 @@ static struct record_sock record_sock_of(const struct tracked *e, const struct s
                 .peer = e->peer,
                 .unit = l->unit,
                 .netns = l->netns,
+                .container_id = l->container_id,
+                .container_runtime = l->container_runtime,
+                .pod_uid = l->pod_uid,
+                .pod_qos = l->pod_qos,
         };
 }
 

@@ -44,6 +44,10 @@ struct alerter {
 struct sock_labels {
         const char *unit;          /* FINWATCH_UNIT */
         const char *netns;         /* FINWATCH_NETNS: "host", a /run/netns name, "net:[INODE]" */
+        const char *container_id;  /* FINWATCH_CONTAINER_ID, with FINWATCH_CONTAINER_RUNTIME */
+        const char *pod_uid;       /* FINWATCH_POD_UID, with FINWATCH_POD_QOS */
+        uint8_t container_runtime; /* enum container_runtime (container.h) */
+        uint8_t pod_qos;           /* enum pod_qos */
 };
 
 void alerter_init(struct alerter *a, unsigned max_per_minute, alert_sink_fn sink, void *userdata);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "container.h"
 #include "idmap.h"
 #include "labels.h"
 #include "util.h"
@@ -21,7 +22,9 @@ struct labels {
         size_t used_allocated;
         uint32_t generation;           /* this poll's, counting from 1 */
         struct idmap by_name;          /* hash of a name -> its id, checked with strcmp */
-        struct idmap units;            /* cgroup id -> the id of its unit */
+        struct idmap cgroup_ids;       /* cgroup id -> its index in by_cgroup */
+        struct cgroup_labels *by_cgroup;
+        size_t n_cgroups, cgroups_allocated;
         struct idmap netns;            /* namespace inode -> the id of its name, this poll */
         uint32_t host;                 /* the id of "host": our own namespace */
         unsigned polls;                /* since the tables were last emptied */
@@ -77,7 +80,8 @@ static void reset(struct labels *l) {
                 free(l->names[i]);
         l->n_names = 0;
         idmap_clear(&l->by_name);
-        idmap_clear(&l->units);
+        idmap_clear(&l->cgroup_ids);
+        l->n_cgroups = 0;
         idmap_clear(&l->netns);
         l->polls = 0;
         /* "-" is LABEL_NONE: the first name, always */
@@ -108,7 +112,8 @@ struct labels *labels_free(struct labels *l) {
         free(l->names);
         free(l->used);
         idmap_done(&l->by_name);
-        idmap_done(&l->units);
+        idmap_done(&l->cgroup_ids);
+        free(l->by_cgroup);
         idmap_done(&l->netns);
         cgroup_cache_free(l->cgroups);
         free(l);
@@ -141,25 +146,50 @@ int labels_begin(struct labels *l, const struct netns_set *netns) {
         return 0;
 }
 
-uint32_t labels_unit(struct labels *l, const struct tracked *e) {
+struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e) {
+        struct cgroup_labels cl = { LABEL_NONE, LABEL_NONE, LABEL_NONE, 0, 0 };
         char unit[CGROUP_UNIT_MAX];
-        uint32_t id;
+        struct container_ref c;
+        const char *path;
+        uint32_t at;
         int r;
 
         if (!e->has_cgroup_id || !l->cgroups || e->cgroup_id == 0)
-                return LABEL_NONE;
-        id = idmap_get(&l->units, e->cgroup_id);
-        if (id != IDMAP_NONE)
-                return use(l, id);
-        r = cgroup_cache_unit(l->cgroups, e->cgroup_id, unit, sizeof(unit), NULL);
+                return cl;
+        at = idmap_get(&l->cgroup_ids, e->cgroup_id);
+        if (at != IDMAP_NONE) {
+                cl = l->by_cgroup[at];
+                use(l, cl.unit);
+                use(l, cl.container);
+                use(l, cl.pod);
+                return cl;
+        }
+        r = cgroup_cache_unit(l->cgroups, e->cgroup_id, unit, sizeof(unit), &path);
         if (r < 0)
-                return LABEL_NONE; /* not remembered: asked again next time */
+                return cl; /* not remembered: asked again next time */
         if (r == 0)
-                id = intern(l, "(deleted cgroup)"); /* a cgroup id never comes back */
-        else
-                id = unit[0] ? intern(l, unit) : LABEL_NONE;
-        (void) idmap_put(&l->units, e->cgroup_id, id);
-        return id;
+                cl.unit = intern(l, "(deleted cgroup)"); /* a cgroup id never comes back */
+        else {
+                cl.unit = unit[0] ? intern(l, unit) : LABEL_NONE;
+                container_from_path(path, &c);
+                if (c.id[0]) {
+                        cl.container = intern(l, c.id);
+                        cl.runtime = c.runtime;
+                }
+                if (c.pod_uid[0]) {
+                        cl.pod = intern(l, c.pod_uid);
+                        cl.qos = c.qos;
+                }
+        }
+        if (GROW(l->by_cgroup, l->cgroups_allocated, l->n_cgroups + 1, 64) < 0 ||
+            idmap_put(&l->cgroup_ids, e->cgroup_id, (uint32_t) l->n_cgroups) < 0)
+                return cl; /* not remembered: asked again next time */
+        l->by_cgroup[l->n_cgroups++] = cl;
+        return cl;
+}
+
+uint32_t labels_unit(struct labels *l, const struct tracked *e) {
+        return labels_cgroup(l, e).unit;
 }
 
 uint32_t labels_netns(struct labels *l, const struct tracked *e) {
@@ -180,10 +210,15 @@ size_t labels_count(const struct labels *l) {
 }
 
 void labels_of(struct labels *l, const struct tracked *e, struct sock_labels *ret) {
-        uint32_t unit = labels_unit(l, e), ns = labels_netns(l, e);
+        struct cgroup_labels cl = labels_cgroup(l, e);
+        uint32_t ns = labels_netns(l, e);
 
         *ret = (struct sock_labels) {
-                .unit = unit == LABEL_NONE ? NULL : labels_name(l, unit),
+                .unit = cl.unit == LABEL_NONE ? NULL : labels_name(l, cl.unit),
                 .netns = ns == LABEL_NONE ? NULL : labels_name(l, ns),
+                .container_id = cl.container == LABEL_NONE ? NULL : labels_name(l, cl.container),
+                .container_runtime = cl.runtime,
+                .pod_uid = cl.pod == LABEL_NONE ? NULL : labels_name(l, cl.pod),
+                .pod_qos = cl.qos,
         };
 }

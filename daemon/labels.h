@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* The labels finwatchd prints and counts by: the systemd unit of a socket's
- * cgroup and the name of its network namespace. Each label is a string
- * interned once and known by a small id, so a poll counts sockets by id
- * (summary.h) without a string comparison or a cgroup lookup per socket:
- * a cgroup id is looked up once, when first seen, and remembered (a
- * deleted cgroup too: its id never comes back), a namespace once per poll. */
+/* The labels finwatchd prints and counts by: the systemd unit, container
+ * and pod of a socket's cgroup and the name of its network namespace. Each
+ * label is a string interned once and known by a small id, so a poll counts
+ * sockets by id (summary.h) without a string comparison or a cgroup lookup
+ * per socket: a cgroup id is looked up once, when first seen, and
+ * remembered (a deleted cgroup too: its id never comes back), a namespace
+ * once per poll. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +34,18 @@ static inline void labels_freep(struct labels **l) {
  * next labels_begin(). */
 int labels_begin(struct labels *l, const struct netns_set *netns);
 
-/* The label ids of a tracked socket: its unit, its namespace. */
+/* What a socket's cgroup says, as label ids (LABEL_NONE: none). */
+struct cgroup_labels {
+        uint32_t unit;
+        uint32_t container;        /* the container's whole ID (container.h) */
+        uint32_t pod;              /* the pod's UID */
+        uint8_t runtime;           /* enum container_runtime, with a container */
+        uint8_t qos;               /* enum pod_qos, with a pod */
+};
+
+/* The label ids of a tracked socket: what its cgroup says, its unit alone,
+ * its namespace. */
+struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e);
 uint32_t labels_unit(struct labels *l, const struct tracked *e);
 uint32_t labels_netns(struct labels *l, const struct tracked *e);
 

@@ -31,13 +31,27 @@ static int cmp_count_desc(const void *a, const void *b) {
         return strcmp(x->label, y->label);
 }
 
+static int cmp_label(const void *a, const void *b) {
+        const struct metrics_label_count *x = a, *y = b;
+
+        return strcmp(x->label, y->label);
+}
+
 void metrics_top(struct metrics_label_count *out, struct metrics_label_count *in, size_t n) {
-        size_t k = 0;
+        size_t k = 0, m = 0;
         uint32_t other = 0;
 
-        qsort(in, n, sizeof(*in), cmp_count_desc);
-        memset(out, 0, sizeof(*out) * (METRICS_TOP + 1));
+        /* one label, one pair: names cut alike to fit are counted together */
+        qsort(in, n, sizeof(*in), cmp_label);
         for (size_t i = 0; i < n; i++) {
+                if (m > 0 && strcmp(in[m - 1].label, in[i].label) == 0)
+                        in[m - 1].count += in[i].count;
+                else
+                        in[m++] = in[i];
+        }
+        qsort(in, m, sizeof(*in), cmp_count_desc);
+        memset(out, 0, sizeof(*out) * (METRICS_TOP + 1));
+        for (size_t i = 0; i < m; i++) {
                 if (in[i].count == 0)
                         continue;
                 if (k < METRICS_TOP)
@@ -45,10 +59,16 @@ void metrics_top(struct metrics_label_count *out, struct metrics_label_count *in
                 else
                         other += in[i].count;
         }
-        if (other) {
-                snprintf(out[k].label, sizeof(out[k].label), "other");
-                out[k].count = other;
-        }
+        if (!other)
+                return;
+        /* a name "other" among the largest: the rest joins it, one series */
+        for (size_t i = 0; i < k; i++)
+                if (strcmp(out[i].label, "other") == 0) {
+                        out[i].count += other;
+                        return;
+                }
+        snprintf(out[k].label, sizeof(out[k].label), "other");
+        out[k].count = other;
 }
 
 /* A label value (escaped already: valid UTF-8, no newline) as Prometheus
@@ -104,6 +124,12 @@ int metrics_format(FILE *f, const struct metrics *m) {
         fprintf(f, "finwatch_stuck_sockets_by_peer{peer=\"unknown\"} %" PRIu32 "\n", m->stuck_by_peer[PEER_UNKNOWN]);
         print_by(f, "finwatch_stuck_sockets_by_unit", "unit",
                  "TCP sockets stuck in a closing state, by systemd unit (the 10 largest, then other).", m->by_unit);
+        print_by(f, "finwatch_stuck_sockets_by_container", "container",
+                 "TCP sockets stuck in a closing state, by container, its short ID (the 10 largest, then other; "
+                 "- in none).", m->by_container);
+        print_by(f, "finwatch_stuck_sockets_by_pod", "pod",
+                 "TCP sockets stuck in a closing state, by Kubernetes pod UID (the 10 largest, then other; - in "
+                 "none).", m->by_pod);
         print_by(f, "finwatch_stuck_sockets_by_netns", "netns",
                  "TCP sockets stuck in a closing state, by network namespace (the 10 largest, then other).", m->by_netns);
         fputs("# HELP finwatch_oldest_stuck_seconds How long the oldest stuck socket has been in its state.\n"

@@ -11,7 +11,7 @@
 #include "diag.h"
 
 #define METRICS_MAX_ERRORS 8
-#define METRICS_TOP 10    /* series by unit or namespace: the largest, then "other" */
+#define METRICS_TOP 10    /* series by unit, container, pod or namespace: the largest, then "other" */
 
 struct metrics_label_count {
         char label[64];         /* a name escaped (escape.h), cut at a whole character: metrics_label_set() */
@@ -32,6 +32,8 @@ struct metrics {
         uint64_t kills_killed, kills_gone, kills_failed;
         uint64_t orphans, max_orphans;    /* the kernel's; max 0 = unknown */
         struct metrics_label_count by_unit[METRICS_TOP + 1];   /* count 0 ends the list */
+        struct metrics_label_count by_container[METRICS_TOP + 1]; /* the short ID (12 hex digits) */
+        struct metrics_label_count by_pod[METRICS_TOP + 1];    /* the UID */
         struct metrics_label_count by_netns[METRICS_TOP + 1];
         uint64_t polls;
         uint64_t poll_duration_usec;      /* the last poll, up to writing the file */
@@ -57,5 +59,7 @@ int metrics_format(FILE *f, const struct metrics *m);
 int metrics_write(const char *path, const struct metrics *m);
 
 /* Keep the METRICS_TOP largest of n (label, count) pairs in out, the rest
- * summed as "other": bounded cardinality whatever runs on the host. */
+ * summed as "other": bounded cardinality whatever runs on the host. Pairs
+ * of one label (names cut alike to fit a label) are one, their counts
+ * summed: a series is never there twice, and no socket is left out. */
 void metrics_top(struct metrics_label_count *out, struct metrics_label_count *in, size_t n);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "container.h"
 #include "escape.h"
 #include "sockfmt.h"
 #include "summary.h"
@@ -41,7 +42,8 @@ int summary_build(struct summary *s, const struct tracker *t, struct labels *l, 
 
         while ((e = tracker_next(t, &iter))) {
                 uint64_t age = tracker_age(e, now);
-                uint32_t unit = labels_unit(l, e), ns = labels_netns(l, e);
+                struct cgroup_labels cl = labels_cgroup(l, e);
+                uint32_t ns = labels_netns(l, e);
 
                 /* a unit seen for the first time is a new label */
                 if (fit(s, labels_count(l)) < 0)
@@ -54,10 +56,12 @@ int summary_build(struct summary *s, const struct tracker *t, struct labels *l, 
                         s->by_cause[e->cause]++;
                 if (e->peer < _PEER_STATE_MAX)
                         s->by_peer[e->peer]++;
-                s->by_label[unit].in_unit++;
+                s->by_label[cl.unit].in_unit++;
+                s->by_label[cl.container].in_container++;
+                s->by_label[cl.pod].in_pod++;
                 s->by_label[ns].in_netns++;
                 if (e->orphan)
-                        s->by_label[unit].orphans_in_unit++;
+                        s->by_label[cl.unit].orphans_in_unit++;
         }
         return 0;
 }
@@ -112,8 +116,24 @@ void summary_status_line(const struct summary *s, char *buf, size_t size) {
         }
 }
 
-/* The METRICS_TOP largest by units (netns false) or namespaces into out. */
-static void fill_top(const struct summary *s, bool netns, struct metrics_label_count *out) {
+enum by { BY_UNIT, BY_CONTAINER, BY_POD, BY_NETNS };
+
+static uint32_t count_by(const struct summary_label *c, enum by by) {
+        switch (by) {
+        case BY_UNIT:
+                return c->in_unit;
+        case BY_CONTAINER:
+                return c->in_container;
+        case BY_POD:
+                return c->in_pod;
+        default:
+                return c->in_netns;
+        }
+}
+
+/* The METRICS_TOP largest by units, containers (by the short ID: two of
+ * one short ID are one label), pods or namespaces into out. */
+static void fill_top(const struct summary *s, enum by by, struct metrics_label_count *out) {
         _cleanup_(freep) struct metrics_label_count *in = calloc(s->n_labels ? s->n_labels : 1, sizeof(*in));
         size_t n = 0;
 
@@ -122,11 +142,15 @@ static void fill_top(const struct summary *s, bool netns, struct metrics_label_c
                 return;
         }
         for (size_t i = 0; i < s->n_labels; i++) {
-                uint32_t count = netns ? s->by_label[i].in_netns : s->by_label[i].in_unit;
+                uint32_t count = count_by(&s->by_label[i], by);
+                char shortid[CONTAINER_SHORT_ID_LEN + 1];
+                const char *name = labels_name(s->labels, (uint32_t) i);
 
                 if (!count)
                         continue;
-                metrics_label_set(&in[n], labels_name(s->labels, (uint32_t) i));
+                if (by == BY_CONTAINER)
+                        name = copy_cut(shortid, sizeof(shortid), name);
+                metrics_label_set(&in[n], name);
                 in[n++].count = count;
         }
         metrics_top(out, in, n);
@@ -140,6 +164,8 @@ void summary_fill_metrics(const struct summary *s, struct metrics *m) {
                 m->stuck_by_cause[i] = s->by_cause[i];
         _Static_assert(sizeof(m->stuck_by_peer) == sizeof(s->by_peer), "a metric per peer state");
         memcpy(m->stuck_by_peer, s->by_peer, sizeof(m->stuck_by_peer));
-        fill_top(s, false, m->by_unit);
-        fill_top(s, true, m->by_netns);
+        fill_top(s, BY_UNIT, m->by_unit);
+        fill_top(s, BY_CONTAINER, m->by_container);
+        fill_top(s, BY_POD, m->by_pod);
+        fill_top(s, BY_NETNS, m->by_netns);
 }

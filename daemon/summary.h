@@ -2,8 +2,8 @@
 #pragma once
 
 /* What the table holds, counted in one pass after each poll: by state (and
- * the oldest age in each), by cause, by unit and by namespace (label ids,
- * labels.h), and the orphans by unit. Status, systemd's STATUS=, the
+ * the oldest age in each), by cause, by unit, container, pod and namespace
+ * (label ids, labels.h), and the orphans by unit. Status, systemd's STATUS=, the
  * metrics and the orphan budget all read this one summary; nothing else
  * walks the table to count. */
 
@@ -26,6 +26,8 @@ struct summary {
         /* indexed by label id (labels names them), n_labels of them */
         struct summary_label {
                 uint32_t in_unit;                 /* sockets whose unit this is */
+                uint32_t in_container;            /* sockets whose container's ID this is */
+                uint32_t in_pod;                  /* sockets whose pod's UID this is */
                 uint32_t in_netns;                /* sockets in the namespace of this name */
                 uint32_t orphans_in_unit;
         } *by_label;
@@ -45,6 +47,6 @@ void summary_top_orphan_units(const struct summary *s, unsigned n, char *buf, si
 /* The STATUS= line: "tracking 3 stuck sockets: 2 FIN_WAIT_1, 1 LAST_ACK". */
 void summary_status_line(const struct summary *s, char *buf, size_t size);
 
-/* The counts the metrics textfile shows (the largest units and namespaces,
- * then "other"). */
+/* The counts the metrics textfile shows (the largest units, containers,
+ * pods and namespaces, then "other"). */
 void summary_fill_metrics(const struct summary *s, struct metrics *m);

@@ -377,7 +377,7 @@ int cgroup_cache_lookup(struct cgroup_cache *c, uint64_t id, const char **ret_pa
         return 1;
 }
 
-static bool is_unit_name(const char *name, size_t len) {
+bool cgroup_name_is_unit(const char *name, size_t len) {
         static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount", ".swap", ".slice" };
 
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
@@ -389,13 +389,11 @@ static bool is_unit_name(const char *name, size_t len) {
         return false;
 }
 
-static bool is_slice(const char *name, size_t len) {
+bool cgroup_name_is_slice(const char *name, size_t len) {
         return len > 6 && memcmp(name + len - 6, ".slice", 6) == 0;
 }
 
-/* user@UID.service, UID a decimal number of at most 10 digits: systemd's
- * user manager (an instance of user@.service named otherwise is not one). */
-static bool is_user_manager(const char *name, size_t len) {
+bool cgroup_name_is_user_manager(const char *name, size_t len) {
         const size_t prefix = strlen("user@"), suffix = strlen(".service");
 
         if (len <= prefix + suffix || len > prefix + 10 + suffix || memcmp(name, "user@", prefix) != 0 ||
@@ -418,11 +416,11 @@ static const char *first_unit(const char *p, const char **ret_name, size_t *ret_
 
                 p += strspn(p, "/");
                 len = strcspn(p, "/");
-                if (len == 0 || !is_unit_name(p, len))
+                if (len == 0 || !cgroup_name_is_unit(p, len))
                         return NULL; /* the innermost slice so far, if any */
                 *ret_name = p;
                 *ret_len = len;
-                if (!is_slice(p, len))
+                if (!cgroup_name_is_slice(p, len))
                         return p + len;
                 p += len;
         }
@@ -433,7 +431,7 @@ void cgroup_path_unit(const char *path, char *buf, size_t size) {
         size_t len, user_len;
 
         rest = first_unit(path, &unit, &len);
-        if (rest && is_user_manager(unit, len)) {
+        if (rest && cgroup_name_is_user_manager(unit, len)) {
                 bool manager_itself;
 
                 /* systemd --user in its init.scope, directly below it */

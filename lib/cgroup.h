@@ -75,6 +75,15 @@ int cgroup_cache_unit(struct cgroup_cache *c, uint64_t id, char *buf, size_t siz
  * are no unit of the user's. */
 void cgroup_path_unit(const char *path, char *buf, size_t size);
 
+/* What one component of a cgroup path (name, len bytes, no NUL needed) is
+ * to systemd: a unit's name (.service, .scope, .socket, .mount, .swap,
+ * .slice), a slice, a user's manager (user@UID.service, UID a decimal
+ * number of at most 10 digits; an instance of user@.service named
+ * otherwise is not one). */
+bool cgroup_name_is_unit(const char *name, size_t len);
+bool cgroup_name_is_slice(const char *name, size_t len);
+bool cgroup_name_is_user_manager(const char *name, size_t len);
+
 /* Room for any name cgroup_path_unit() gives: a unit name (255 bytes at
  * most, a cgroup directory's name) behind the longest user manager
  * ("user@4294967295.service/", a uid of 10 digits). */

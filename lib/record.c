@@ -7,6 +7,7 @@
 
 #include "age.h"
 #include "cause.h"
+#include "container.h"
 #include "escape.h"
 #include "peer.h"
 #include "record.h"
@@ -64,6 +65,17 @@ void record_socket(struct record *r, const char *identifier, const struct record
                 if (s->unit && s->unit[0])
                         record_field(r, "FINWATCH_UNIT=%s",
                                      escape_cut(name, sizeof(name) - strlen("FINWATCH_UNIT="), s->unit));
+                if (s->container_id) {
+                        record_field(r, "FINWATCH_CONTAINER_ID=%s", s->container_id);
+                        if (container_runtime_to_string(s->container_runtime))
+                                record_field(r, "FINWATCH_CONTAINER_RUNTIME=%s",
+                                             container_runtime_to_string(s->container_runtime));
+                }
+                if (s->pod_uid) {
+                        record_field(r, "FINWATCH_POD_UID=%s", s->pod_uid);
+                        if (pod_qos_to_string(s->pod_qos))
+                                record_field(r, "FINWATCH_POD_QOS=%s", pod_qos_to_string(s->pod_qos));
+                }
         }
 }
 

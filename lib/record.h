@@ -34,6 +34,13 @@ struct record_sock {
         uint8_t peer;              /* enum peer_state (peer.h), FINWATCH_PEER_STATE; 0: left out */
         const char *unit;          /* FINWATCH_UNIT, NULL: left out */
         const char *netns;         /* FINWATCH_NETNS, NULL: left out */
+        /* FINWATCH_CONTAINER_ID (with FINWATCH_CONTAINER_RUNTIME) and
+         * FINWATCH_POD_UID (with FINWATCH_POD_QOS), as container.h gives
+         * them (hex digits and dashes); NULL: left out */
+        const char *container_id;
+        const char *pod_uid;
+        uint8_t container_runtime; /* enum container_runtime */
+        uint8_t pod_qos;           /* enum pod_qos */
 };
 
 /* The fields every socket record has (after MESSAGE, PRIORITY, MESSAGE_ID). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sum up meson test logs (testlog.json): the last line printed is
 "N passed, N failed, N skipped". Exit 1 on any failure, and, when CI=true,
-on any skipped integration, soak, bench, vm or fuzz test: in CI they must
+on any skipped integration, soak, bench, vm, deb or fuzz test: in CI they must
 really run."""
 import json
 import os
@@ -29,7 +29,7 @@ def main(paths):
             elif res in FAIL:
                 failed += 1
             elif res == "SKIP":
-                if ci and any(k in s for k in ("integration", "soak", "bench", "vm", "fuzz") for s in e.get("suite") or []):
+                if ci and any(k in s for k in ("integration", "soak", "bench", "vm", "deb", "fuzz") for s in e.get("suite") or []):
                     print(f"CI=true but test {e.get('name')} was skipped ({path})")
                     failed += 1
                 else:

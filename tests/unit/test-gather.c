@@ -207,6 +207,107 @@ static void test_select_user_units(void) {
         cgtree_remove(root);
 }
 
+#define CID_A "aaaa0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+#define CID_B "aaaa1123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+#define CID_C "cccc0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+#define POD_1 "1234abcd-5678-4ef0-9abc-def012345678"
+#define POD_2 "99999999-8888-4777-a666-555555555555"
+
+/* Rows get the container and pod of their cgroup (container.h), and
+ * --container (the ID's first digits) and --pod (the UID) select them. */
+static void test_select_containers(void) {
+        char root[] = "/tmp/finwatch-test-gather-XXXXXX";
+        struct cgroup_cache *cc = NULL;
+        static const char *const paths[] = {
+                "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234abcd_5678_4ef0_9abc_def012345678"
+                ".slice/cri-containerd-" CID_A ".scope",
+                "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234abcd_5678_4ef0_9abc_def012345678"
+                ".slice/cri-containerd-" CID_B ".scope",
+                "/kubepods/pod" POD_2 "/" CID_C,
+                "/system.slice/docker-" CID_C ".scope", /* the same ID as a pod's container: no engine does it */
+                "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" CID_A ".scope/container",
+                "/system.slice/nginx.service",
+        };
+        static const struct {
+                const char *container, *pod;
+                const char *cookies;    /* the ones selected, as digits */
+        } selections[] = {
+                { CID_A, NULL, "157" },
+                { "aaaa", NULL, "1257" },
+                { "AAAA1", NULL, "2" },
+                { "c", NULL, "34" },
+                { "b", NULL, "" },
+                { NULL, POD_1, "127" },
+                { NULL, POD_2, "3" },
+                { "cccc", POD_2, "3" },
+                { "aaaa", POD_2, "" },
+        };
+        uint64_t ids[ELEMENTSOF(paths)];
+
+        CHECK(mkdtemp(root) != NULL);
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                ids[i] = cgtree_make(root, paths[i]);
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+
+        for (size_t k = 0; k <= ELEMENTSOF(selections); k++) {
+                struct row rows[ELEMENTSOF(ids) + 1];
+                struct gathered g = { .rows = rows, .n = ELEMENTSOF(rows) };
+                struct selection sel = SELECTION_DEFAULT;
+                char got[16] = "";
+
+                /* cookie i + 1 in paths[i]; cookie 7 in the first again */
+                for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                        rows[i] = row(i + 1, (uint16_t) (100 + i), NULL, true, 60 * S);
+                        rows[i].sock.has_cgroup_id = true;
+                        rows[i].sock.cgroup_id = ids[i < ELEMENTSOF(ids) ? i : 0];
+                }
+                gather_annotate(&g, cc);
+                if (k == ELEMENTSOF(selections)) {
+                        CHECK_STR(rows[0].container_id, CID_A);
+                        CHECK_INT(rows[0].container_runtime, CONTAINER_RUNTIME_CONTAINERD);
+                        CHECK_STR(rows[0].pod_uid, POD_1);
+                        CHECK_INT(rows[0].pod_qos, POD_QOS_BURSTABLE);
+                        CHECK_STR(rows[0].unit, "cri-containerd-" CID_A ".scope");
+                        CHECK(rows[0].container_id == rows[6].container_id); /* one copy */
+                        CHECK_STR(rows[6].pod_uid, POD_1);
+                        CHECK_STR(rows[2].container_id, CID_C);
+                        CHECK_INT(rows[2].container_runtime, CONTAINER_RUNTIME_UNKNOWN);
+                        CHECK_STR(rows[2].pod_uid, POD_2);
+                        CHECK_INT(rows[2].pod_qos, POD_QOS_GUARANTEED);
+                        CHECK_STR(rows[3].container_id, CID_C);
+                        CHECK_INT(rows[3].container_runtime, CONTAINER_RUNTIME_DOCKER);
+                        CHECK(rows[3].pod_uid == NULL);
+                        CHECK_STR(rows[4].container_id, CID_A);
+                        CHECK_INT(rows[4].container_runtime, CONTAINER_RUNTIME_PODMAN);
+                        CHECK_STR(rows[4].unit, "user@1000.service/libpod-" CID_A ".scope");
+                        CHECK(rows[5].container_id == NULL && rows[5].pod_uid == NULL);
+                        CHECK_STR(rows[5].unit, "nginx.service");
+                } else {
+                        if (selections[k].container) {
+                                CHECK_INT(container_id_prefix_parse(selections[k].container, sel.container), 0);
+                                sel.have_container = true;
+                        }
+                        if (selections[k].pod) {
+                                CHECK_INT(pod_uid_parse(selections[k].pod, sel.pod), 0);
+                                sel.have_pod = true;
+                        }
+                        gather_select(&g, &sel);
+                        for (size_t i = 0; i < g.n && i < sizeof(got) - 1; i++)
+                                got[i] = (char) ('0' + g.rows[i].sock.id.cookie);
+                        if (strcmp(got, selections[k].cookies) != 0) {
+                                fprintf(stderr, "--container %s --pod %s: cookies %s, want %s\n",
+                                        selections[k].container ? selections[k].container : "-",
+                                        selections[k].pod ? selections[k].pod : "-", got, selections[k].cookies);
+                                test_failures++;
+                        }
+                }
+                strpool_done(&g.strings);
+        }
+
+        cgroup_cache_free(cc);
+        cgtree_remove(root);
+}
+
 /* --unit takes a name as finwatch shows it (escaped, escape.h) or as it is. */
 static void test_select_escaped_unit(void) {
         struct row rows[] = {
@@ -337,6 +438,7 @@ int main(void) {
         test_select();
         test_select_user_units();
         test_select_escaped_unit();
+        test_select_containers();
         test_confirm_causes();
         return test_result("test-gather");
 }

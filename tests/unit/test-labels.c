@@ -12,6 +12,7 @@
 
 #include "alert.h"
 #include "cgroup.h"
+#include "container.h"
 #include "labels.h"
 #include "metrics.h"
 #include "summary.h"
@@ -289,6 +290,136 @@ static void test_many_units(void) {
         cgtree_remove(rel);
 }
 
+#define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Containers and pods: the whole ID and the UID in the journal records,
+ * the short ID and the UID as bounded metric labels (the ten largest, then
+ * other; none left out), a container that is no pod's, a pod's conmon. */
+static void test_containers(void) {
+        struct cgroup_cache *cc = NULL;
+        struct labels *l = NULL;
+        struct tracker *t = NULL;
+        struct summary s = {};
+        struct metrics m = {};
+        struct alerter a;
+        struct sock_labels sl;
+        char record[4096] = "", *text = NULL;
+        size_t text_size = 0;
+        uint64_t cookie = 100, total = 0;
+        uint64_t pod = mkcg("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+                            "1234abcd_5678_4ef0_9abc_def012345678.slice/cri-containerd-" CID ".scope"),
+                 conmon = mkcg("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+                               "1234abcd_5678_4ef0_9abc_def012345678.slice/crio-conmon-" CID ".scope"),
+                 rootless = mkcg("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" CID ".scope"),
+                 plain = mkcg("/system.slice/sshd.service");
+        FILE *f;
+
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+        CHECK_INT(labels_new(&l, cc), 0);
+        CHECK_INT(labels_begin(l, NULL), 0);
+        CHECK_INT(tracker_new(&t), 0);
+        /* 9 docker containers, container k with k + 1 sockets, and one
+         * socket of each of the others: 11 labels, one past the budget */
+        for (unsigned k = 0; k < 9; k++) {
+                char rel[128];
+                uint64_t id;
+
+                snprintf(rel, sizeof(rel), "/system.slice/docker-%02x%062x.scope", k, 0);
+                id = mkcg(rel);
+                for (unsigned i = 0; i <= k; i++) {
+                        struct tracked e = entry(cookie++, FW_TCP_LAST_ACK, id, true, 0, 100 * S, 1);
+
+                        CHECK_INT(tracker_restore(t, &e), 0);
+                }
+        }
+        {
+                const struct tracked e[] = {
+                        entry(1, FW_TCP_FIN_WAIT1, pod, false, 0, 100 * S, 1),
+                        entry(2, FW_TCP_FIN_WAIT1, conmon, true, 0, 100 * S, 1),
+                        entry(3, FW_TCP_FIN_WAIT1, rootless, true, 0, 100 * S, 1),
+                        entry(4, FW_TCP_FIN_WAIT1, plain, true, 0, 100 * S, 1),
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(e); i++)
+                        CHECK_INT(tracker_restore(t, &e[i]), 0);
+        }
+
+        labels_of(l, tracker_get(t, 1), &sl);
+        CHECK_STR(sl.container_id, CID);
+        CHECK_INT(sl.container_runtime, CONTAINER_RUNTIME_CONTAINERD);
+        CHECK_STR(sl.pod_uid, "1234abcd-5678-4ef0-9abc-def012345678");
+        CHECK_INT(sl.pod_qos, POD_QOS_BURSTABLE);
+        CHECK_STR(sl.unit, "cri-containerd-" CID ".scope");
+        labels_of(l, tracker_get(t, 2), &sl);
+        CHECK(sl.container_id == NULL);
+        CHECK_STR(sl.pod_uid, "1234abcd-5678-4ef0-9abc-def012345678");
+        labels_of(l, tracker_get(t, 3), &sl);
+        CHECK_STR(sl.container_id, CID);
+        CHECK_INT(sl.container_runtime, CONTAINER_RUNTIME_PODMAN);
+        CHECK(sl.pod_uid == NULL);
+        CHECK_STR(sl.unit, "user@1000.service/libpod-" CID ".scope");
+        labels_of(l, tracker_get(t, 4), &sl);
+        CHECK(sl.container_id == NULL && sl.pod_uid == NULL);
+
+        /* the journal: the whole ID, the runtime, the pod's UID and class */
+        alerter_init(&a, 60, collect, record);
+        labels_of(l, tracker_get(t, 1), &sl);
+        alert_stuck(&a, tracker_get(t, 1), &sl, 100 * S, false, 200 * S);
+        CHECK(strstr(record, "FINWATCH_CONTAINER_ID=" CID "\n") != NULL);
+        CHECK(strstr(record, "FINWATCH_CONTAINER_RUNTIME=containerd\n") != NULL);
+        CHECK(strstr(record, "FINWATCH_POD_UID=1234abcd-5678-4ef0-9abc-def012345678\n") != NULL);
+        CHECK(strstr(record, "FINWATCH_POD_QOS=burstable\n") != NULL);
+        /* the fullest record there is - a failed manual kill with an age,
+         * a peer's verdict, a namespace, a fate - keeps every field */
+        {
+                struct tracked e = *tracker_get(t, 1);
+
+                e.peer = 3;
+                e.fate_msec = 5000;
+                sl.netns = "fwvm";
+                alert_killed(&a, &e, &sl, -EPERM, 100 * S, KILL_MANUAL, 0, 1);
+                CHECK(strstr(record, "FINWATCH_KILL_ERRNO=1\n") != NULL);
+                CHECK(strstr(record, "FINWATCH_REAPED_IN_SEC=5\n") != NULL);
+                CHECK(strstr(record, "FINWATCH_UNIT=cri-containerd-" CID ".scope\n") != NULL);
+                CHECK(strstr(record, "FINWATCH_CONTAINER_ID=" CID "\n") != NULL);
+                CHECK(strstr(record, "FINWATCH_POD_QOS=burstable\n") != NULL);
+        }
+        labels_of(l, tracker_get(t, 4), &sl);
+        alert_stuck(&a, tracker_get(t, 4), &sl, 100 * S, false, 200 * S);
+        CHECK(strstr(record, "FINWATCH_CONTAINER") == NULL && strstr(record, "FINWATCH_POD") == NULL);
+
+        /* the metrics: short IDs, the ten largest, the rest as other */
+        CHECK_INT(summary_build(&s, t, l, 200 * S), 0);
+        summary_fill_metrics(&s, &m);
+        f = open_memstream(&text, &text_size);
+        CHECK(f != NULL);
+        if (f) {
+                CHECK_INT(metrics_format(f, &m), 0);
+                fclose(f);
+                /* container 08 (9 sockets), 01 (2), the rootless one's and
+                 * the pod's (one short ID: 2), "-" (conmon, sshd: 2); 00
+                 * (1), the smallest, is "other" */
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"080000000000\"} 9\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"010000000000\"} 2\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"0123456789ab\"} 2\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"-\"} 2\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"000000000000\"}") == NULL);
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"other\"} 1\n"));
+                CHECK(strstr(text, CID) == NULL); /* no whole ID: 64 digits were cut at 63 */
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_pod{pod=\"1234abcd-5678-4ef0-9abc-def012345678\"} 2\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_pod{pod=\"-\"} 47\n"));
+                /* none left out */
+                for (size_t i = 0; i <= METRICS_TOP && m.by_container[i].count; i++)
+                        total += m.by_container[i].count;
+                CHECK_INT(total, 45 + 4);
+                free(text);
+        }
+
+        summary_done(&s);
+        labels_free(l);
+        tracker_free(t);
+}
+
 int main(void) {
         struct cgroup_cache *cc = NULL;
         struct labels *l = NULL;
@@ -438,6 +569,7 @@ int main(void) {
         }
 
         test_user_units();
+        test_containers();
 
         /* a cgroup a user named (a delegated subtree takes any byte but
          * '/') and a namespace's name with bytes that are not UTF-8: the

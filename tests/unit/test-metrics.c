@@ -122,6 +122,50 @@ int main(void) {
                 CHECK(strncmp(c.label, name, 62) == 0);
         }
 
+        /* Names cut alike are one label: two docker scopes whose names (77
+         * bytes) differ past the 63 bytes a label keeps were two series of
+         * one label, which Prometheus refuses. One series, the counts summed,
+         * none left out; a namespace named "other" and the rest past the
+         * budget are one "other". */
+        {
+                struct metrics m2 = { .watched_states = DIAG_STATES_DEFAULT };
+                struct metrics_label_count in[14];
+                char *t = NULL;
+                size_t tsize = 0;
+                uint32_t total = 0;
+                FILE *g;
+
+                metrics_label_set(&in[0], "docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope");
+                metrics_label_set(&in[1], "docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdee.scope");
+                in[0].count = 3;
+                in[1].count = 4;
+                metrics_top(m2.by_unit, in, 2);
+                CHECK_INT(m2.by_unit[0].count, 7);
+                CHECK_INT(m2.by_unit[1].count, 0);
+                for (int i = 0; i < 14; i++) {
+                        snprintf(in[i].label, sizeof(in[i].label), "ns%d", i);
+                        in[i].count = 10 + (uint32_t) i;
+                }
+                snprintf(in[5].label, sizeof(in[5].label), "other");
+                in[5].count = 100;
+                metrics_top(m2.by_netns, in, 14);
+                g = open_memstream(&t, &tsize);
+                CHECK_INT(metrics_format(g, &m2), 0);
+                fclose(g);
+                CHECK(strstr(t, "finwatch_stuck_sockets_by_unit{unit=\"docker-0123456789abcdef0123456789abcdef0123456789abcdef01234567\"} 7\n") != NULL);
+                /* the four smallest (10+11+12+13) and the namespace "other" (100) */
+                CHECK(strstr(t, "finwatch_stuck_sockets_by_netns{netns=\"other\"} 146\n") != NULL);
+                for (const char *p = strstr(t, "by_netns{netns=\"other\"}"), *q = p ? strstr(p + 1, "by_netns{netns=\"other\"}") : NULL;
+                     q; q = NULL) {
+                        fprintf(stderr, "two series of netns=\"other\"\n");
+                        test_failures++;
+                }
+                for (size_t i = 0; i <= METRICS_TOP && m2.by_netns[i].count; i++)
+                        total += m2.by_netns[i].count;
+                CHECK_INT(total, 14 * 10 + (0 + 13) * 14 / 2 - 15 + 100);
+                free(t);
+        }
+
         /* written whole, readable by node_exporter */
         CHECK(mkdtemp(dir) != NULL);
         snprintf(path, sizeof(path), "%s/finwatch.prom", dir);

@@ -6,6 +6,7 @@
 
 #include "cause.h"
 #include "cgroup.h"
+#include "container.h"
 #include "escape.h"
 #include "gather.h"
 #include "output.h"
@@ -435,8 +436,64 @@ static void test_kernel_ages(void) {
         free(text);
 }
 
+/* A container's short ID, a pod's UID and QoS class: columns when a row
+ * has one, JSON fields always (null when none). */
+static void test_containers(void) {
+        struct row s[3] = {};
+        json_t *root, *o;
+        char *text;
+
+        for (int i = 0; i < 3; i++) {
+                s[i].sock = sock(AF_INET, "10.0.0.1", 80, "10.0.0.2", (uint16_t) (1000 + i), FW_TCP_LAST_ACK,
+                                 (uint64_t) i + 1);
+                s[i].unit = "u.scope";
+        }
+        s[0].container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        s[0].container_runtime = CONTAINER_RUNTIME_CONTAINERD;
+        s[0].pod_uid = "1234abcd-5678-4ef0-9abc-def012345678";
+        s[0].pod_qos = POD_QOS_BURSTABLE;
+        s[1].container_id = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+        s[1].container_runtime = CONTAINER_RUNTIME_UNKNOWN;
+        ages(s, 3);
+
+        text = render(table, s, 3);
+        CHECK_STR(text,
+                  "Proto Recv-Q Send-Q Local Address Foreign Address State    Timer Age Alerted Orphan Cause   Fate Peer Unit    Container    Pod                                  QoS       Process Cookie\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.2:1000   LAST_ACK off     - -       yes    unknown -    -    u.scope 0123456789ab 1234abcd-5678-4ef0-9abc-def012345678 burstable -       1\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.2:1001   LAST_ACK off     - -       yes    unknown -    -    u.scope fedcba987654 -                                    -         -       2\n"
+                  "tcp        0      0 10.0.0.1:80   10.0.0.2:1002   LAST_ACK off     - -       yes    unknown -    -    u.scope -            -                                    -         -       3\n");
+        free(text);
+        /* containers and no pod: no Pod and QoS columns; neither: the table as before */
+        text = render(table, s + 1, 2);
+        CHECK(strstr(text, " Container ") != NULL && strstr(text, " Pod ") == NULL && strstr(text, " QoS ") == NULL);
+        free(text);
+        text = render(table, s + 2, 1);
+        CHECK(strstr(text, "Container") == NULL && strstr(text, " Pod ") == NULL);
+        free(text);
+
+        text = render(json_at_now, s, 3);
+        root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        CHECK(root && json_array_size(root) == 3);
+        o = json_array_get(root, 0);
+        CHECK_STR(json_string_value(json_object_get(o, "container_id")), s[0].container_id);
+        CHECK_STR(json_string_value(json_object_get(o, "container_runtime")), "containerd");
+        CHECK_STR(json_string_value(json_object_get(o, "pod_uid")), s[0].pod_uid);
+        CHECK_STR(json_string_value(json_object_get(o, "pod_qos")), "burstable");
+        o = json_array_get(root, 1);
+        CHECK_STR(json_string_value(json_object_get(o, "container_id")), s[1].container_id);
+        CHECK(json_is_null(json_object_get(o, "container_runtime"))); /* the cgroupfs driver names none */
+        CHECK(json_is_null(json_object_get(o, "pod_uid")));
+        CHECK(json_is_null(json_object_get(o, "pod_qos")));
+        o = json_array_get(root, 2);
+        CHECK(json_is_null(json_object_get(o, "container_id")));
+        CHECK(json_is_null(json_object_get(o, "container_runtime")));
+        json_decref(root);
+        free(text);
+}
+
 int main(void) {
         test_table();
+        test_containers();
         test_kernel_ages();
         test_json();
         test_json_nothing_half_written();

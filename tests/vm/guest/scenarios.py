@@ -1,13 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The VM suite's scenarios: finwatch as a user installs it, under the
 guest's real systemd 252 and the unit as shipped, on Debian 12's own 6.1
-kernel. They run in this order in one boot; each starts from the service
-running with the FAST config (install leaves it so) and leaves it so."""
+kernel. They run in this order in one boot. The package scenario comes
+first, on a guest without finwatch, and leaves it without (purged; the
+finwatch user stays, as Debian leaves it); install puts the meson build in
+and every scenario after it starts from the service running with the FAST
+config (install leaves it so) and leaves it so."""
 import json
 import os
 import re
 import shutil
 import signal
+import struct
+import subprocess
 import time
 
 from vmtest import (CONF, FAST, MSG_KILL, MSG_ORPHANS, MSG_STUCK, PAYLOAD, UNIT, Fixture, cursor,
@@ -33,6 +38,197 @@ def tracked_with_ages(fx, want_alerted=False, args=()):
     return [r for r in rows if row_endpoints([r]) <= want]
 
 
+DEBS = os.path.join(PAYLOAD, "debs")
+MSG_BLOCKING = "2bfea22c16d5495ebe5de59bd6f35e91"  # new in 0.3.0's catalog
+STATE = "/run/finwatch/state"
+WANTS = ("/etc/systemd/system/sockets.target.wants/finwatchd.socket",
+         "/etc/systemd/system/multi-user.target.wants/finwatchd.service")
+
+
+def apt_get(t, *args):
+    """apt-get as an unattended run has it: no terminal, no question."""
+    start = time.monotonic()
+    r = t.cmd("apt-get", "-y", "-q", *args, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+              stdin=subprocess.DEVNULL, timeout=300)
+    t.note(f"     ({time.monotonic() - start:.1f} s)")
+    return r
+
+
+def deb_status():
+    """dpkg's word on finwatch: 'ii 0.3.0-1' installed, 'rc 0.3.0-1'
+    removed with its config left, '' never installed or purged."""
+    r = run("dpkg-query", "-W", "-f=${db:Status-Abbrev}${Version}", "finwatch")
+    # the abbreviation's second letter is the state: n for not installed
+    return " ".join(r.stdout.split()) if r.returncode == 0 and r.stdout[1:2] != "n" else ""
+
+
+def catalog_ids():
+    """finwatch's MESSAGE_IDs in the journal's catalog database."""
+    listed = run("journalctl", "--list-catalog").stdout
+    return sorted(m for m in (MSG_STUCK, MSG_KILL, MSG_ORPHANS, MSG_BLOCKING) if m in listed)
+
+
+def state_version():
+    """The version in the state file's header (magic FWSTATE1, u32)."""
+    with open(STATE, "rb") as f:
+        head = f.read(12)
+    return struct.unpack("<I", head[8:])[0] if len(head) == 12 and head[:8] == b"FWSTATE1" else None
+
+
+def user_finwatch():
+    r = run("getent", "passwd", "finwatch")
+    return r.stdout.strip().split(":") if r.returncode == 0 else None
+
+
+def units_running(t, when):
+    for unit in ("finwatchd.socket", UNIT):
+        t.eq(run("systemctl", "is-enabled", unit).stdout.strip(), "enabled", f"{unit} enabled {when}")
+        t.eq(is_active(unit), "active", f"{unit} active {when}")
+
+
+def package_gone(t, when, conf=None):
+    """After remove (conf: the text left in the conffile) or purge (None)."""
+    for unit in ("finwatchd.socket", UNIT):
+        t.eq(is_active(unit), "inactive", f"{unit} stopped {when}")
+    t.check(not os.path.exists("/usr/sbin/finwatchd"), f"no /usr/sbin/finwatchd {when}")
+    t.check(not os.path.exists("/run/finwatch/control"), f"no control socket {when}")
+    t.eq(catalog_ids(), [], f"finwatch's entries gone from the journal catalog {when} (systemd's trigger)")
+    t.check(user_finwatch() is not None, f"the finwatch system user stays {when}")
+    if conf is not None:
+        t.check(os.path.exists(CONF) and open(CONF).read() == conf, f"{CONF} kept as it was {when}")
+        return
+    t.eq(deb_status(), "", f"dpkg knows no finwatch {when}")
+    t.check(not os.path.exists("/etc/finwatch"), f"/etc/finwatch gone {when}")
+    t.check(not os.path.exists("/run/finwatch"), f"/run/finwatch (the state) gone {when}")
+    t.check(not any(os.path.lexists(w) for w in WANTS), f"no enablement symlink left {when}")
+
+
+def package(t):
+    """The Debian package, the README's recommended install, on a guest
+    without finwatch. apt-get install of this checkout's package makes the
+    system user, puts the records in the journal catalog, enables and
+    starts both units, and the service finds and kills a stuck socket;
+    purge takes it away again. Then the previous release's package (0.2.0:
+    state file version 2, protocol 0.2) is installed, its config edited and
+    stuck sockets alerted on, and it is upgraded to this checkout's package
+    without a question: the edited conffile stays (the new default beside
+    it), the catalog gets this release's records, the new daemon reads the
+    old one's state (ages, alerted) and kills. apt-get remove stops it and
+    keeps config and state; purge removes them and leaves the user. (Each
+    apt-get takes 10-35 s under TCG.)"""
+    with open(os.path.join(DEBS, "debs.json")) as f:
+        debs = json.load(f)
+    current, previous = os.path.join(DEBS, debs["current"]), os.path.join(DEBS, debs["previous"])
+    version = debs["current_version"].rsplit("-", 1)[0]
+    t.require(deb_status() == "" and not os.path.exists("/usr/sbin/finwatchd"), "no finwatch in the guest yet")
+    t.require(user_finwatch() is None, "no finwatch user yet")
+    t.eq(catalog_ids(), [], "no finwatch entry in the journal catalog yet")
+    try:
+        # A fresh install of this release.
+        apt_get(t, "install", current)
+        t.eq(deb_status(), f"ii {debs['current_version']}", "apt-get install ./" + debs["current"])
+        pw = user_finwatch()
+        t.check(pw is not None and int(pw[2]) < 1000 and pw[6].endswith("nologin"),
+                f"postinst made finwatch a system user (systemd-sysusers): {pw}")
+        t.eq(catalog_ids(), sorted((MSG_STUCK, MSG_KILL, MSG_ORPHANS, MSG_BLOCKING)),
+             "journalctl --list-catalog has finwatch's records (systemd's trigger ran --update-catalog)")
+        units_running(t, "after a fresh install")
+        st = status()
+        t.eq(st["version"], version, "finwatch status: this release's daemon")
+        t.check(st["polls"] >= 1 and st["poll_failures"] == 0, f"it polls: {st['polls']}, failed {st['poll_failures']}")
+        t.eq(st["destroy_supported"], True, "SOCK_DESTROY supported under the packaged unit")
+        with Fixture(["lost-fin:fin-wait-1:orphan:4:1"]) as fx:
+            t.check(wait_for(lambda: len(rows_by_cookie()) == 1, timeout=20), "the packaged service tracks the socket")
+            r = t.cmd("finwatch", "kill", "--state", "fin-wait-1", "--yes")
+            t.eq(r.stdout.count("killed"), 1, f"the packaged service kills: {r.stdout.strip()}")
+            t.check(not (fx.endpoints() & ss_stuck()), "ss: it is gone")
+        apt_get(t, "purge", "finwatch")
+        package_gone(t, "after a fresh install and purge")
+
+        # The previous release, upgraded to this one.
+        apt_get(t, "install", previous)
+        t.eq(deb_status(), f"ii {debs['previous_version']}", "apt-get install ./" + debs["previous"])
+        t.eq(catalog_ids(), sorted((MSG_STUCK, MSG_KILL, MSG_ORPHANS)),
+             "journalctl --list-catalog has the previous release's records (0.2.0 has no reconnecting-client "
+             "record)")
+        units_running(t, "after installing the previous release")
+        st = status()
+        t.eq(st["version"], debs["previous_version"].rsplit("-", 1)[0], "finwatch status: the daemon's version")
+        t.check(st["polls"] >= 1 and st["poll_failures"] == 0, f"it polls: {st['polls']}, failed {st['poll_failures']}")
+
+        # As a fleet would have it: an edited config.
+        with open(CONF) as f:
+            text = f.read()
+        edited = re.sub(r"(?m)^after = 2min$", "after = 3s", re.sub(r"(?m)^interval = 5s$", "interval = 1s", text))
+        t.require(edited.count("interval = 1s") == 1 and edited.count("after = 3s") == 1,
+                  "the previous release's config has interval = 5s and [alert] after = 2min to edit")
+        edited += "# edited by the VM suite's package scenario\n"
+        with open(CONF, "w") as f:
+            f.write(edited)
+        t.cmd("systemctl", "reload", UNIT)
+        t.eq(status()["interval_seconds"], 1.0, "the edited config in effect")
+        c = cursor()
+        with Fixture(["lost-fin:fin-wait-1:owned:4:2", "lost-fin:last-ack:owned:4:1"]) as fx:
+            before = {r["cookie"]: r for r in tracked_with_ages(fx, want_alerted=True)}
+            listed_at = time.monotonic()
+            t.require(len(before) == 3, "the previous release's daemon tracks and alerted 3 sockets: " + ", ".join(
+                f"{r['state']} :{r['peer_port']} age {r['age_seconds']} first_seen {r['first_seen']}"
+                for r in before.values()))
+            alerts = stuck_records(c, before)
+            t.require(len(alerts) == 3, "their alerts are in the journal")
+            alerted_at = max(int(rec["_SOURCE_REALTIME_TIMESTAMP"]) for rec in alerts.values()) / 1e6
+            t.require(wait_for(lambda: os.path.exists(STATE) and os.stat(STATE).st_mtime >= alerted_at, timeout=45),
+                      "the previous release's daemon saved its state after the alerts")
+            t.eq(state_version(), 2, "the state file it wrote is version 2")
+            pid = main_pid()
+
+            c = cursor()
+            apt_get(t, "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
+                    "install", current)
+            t.eq(deb_status(), f"ii {debs['current_version']}", "upgraded to " + debs["current"])
+            t.check(open(CONF).read() == edited, "the edited conffile is kept")
+            dist = CONF + ".dpkg-dist"
+            t.check(os.path.exists(dist) and "blocking = no" in open(dist).read(),
+                    "dpkg put this release's default beside it (.dpkg-dist)")
+            units_running(t, "after the upgrade")
+            t.eq(catalog_ids(), sorted((MSG_STUCK, MSG_KILL, MSG_ORPHANS, MSG_BLOCKING)),
+                 "the catalog has this release's new record too (the trigger ran on the upgrade)")
+            t.check(main_pid() not in (0, pid), f"the service was restarted (pid {pid} -> {main_pid()})")
+            st = status()
+            t.eq(st["version"], version, "finwatch status: the new daemon")
+            t.eq(st["interval_seconds"], 1.0, "the edited config in effect after the upgrade")
+            restored = journal_has(lambda: [m for m in messages(c) if m.startswith("restored 3 tracked sockets")])
+            t.check(restored, f"the new daemon read the old one's state file: {messages(c)[-5:]}")
+            after = rows_by_cookie()
+            elapsed = time.monotonic() - listed_at
+            for cookie, old in before.items():
+                now = after.get(cookie)
+                if not t.check(now is not None and now["age_seconds"] is not None, f"cookie {cookie} tracked"):
+                    continue
+                t.eq(now["first_seen"], old["first_seen"], f"cookie {cookie}: first_seen kept")
+                t.eq(now["alerted"], True, f"cookie {cookie}: still alerted")
+                t.check(now["age_seconds"] >= old["age_seconds"] + elapsed - 3,
+                        f"cookie {cookie}: age {old['age_seconds']:.1f} s, {elapsed:.1f} s later "
+                        f"{now['age_seconds']:.1f} s")
+            time.sleep(3)  # a few polls of the new daemon
+            run("journalctl", "--sync")
+            t.check(not stuck_records(c, before, wait=0), "no second alert for the sockets alerted before the upgrade")
+            r = t.cmd("finwatch", "kill", "--state", "fin-wait-1,last-ack", "--yes")
+            t.eq(r.stdout.count("killed"), 3, f"the upgraded service kills: {r.stdout.strip()}")
+            t.check(not (fx.endpoints() & ss_stuck()), "ss: they are gone")
+
+        apt_get(t, "remove", "finwatch")
+        t.eq(deb_status(), f"rc {debs['current_version']}", "apt-get remove: the config stays")
+        package_gone(t, "after remove", conf=edited)
+        t.check(os.path.exists(STATE) and state_version() == 3,
+                "the state file stays, written at stop by this release (version 3)")
+        apt_get(t, "purge", "finwatch")
+        package_gone(t, "after remove and purge")
+    finally:
+        if deb_status():
+            run("apt-get", "-y", "purge", "finwatch", stdin=subprocess.DEVNULL)
+
+
 def install(t):
     """The build, installed as the README says: files in place, then
     systemd-sysusers, journalctl --update-catalog, systemctl enable --now."""
@@ -42,7 +238,8 @@ def install(t):
               "/usr/lib/systemd/catalog/finwatch.catalog"):
         t.check(os.path.exists(f), f"installed {f}")
     t.cmd("systemd-sysusers")
-    t.check(run("getent", "passwd", "finwatch").returncode == 0, "systemd-sysusers made the finwatch user")
+    t.check(run("getent", "passwd", "finwatch").returncode == 0,
+            "the finwatch user exists (systemd-sysusers; after the package scenario, the one its purge left)")
     t.cmd("journalctl", "--update-catalog")
     t.cmd("systemctl", "daemon-reload")
     t.cmd("systemctl", "enable", "--now", "finwatchd.socket", "finwatchd.service")
@@ -549,7 +746,7 @@ def no_timer_ksmbd(t):
         run("rmmod", "ksmbd")
 
 
-SCENARIOS = [install, kernel, notify, reload, seed, privileges, socket_activation, watchdog, sandbox_sysctls,
+SCENARIOS = [package, install, kernel, notify, reload, seed, privileges, socket_activation, watchdog, sandbox_sysctls,
              orphan_budget, unit_attribution, security, kill_other_netns, netns_all, no_timer_ksmbd, kernel_ages,
              service_healthy]
 

@@ -10,6 +10,7 @@
 #include "client.h"
 #include "escape.h"
 #include "gather.h"
+#include "idmap.h"
 #include "owner.h"
 #include "util.h"
 
@@ -82,9 +83,28 @@ bool gather_endpoint_matches(const struct endpoint_sel *sel, uint8_t family, con
 
 void gathered_done(struct gathered *g) {
         free(g->rows);
+        free(g->order);
         netns_set_free(g->netns);
         strpool_done(&g->strings);
         *g = (struct gathered) {};
+}
+
+void gathered_sort(struct gathered *g) {
+        struct row *sorted;
+
+        if (!g->order)
+                return;
+        /* a copy in order: order may leave rows out (repeats) */
+        sorted = malloc((g->n ? g->n : 1) * sizeof(*sorted));
+        if (!sorted)
+                return; /* as they are: the order is still known */
+        for (size_t i = 0; i < g->n; i++)
+                sorted[i] = g->rows[g->order[i]];
+        free(g->rows);
+        free(g->order);
+        g->rows = sorted;
+        g->order = NULL;
+        g->allocated = g->n_rows = g->n;
 }
 
 struct diag *gather_diag(const struct gathered *g, const struct row *row) {
@@ -97,44 +117,69 @@ static int cmp_inode(const void *a, const void *b) {
         return x->inode < y->inode ? -1 : x->inode > y->inode;
 }
 
-/* What a cgroup id says of a row, kept for the next rows of that cgroup:
- * a host's stuck sockets come from few cgroups (a few services, a few
- * containers), interleaved in the dump. Direct-mapped, CGROUP_NAMES_SLOTS
- * of them: a cgroup whose slot another took is looked up again. */
-#define CGROUP_NAMES_SLOTS 64
+/* What a cgroup id says of a row, looked up once per cgroup and kept for
+ * the other rows of that cgroup (a host's stuck sockets come from few
+ * cgroups, interleaved in the dump; or from 5,000). */
 struct cgroup_names {
-        uint64_t id;
-        bool valid;
         bool deleted;
         const char *cgroup, *unit, *container_id, *pod_uid; /* in the pool */
         uint8_t container_runtime, pod_qos;
 };
 
-static void cgroup_names_of(struct gathered *g, struct cgroup_cache *cc, uint64_t id, struct cgroup_names *ret) {
+struct cgroup_memo {
+        struct idmap ids;        /* cgroup id -> its index in v */
+        struct cgroup_names *v;
+        size_t n, allocated;
+};
+
+static void cgroup_memo_done(struct cgroup_memo *m) {
+        idmap_done(&m->ids);
+        free(m->v);
+        *m = (struct cgroup_memo) {};
+}
+
+static const struct cgroup_names *cgroup_names_of(struct gathered *g, struct cgroup_cache *cc, struct cgroup_memo *m,
+                                                  uint64_t id) {
+        static const struct cgroup_names unknown = {};
         char unit[CGROUP_UNIT_MAX];
         struct container_ref c;
+        struct cgroup_names names = {};
         const char *path;
+        uint32_t at = idmap_get(&m->ids, id);
         int r;
 
-        if (ret->valid && ret->id == id)
-                return;
-        *ret = (struct cgroup_names) { .id = id, .valid = true };
+        if (at != IDMAP_NONE)
+                return &m->v[at];
         r = cgroup_cache_unit(cc, id, unit, sizeof(unit), &path);
         if (r == 0)
-                ret->deleted = true;
-        if (r <= 0)
-                return;
-        ret->cgroup = strpool_add(&g->strings, path);
-        ret->unit = strpool_add(&g->strings, unit);
-        container_from_path(path, &c);
-        if (c.id[0]) {
-                ret->container_id = strpool_add(&g->strings, c.id);
-                ret->container_runtime = c.runtime;
+                names.deleted = true;
+        if (r > 0) {
+                names.cgroup = strpool_add(&g->strings, path);
+                names.unit = strpool_add(&g->strings, unit);
+                container_from_path(path, &c);
+                if (c.id[0]) {
+                        names.container_id = strpool_add(&g->strings, c.id);
+                        names.container_runtime = c.runtime;
+                }
+                if (c.pod_uid[0]) {
+                        names.pod_uid = strpool_add(&g->strings, c.pod_uid);
+                        names.pod_qos = c.qos;
+                }
         }
-        if (c.pod_uid[0]) {
-                ret->pod_uid = strpool_add(&g->strings, c.pod_uid);
-                ret->pod_qos = c.qos;
-        }
+        if (GROW(m->v, m->allocated, m->n + 1, 64) < 0 || idmap_put(&m->ids, id, (uint32_t) m->n) < 0)
+                return &unknown; /* out of memory: the names unknown */
+        m->v[m->n] = names;
+        return &m->v[m->n++];
+}
+
+static void row_names(struct row *row, const struct cgroup_names *n) {
+        row->cgroup = n->cgroup;
+        row->unit = n->unit;
+        row->cgroup_deleted = n->deleted;
+        row->container_id = n->container_id;
+        row->container_runtime = n->container_runtime;
+        row->pod_uid = n->pod_uid;
+        row->pod_qos = n->pod_qos;
 }
 
 static int cmp_ptr(const void *a, const void *b) {
@@ -211,59 +256,16 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
 }
 
 void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes) {
-        struct cgroup_names names[CGROUP_NAMES_SLOTS] = {};
+        _cleanup_(cgroup_memo_done) struct cgroup_memo memo = {};
 
         for (size_t i = 0; i < g->n; i++) {
                 struct row *row = &g->rows[i];
 
-                if (cc && row->sock.has_cgroup_id) {
-                        struct cgroup_names *n = &names[mix64(row->sock.cgroup_id) % CGROUP_NAMES_SLOTS];
-
-                        cgroup_names_of(g, cc, row->sock.cgroup_id, n);
-                        row->cgroup = n->cgroup;
-                        row->unit = n->unit;
-                        row->cgroup_deleted = n->deleted;
-                        row->container_id = n->container_id;
-                        row->container_runtime = n->container_runtime;
-                        row->pod_uid = n->pod_uid;
-                        row->pod_qos = n->pod_qos;
-                }
+                if (cc && row->sock.has_cgroup_id)
+                        row_names(row, cgroup_names_of(g, cc, &memo, row->sock.cgroup_id));
         }
         if (processes)
                 gather_processes(g, cc);
-}
-
-/* Take the kernel's snapshot of one namespace into rows (appending: the
- * snapshot is taken into the rows themselves). */
-static int take_rows(struct gathered *g, const struct netns *ns, int family, uint32_t states, bool named) {
-        struct diag_snapshot snap = DIAG_SNAPSHOT_OF(struct row, sock);
-        bool home = ns->ino == g->netns->home_ino;
-        struct tcp_limits limits = ns->limits;
-        size_t first = g->n;
-        int r;
-
-        snap.v = g->rows;
-        snap.n = g->n;
-        snap.allocated = g->allocated;
-        r = diag_snapshot_take(ns->diag, family, states, &snap);
-        g->rows = snap.v;
-        g->n = snap.n;
-        g->allocated = snap.allocated;
-        if (r < 0)
-                return r;
-        if (home)
-                (void) cause_limits_read(&limits); /* ours: as they are now */
-        for (size_t i = first; i < g->n; i++) {
-                struct row *row = &g->rows[i];
-
-                row->sock.id.netns_ino = home ? 0 : (uint32_t) ns->ino; /* nsfs inodes are 32-bit */
-                cause_annotate(&row->sock, &limits);
-                if (named) {
-                        row->netns = ns->name;
-                        row->netns_unit = ns->unit;
-                }
-        }
-        return 0;
 }
 
 static int failed(int r, char *err, size_t errsize, const char *what) {
@@ -271,9 +273,9 @@ static int failed(int r, char *err, size_t errsize, const char *what) {
         return r;
 }
 
-/* finwatchd's ages for the rows it tracks; a note when it does not answer. */
-static void join_daemon(struct gathered *g, const char *socket_path) {
-        struct daemon_table table = {};
+/* finwatchd's table of the sockets it tracks, asked before the dumps so
+ * each row is joined as it comes; a note when it does not answer. */
+static void ask_daemon_table(struct gathered *g, const char *socket_path, struct daemon_table *table) {
         char err[200] = "";
         _cleanup_(closep) int fd = client_connect(socket_path);
         int r;
@@ -287,91 +289,58 @@ static void join_daemon(struct gathered *g, const char *socket_path) {
                 return;
         }
         g->daemon_runs = true;
-        r = client_list(fd, &table, err, sizeof(err));
+        r = client_list(fd, table, err, sizeof(err));
         if (r < 0) {
                 snprintf(g->daemon_note, sizeof(g->daemon_note), "finwatchd did not answer (%s)",
                          err[0] ? err : strerror(-r));
                 return;
         }
         g->have_daemon = true;
-        /* cookies are unique for the boot, across namespaces: the join is safe */
-        for (size_t i = 0; i < g->n; i++) {
-                const struct daemon_entry *e = client_table_find(&table, g->rows[i].sock.id.cookie);
-                struct row *row = &g->rows[i];
+}
 
-                /* an age belongs to a state: the daemon's must be this one */
-                if (e && e->state == row->sock.state) {
-                        row->known = true;
-                        row->age_usec = e->age_usec;
-                        row->first_seen_ago_usec = e->first_seen_ago_usec;
-                        row->daemon_age_source = e->age_source;
-                        row->alerted = e->alerted;
-                        row->no_timer_polls = e->no_timer_polls;
-                        row->peer = e->peer;
-                }
+/* finwatchd's age of a row it tracks (cookies are unique for the boot,
+ * across namespaces: the join is safe). */
+static void row_join(struct row *row, const struct daemon_table *table) {
+        const struct daemon_entry *e = client_table_find(table, row->sock.id.cookie);
+
+        /* an age belongs to a state: the daemon's must be this one */
+        if (e && e->state == row->sock.state) {
+                row->known = true;
+                row->age_usec = e->age_usec;
+                row->first_seen_ago_usec = e->first_seen_ago_usec;
+                row->daemon_age_source = e->age_source;
+                row->alerted = e->alerted;
+                row->no_timer_polls = e->no_timer_polls;
+                row->peer = e->peer;
         }
-        client_table_done(&table);
 }
 
 /* no-timer needs CAUSE_NO_TIMER_POLLS samples in a row: the daemon's
  * (which says how many it had), this one agreeing. Without a daemon, or
  * before it has seen enough, the cause stays no-timer, marked unconfirmed,
  * and the fate is unknown. */
-void gather_confirm_causes(struct row *rows, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                struct row *row = &rows[i];
-
-                if (cause_confirmed(row->sock.cause, row->known ? row->no_timer_polls : 0) == row->sock.cause)
-                        continue;
-                row->cause_unconfirmed = true;
-                row->sock.fate_msec = FATE_UNKNOWN;
-        }
+static void row_confirm_cause(struct row *row) {
+        if (cause_confirmed(row->sock.cause, row->known ? row->no_timer_polls : 0) == row->sock.cause)
+                return;
+        row->cause_unconfirmed = true;
+        row->sock.fate_msec = FATE_UNKNOWN;
 }
 
-int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, struct gathered *ret, char *err,
-           size_t errsize) {
-        _cleanup_(gathered_done) struct gathered g = {};
-        _cleanup_(cgroup_cache_freep) struct cgroup_cache *cc = NULL;
-        int family = sel->v4 == sel->v6 ? AF_UNSPEC : sel->v4 ? AF_INET : AF_INET6;
-        int r;
+void gather_confirm_causes(struct row *rows, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                row_confirm_cause(&rows[i]);
+}
 
-        *ret = (struct gathered) {};
-        r = netns_set_new(&g.netns);
-        if (r < 0)
-                return failed(r, err, errsize, "cannot open netlink sock_diag socket");
-        if (sel->netns) {
-                r = netns_set_discover(g.netns, strcmp(sel->netns, "all") == 0 ? NETNS_ALL : NETNS_NAMED,
-                                       sel->netns, 0, &g.netns_unwatched);
-                if (r < 0)
-                        return failed(r, err, errsize, "cannot list network namespaces");
-        }
-        for (size_t i = 0; i < g.netns->n; i++) {
-                if (!g.netns->v[i].seen)
-                        continue;
-                r = take_rows(&g, &g.netns->v[i], family, sel->states, sel->netns != NULL);
-                if (r < 0)
-                        return failed(r, err, errsize, "socket dump failed");
-        }
-        if (ask_daemon)
-                join_daemon(&g, socket_path);
-        gather_confirm_causes(g.rows, g.n);
-        gather_ages(&g);
-        (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
-        gather_annotate(&g, cc, sel->processes);
-        output_sort(g.rows, g.n);
-        *ret = g;
-        g = (struct gathered) {};
-        return 0;
+static void row_age(struct row *row) {
+        struct age_bounds k;
+
+        age_from_kernel(&row->sock, &k);
+        age_combine(&k, row->known, row->age_usec, row->daemon_age_source, &row->age);
 }
 
 void gather_ages(struct gathered *g) {
-        for (size_t i = 0; i < g->n; i++) {
-                struct row *row = &g->rows[i];
-                struct age_bounds k;
-
-                age_from_kernel(&row->sock, &k);
-                age_combine(&k, row->known, row->age_usec, row->daemon_age_source, &row->age);
-        }
+        for (size_t i = 0; i < g->n; i++)
+                row_age(&g->rows[i]);
 }
 
 /* --unit NAME: the unit's name as finwatch shows it (escaped) or as it is. */
@@ -385,32 +354,184 @@ static bool unit_matches(const char *unit, const char *want) {
         return escape_needed(unit) && strcmp(escape_cut(shown, sizeof(shown), unit), want) == 0;
 }
 
+static bool row_selected(const struct row *row, const struct selection *sel) {
+        const struct fw_sock *s = &row->sock;
+        uint64_t age;
+
+        /* the kernel filtered by state already, to the closing states
+         * --state accepts: ESTABLISHED never gets here */
+        if (sel->have_older && (!output_row_age(row, &age) || age < sel->older_than))
+                return false;
+        if (sel->have_cookie && s->id.cookie != sel->cookie)
+                return false;
+        if (sel->unit && !unit_matches(row->unit, sel->unit))
+                return false;
+        if (sel->have_container && (!row->container_id ||
+                                    strncmp(row->container_id, sel->container, strlen(sel->container)) != 0))
+                return false;
+        if (sel->have_pod && (!row->pod_uid || strcmp(row->pod_uid, sel->pod) != 0))
+                return false;
+        return gather_endpoint_matches(&sel->local, s->id.family, s->id.src, s->id.sport) &&
+               gather_endpoint_matches(&sel->peer, s->id.family, s->id.dst, s->id.dport);
+}
+
 size_t gather_select(struct gathered *g, const struct selection *sel) {
         size_t kept = 0;
 
         for (size_t i = 0; i < g->n; i++) {
-                const struct row *row = &g->rows[i];
-                const struct fw_sock *s = &row->sock;
-                uint64_t age;
-
-                /* the kernel filtered by state already, to the closing states
-                 * --state accepts: ESTABLISHED never gets here */
-                if (sel->have_older && (!output_row_age(row, &age) || age < sel->older_than))
+                if (!row_selected(&g->rows[i], sel))
                         continue;
-                if (sel->have_cookie && s->id.cookie != sel->cookie)
-                        continue;
-                if (sel->unit && !unit_matches(row->unit, sel->unit))
-                        continue;
-                if (sel->have_container && (!row->container_id ||
-                                            strncmp(row->container_id, sel->container, strlen(sel->container)) != 0))
-                        continue;
-                if (sel->have_pod && (!row->pod_uid || strcmp(row->pod_uid, sel->pod) != 0))
-                        continue;
-                if (!gather_endpoint_matches(&sel->local, s->id.family, s->id.src, s->id.sport) ||
-                    !gather_endpoint_matches(&sel->peer, s->id.family, s->id.dst, s->id.dport))
-                        continue;
-                g->rows[kept++] = *row;
+                if (kept != i)
+                        g->rows[kept] = g->rows[i];
+                kept++;
         }
         g->n = kept;
         return kept;
+}
+
+/* One pass over the dumps: each socket, as it comes from the kernel and
+ * while its row is in the cache, is deduplicated, annotated (cause, fate,
+ * finwatchd's age, its cgroup's names), and kept only if selected. The
+ * passes this replaces (dedupe, annotate, join, confirm, ages, names,
+ * select) each read all the rows again, which at 50,000 rows (14 MB) no
+ * longer fit in the cache. */
+struct take {
+        struct gathered *g;
+        const struct selection *sel;
+        const struct gather_hook *hook;    /* NULL: none */
+        struct output_key *keys;           /* the kept rows' display order keys, made as they come */
+        size_t keys_allocated;
+        struct row scratch;                /* the row being made when rows are not kept */
+        const struct daemon_table *daemon; /* NULL: not asked, or no answer */
+        struct cgroup_cache *cc;           /* NULL: units unknown */
+        struct cgroup_memo memo;
+        /* the namespace being dumped */
+        uint32_t netns_ino;                /* 0: ours */
+        const struct tcp_limits *limits;
+        const struct netns *named;         /* --netns: its names on the rows */
+};
+
+static int take_sock(const struct fw_sock *s, void *userdata) {
+        struct take *t = userdata;
+        struct gathered *g = t->g;
+        struct row *row = &t->scratch;
+
+        if (!t->hook || !t->hook->rows_unkept) {
+                if (g->n >= g->allocated) {
+                        size_t was = g->allocated;
+
+                        if (GROW(g->rows, g->allocated, g->n + 1, 256) < 0)
+                                return -ENOMEM;
+                        memory_prefault(g->rows + was, (g->allocated - was) * sizeof(*g->rows));
+                }
+                row = &g->rows[g->n];
+        }
+        *row = (struct row) { .sock = *s };
+        row->sock.id.netns_ino = t->netns_ino;
+        cause_annotate(&row->sock, t->limits);
+        if (t->named) {
+                row->netns = t->named->name;
+                row->netns_unit = t->named->unit;
+        }
+        if (t->daemon)
+                row_join(row, t->daemon);
+        row_confirm_cause(row);
+        row_age(row);
+        if (t->cc && row->sock.has_cgroup_id)
+                row_names(row, cgroup_names_of(g, t->cc, &t->memo, row->sock.cgroup_id));
+        if (!row_selected(row, t->sel))
+                return 0; /* its room takes the next */
+        if (g->n >= t->keys_allocated) {
+                size_t was = t->keys_allocated;
+
+                if (GROW(t->keys, t->keys_allocated, g->n + 1, 256) < 0)
+                        return -ENOMEM;
+                memory_prefault(t->keys + was, (t->keys_allocated - was) * sizeof(*t->keys));
+        }
+        output_key_of(&t->keys[g->n], &row->sock, g->n);
+        if (t->hook)
+                t->hook->row(t->hook->userdata, row, g->n);
+        g->n++;
+        return 0;
+}
+
+/* Sorting finds a repeat for nothing; a set of the cookies taken, filled
+ * as they came, cost a cache miss a row and its growth a page fault a page. */
+void gather_order(struct gathered *g, struct output_key *keys) {
+        size_t kept = 0;
+
+        g->n_rows = g->n;
+        g->order = output_order_keys(keys, g->n);
+        if (!g->order)
+                return; /* out of memory: in the dump's order, a repeat left in */
+        for (size_t i = 0; i < g->n; i++) {
+                if (kept > 0 && memcmp(keys[i].w, keys[kept - 1].w, sizeof(keys[i].w)) == 0)
+                        continue; /* keys are sorted with the order: keys[kept - 1] is order[kept - 1]'s */
+                keys[kept] = keys[i];
+                g->order[kept++] = g->order[i];
+        }
+        g->n = kept;
+}
+
+/* Take the sockets of one namespace. */
+static int take_netns(struct take *t, const struct netns *ns, int family, uint32_t states, bool named) {
+        static const int families[] = { AF_INET, AF_INET6 };
+        bool home = ns->ino == t->g->netns->home_ino;
+        struct tcp_limits limits = ns->limits;
+        int r;
+
+        if (home)
+                (void) cause_limits_read(&limits); /* ours: as they are now */
+        t->netns_ino = home ? 0 : (uint32_t) ns->ino; /* nsfs inodes are 32-bit */
+        t->limits = &limits;
+        t->named = named ? ns : NULL;
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                if (family != AF_UNSPEC && family != families[i])
+                        continue;
+                r = diag_dump(ns->diag, families[i], states, take_sock, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, const struct gather_hook *hook,
+           struct gathered *ret, char *err, size_t errsize) {
+        _cleanup_(gathered_done) struct gathered g = {};
+        _cleanup_(cgroup_cache_freep) struct cgroup_cache *cc = NULL;
+        _cleanup_(client_table_done) struct daemon_table table = {};
+        int family = sel->v4 == sel->v6 ? AF_UNSPEC : sel->v4 ? AF_INET : AF_INET6;
+        struct take t = { .g = &g, .sel = sel, .hook = hook };
+        _cleanup_(freep) struct output_key *keys = NULL;
+        int r = 0;
+
+        *ret = (struct gathered) {};
+        r = netns_set_new(&g.netns);
+        if (r < 0)
+                return failed(r, err, errsize, "cannot open netlink sock_diag socket");
+        if (sel->netns) {
+                r = netns_set_discover(g.netns, strcmp(sel->netns, "all") == 0 ? NETNS_ALL : NETNS_NAMED,
+                                       sel->netns, 0, &g.netns_unwatched);
+                if (r < 0)
+                        return failed(r, err, errsize, "cannot list network namespaces");
+        }
+        if (ask_daemon) {
+                ask_daemon_table(&g, socket_path, &table);
+                t.daemon = g.have_daemon ? &table : NULL;
+        }
+        (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
+        t.cc = cc;
+        for (size_t i = 0; r >= 0 && i < g.netns->n; i++)
+                if (g.netns->v[i].seen)
+                        r = take_netns(&t, &g.netns->v[i], family, sel->states, sel->netns != NULL);
+        keys = t.keys;
+        cgroup_memo_done(&t.memo);
+        if (r < 0)
+                return failed(r, err, errsize, "socket dump failed");
+        if (sel->processes)
+                gather_processes(&g, cc);
+        gather_order(&g, keys);
+        *ret = g;
+        g = (struct gathered) {};
+        return 0;
 }

@@ -46,12 +46,26 @@ struct row {
 #define OUTPUT_NETNS 1u                 /* a Netns column */
 #define OUTPUT_PROCESSES 2u             /* a Process column (rows looked up with gather's processes) */
 
-/* Display order: family, local endpoint, peer endpoint, cookie. */
-void output_sort(struct row *rows, size_t n);
+/* Display order: family, local endpoint, peer endpoint, cookie. The
+ * indices of rows in that order (malloc'ed; NULL out of memory); the rows
+ * put in that order by it (order is left as 0, 1, 2, ...); or both. */
+uint32_t *output_order(const struct row *rows, size_t n);
 
-/* One row as a JSON object (new reference), NULL on allocation failure.
- * now_realtime_usec: wall clock, to turn "first seen N ago" into a time. */
-json_t *output_row_json(const struct row *r, uint64_t now_realtime_usec);
+/* The display order as bytes (numbers big-endian; an IPv4 address its 4
+ * bytes: the same order as the 16 with zeros after them) in six big-endian
+ * words, compared word by word: an IPv4 row's key ends in its third.
+ * Sorting these small keys reads each (large) row once, not at every
+ * comparison; gather() makes each while its row is in the cache. */
+struct output_key {
+        uint64_t w[6];
+        uint32_t at;            /* the row's index */
+};
+void output_key_of(struct output_key *key, const struct fw_sock *s, size_t at);
+/* Sort keys[0..n) (they are reordered) and return their rows' indices in
+ * that order (malloc'ed; NULL out of memory). */
+uint32_t *output_order_keys(struct output_key *keys, size_t n);
+void output_permute(struct row *rows, uint32_t *order, size_t n);
+void output_sort(struct row *rows, size_t n);
 
 /* Set o[key] = v, which it takes even on failure; 0, or -ENOMEM (v NULL
  * included). */
@@ -73,8 +87,24 @@ int output_status(FILE *f, const struct proto_status *st, bool json);
 
 /* All rows; 0 or -errno. The Container column when a row is in a container,
  * Pod and QoS when one is in a pod. */
-int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags);
-int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec);
+/* The rows in the order order gives (indices into rows; NULL: as they
+ * are). */
+int output_table(FILE *f, const struct row *rows, const uint32_t *order, size_t n, unsigned flags);
+
+/* The table made a row at a time (what output_table() does): each row's
+ * cells made once, when it is added (gather() adds each as it comes, while
+ * it is in the cache), then the lines in order (indices as added). Adding
+ * cannot fail but for memory, which writing then says (-ENOMEM, nothing
+ * written). */
+struct output_table;
+int output_table_new(struct output_table **ret, unsigned flags);
+void output_table_add(struct output_table *t, const struct row *row, size_t index);
+int output_table_write(struct output_table *t, FILE *f, const uint32_t *order, size_t n);
+struct output_table *output_table_free(struct output_table *t);
+static inline void output_table_freep(struct output_table **t) {
+        output_table_free(*t);
+}
+int output_json(FILE *f, const struct row *rows, const uint32_t *order, size_t n, uint64_t now_realtime_usec);
 
 /* A row's age as decisions see it: the lower bound (age_min_seconds, the
  * daemon's or the kernel's), true and *ret_usec when known. The summary's

@@ -21,11 +21,7 @@ uint32_t idmap_get(const struct idmap *m, uint64_t key) {
         return s->key ? s->value : IDMAP_NONE;
 }
 
-int idmap_put(struct idmap *m, uint64_t key, uint32_t value) {
-        struct idmap_slot *s;
-
-        if (key == 0)
-                return -EINVAL;
+static int make_room(struct idmap *m) {
         if ((m->size + 1) * 4 > m->capacity * 3) {
                 size_t capacity = m->capacity ? m->capacity * 2 : 64;
                 struct idmap_slot *old = m->slots, *slots = calloc(capacity, sizeof(*slots));
@@ -40,11 +36,36 @@ int idmap_put(struct idmap *m, uint64_t key, uint32_t value) {
                                 *slot_of(m, old[i].key) = old[i];
                 free(old);
         }
+        return 0;
+}
+
+int idmap_put(struct idmap *m, uint64_t key, uint32_t value) {
+        struct idmap_slot *s;
+
+        if (key == 0)
+                return -EINVAL;
+        if (make_room(m) < 0)
+                return -ENOMEM;
         s = slot_of(m, key);
         if (!s->key)
                 m->size++;
         *s = (struct idmap_slot) { .key = key, .value = value };
         return 0;
+}
+
+int idmap_add(struct idmap *m, uint64_t key, uint32_t value) {
+        struct idmap_slot *s;
+
+        if (key == 0)
+                return -EINVAL;
+        if (make_room(m) < 0)
+                return -ENOMEM;
+        s = slot_of(m, key);
+        if (s->key)
+                return 0;
+        m->size++;
+        *s = (struct idmap_slot) { .key = key, .value = value };
+        return 1;
 }
 
 void idmap_clear(struct idmap *m) {

@@ -25,6 +25,9 @@ struct idmap {
 uint32_t idmap_get(const struct idmap *m, uint64_t key);
 /* Set key (nonzero) to value; 0 or -ENOMEM (the map as it was). */
 int idmap_put(struct idmap *m, uint64_t key, uint32_t value);
+/* Add key (nonzero) with value unless it is there: 1 added, 0 there
+ * already (its value kept), -ENOMEM. One probe: a set's insert. */
+int idmap_add(struct idmap *m, uint64_t key, uint32_t value);
 /* Empty it, keeping its room. */
 void idmap_clear(struct idmap *m);
 void idmap_done(struct idmap *m);

@@ -135,7 +135,7 @@ void memory_prefault(void *p, size_t len) {
         uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
         uintptr_t from = ((uintptr_t) p + page - 1) & ~(page - 1), to = ((uintptr_t) p + len) & ~(page - 1);
 
-        if (to > from && to - from >= (1u << 20))
+        if (to > from && to - from >= MEMORY_PREFAULT_MIN)
                 (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
 }
 

@@ -58,7 +58,11 @@ int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min
 /* Fault in, all at once, the pages of a large array about to be written
  * (MADV_POPULATE_WRITE, Linux 5.14): a fault per 4 KiB page costs far more,
  * most of all in a VM (finwatch list of 50k sockets here: 4,085 faults ->
- * 1,036, 182 -> 169 ms). Arrays under 1 MiB are left alone. Only a hint. */
+ * 1,036, 182 -> 169 ms). Under MEMORY_PREFAULT_MIN of whole pages is left
+ * alone (a system call is not worth fewer faults; 1 MiB was too much: an
+ * array doubling from a power of two adds exactly that, less the part of
+ * a page at each end, and was never prefaulted). Only a hint. */
+#define MEMORY_PREFAULT_MIN (64u << 10)
 void memory_prefault(void *p, size_t len);
 
 /* Parse "500ms", "30s", "5min", "2h", "1d" (and sums such as "1min 30s") into

@@ -102,6 +102,13 @@ static void test_idmap(void) {
         CHECK_INT(idmap_put(&m, 4096, 77), 0); /* set again: replaced, not added */
         CHECK_INT(idmap_get(&m, 4096), 77);
         CHECK_INT(m.size, 10000);
+        /* add: a set's insert, the first value kept */
+        CHECK_INT(idmap_add(&m, 4096, 5), 0);
+        CHECK_INT(idmap_get(&m, 4096), 77);
+        CHECK_INT(idmap_add(&m, 4097, 5), 1);
+        CHECK_INT(idmap_get(&m, 4097), 5);
+        CHECK_INT(m.size, 10001);
+        CHECK_INT(idmap_add(&m, 0, 5), -EINVAL);
         idmap_clear(&m);
         CHECK_INT(m.size, 0);
         CHECK_INT(idmap_get(&m, 8192), IDMAP_NONE);

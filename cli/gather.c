@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -399,8 +400,7 @@ struct take {
         struct gathered *g;
         const struct selection *sel;
         const struct gather_hook *hook;    /* NULL: none */
-        struct output_key *keys;           /* the kept rows' display order keys, made as they come */
-        size_t keys_allocated;
+        struct output_keys keys;           /* the kept rows' display order keys, made as they come */
         struct row scratch;                /* the row being made when rows are not kept */
         const struct daemon_table *daemon; /* NULL: not asked, or no answer */
         struct cgroup_cache *cc;           /* NULL: units unknown */
@@ -441,14 +441,8 @@ static int take_sock(const struct fw_sock *s, void *userdata) {
                 row_names(row, cgroup_names_of(g, t->cc, &t->memo, row->sock.cgroup_id));
         if (!row_selected(row, t->sel))
                 return 0; /* its room takes the next */
-        if (g->n >= t->keys_allocated) {
-                size_t was = t->keys_allocated;
-
-                if (GROW(t->keys, t->keys_allocated, g->n + 1, 256) < 0)
-                        return -ENOMEM;
-                memory_prefault(t->keys + was, (t->keys_allocated - was) * sizeof(*t->keys));
-        }
-        output_key_of(&t->keys[g->n], &row->sock, g->n);
+        if (output_keys_add(&t->keys, &row->sock, g->n) < 0)
+                return -ENOMEM;
         if (t->hook)
                 t->hook->row(t->hook->userdata, row, g->n);
         g->n++;
@@ -457,17 +451,19 @@ static int take_sock(const struct fw_sock *s, void *userdata) {
 
 /* Sorting finds a repeat for nothing; a set of the cookies taken, filled
  * as they came, cost a cache miss a row and its growth a page fault a page. */
-void gather_order(struct gathered *g, struct output_key *keys) {
+void gather_order(struct gathered *g, struct output_keys *keys) {
         size_t kept = 0;
 
+        assert(keys->n == g->n);
         g->n_rows = g->n;
-        g->order = output_order_keys(keys, g->n);
+        g->order = output_keys_order(keys);
         if (!g->order)
                 return; /* out of memory: in the dump's order, a repeat left in */
         for (size_t i = 0; i < g->n; i++) {
-                if (kept > 0 && memcmp(keys[i].w, keys[kept - 1].w, sizeof(keys[i].w)) == 0)
-                        continue; /* keys are sorted with the order: keys[kept - 1] is order[kept - 1]'s */
-                keys[kept] = keys[i];
+                /* keys are sorted as the order is: keys->v[kept - 1] is order[kept - 1]'s */
+                if (kept > 0 && output_keys_same(keys, i, kept - 1))
+                        continue;
+                keys->v[kept] = keys->v[i];
                 g->order[kept++] = g->order[i];
         }
         g->n = kept;
@@ -501,8 +497,8 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         _cleanup_(cgroup_cache_freep) struct cgroup_cache *cc = NULL;
         _cleanup_(client_table_done) struct daemon_table table = {};
         int family = sel->v4 == sel->v6 ? AF_UNSPEC : sel->v4 ? AF_INET : AF_INET6;
+        _cleanup_(output_keys_done) struct output_keys keys = {};
         struct take t = { .g = &g, .sel = sel, .hook = hook };
-        _cleanup_(freep) struct output_key *keys = NULL;
         int r = 0;
 
         *ret = (struct gathered) {};
@@ -525,12 +521,13 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
                 if (g.netns->v[i].seen)
                         r = take_netns(&t, &g.netns->v[i], family, sel->states, sel->netns != NULL);
         keys = t.keys;
+        t.keys = (struct output_keys) {};
         cgroup_memo_done(&t.memo);
         if (r < 0)
                 return failed(r, err, errsize, "socket dump failed");
         if (sel->processes)
                 gather_processes(&g, cc);
-        gather_order(&g, keys);
+        gather_order(&g, &keys);
         *ret = g;
         g = (struct gathered) {};
         return 0;

@@ -88,13 +88,13 @@ struct gather_hook {
 int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, const struct gather_hook *hook,
            struct gathered *ret, char *err, size_t errsize);
 void gathered_done(struct gathered *g);
-/* The display order of rows[0..n) from their keys (keys[i] of rows[i];
- * sorted here): order, each socket once, n its length, n_rows the rows.
+/* The display order of rows[0..n) from their keys (the key of rows[i]
+ * added i-th; sorted here): order, each socket once, n its length, n_rows the rows.
  * inet_diag dumps can give a socket twice (never marked: NLM_F_DUMP_INTR is
  * not set for them), and its two rows have one key (its cookie is in it,
  * and no other socket's is the same): neighbours once sorted, the first
  * taken first, it is kept. Out of memory, order is NULL (a repeat kept). */
-void gather_order(struct gathered *g, struct output_key *keys);
+void gather_order(struct gathered *g, struct output_keys *keys);
 
 /* Put the rows shown in the display order, the others dropped (order is
  * then NULL, rows[0..n) the rows). */

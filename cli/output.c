@@ -24,32 +24,70 @@ static const char *or_else(const char *s, const char *dflt) {
         return s && *s ? s : dflt;
 }
 
-void output_key_of(struct output_key *key, const struct fw_sock *s, size_t at) {
-        uint8_t b[sizeof(key->w)] = {}, *p = b;
+int output_keys_add(struct output_keys *k, const struct fw_sock *s, size_t at) {
+        uint8_t b[48] = {}, *p = b;
         size_t alen = s->id.family == AF_INET ? 4 : 16;
         uint16_t sport = htobe16(s->id.sport), dport = htobe16(s->id.dport);
-        uint64_t cookie = htobe64(s->id.cookie);
+        uint64_t cookie = htobe64(s->id.cookie), w[6];
+        struct output_key *key;
 
+        if (k->n >= k->allocated) {
+                size_t was = k->allocated;
+
+                if (GROW(k->v, k->allocated, k->n + 1, 256) < 0)
+                        return -ENOMEM;
+                memory_prefault(k->v + was, (k->allocated - was) * sizeof(*k->v));
+        }
         *p++ = s->id.family;
         p = mempcpy(p, s->id.src, alen);
         p = mempcpy(p, &sport, sizeof(sport));
         p = mempcpy(p, s->id.dst, alen);
         p = mempcpy(p, &dport, sizeof(dport));
-        memcpy(p, &cookie, sizeof(cookie));
-        for (size_t i = 0; i < ELEMENTSOF(key->w); i++) {
-                uint64_t w;
-
-                memcpy(&w, b + 8 * i, sizeof(w));
-                key->w[i] = be64toh(w);
+        p = mempcpy(p, &cookie, sizeof(cookie));
+        for (size_t i = 0; i < ELEMENTSOF(w); i++) {
+                memcpy(&w[i], b + 8 * i, sizeof(w[i]));
+                w[i] = be64toh(w[i]);
         }
-        key->at = (uint32_t) at;
+        key = &k->v[k->n];
+        *key = (struct output_key) { .w = { w[0], w[1], w[2] }, .at = (uint32_t) at };
+        if (p > b + sizeof(key->w)) { /* IPv6: the rest apart */
+                if (GROW(k->more, k->more_allocated, k->n_more + 1, 64) < 0)
+                        return -ENOMEM;
+                memcpy(k->more[k->n_more], w + 3, sizeof(k->more[0]));
+                key->more = (uint32_t) ++k->n_more;
+        }
+        k->n++;
+        return 0;
 }
 
-static inline bool key_less(const struct output_key *a, const struct output_key *b) {
+void output_keys_done(struct output_keys *k) {
+        free(k->v);
+        free(k->more);
+        *k = (struct output_keys) {};
+}
+
+/* a's bytes against b's (not their index): <0, 0, >0. */
+static inline int key_cmp(const struct output_key *a, const struct output_key *b, const uint64_t (*more)[3]) {
         for (size_t i = 0; i < ELEMENTSOF(a->w); i++)
                 if (a->w[i] != b->w[i])
-                        return a->w[i] < b->w[i];
-        return a->at < b->at;
+                        return a->w[i] < b->w[i] ? -1 : 1;
+        /* the first 24 bytes alike: IPv6 rows both (an IPv4 row's cookie
+         * ends within them, and the families differ in the first byte) */
+        if (a->more && b->more)
+                for (size_t i = 0; i < ELEMENTSOF(more[0]); i++)
+                        if (more[a->more - 1][i] != more[b->more - 1][i])
+                                return more[a->more - 1][i] < more[b->more - 1][i] ? -1 : 1;
+        return 0;
+}
+
+bool output_keys_same(const struct output_keys *k, size_t i, size_t j) {
+        return key_cmp(&k->v[i], &k->v[j], (const uint64_t (*)[3]) k->more) == 0;
+}
+
+static inline bool key_less(const struct output_key *a, const struct output_key *b, const uint64_t (*more)[3]) {
+        int c = key_cmp(a, b, more);
+
+        return c < 0 || (c == 0 && a->at < b->at);
 }
 
 static inline void key_swap(struct output_key *a, struct output_key *b) {
@@ -62,7 +100,7 @@ static inline void key_swap(struct output_key *a, struct output_key *b) {
 /* Quicksort with the comparison inlined (qsort()'s call per comparison and
  * memcmp were most of the sort): median of three, the smaller side first
  * so the stack stays short, insertion sort below 16. */
-static void sort_keys(struct output_key *v, size_t n) {
+static void sort_keys(struct output_key *v, size_t n, const uint64_t (*more)[3]) {
         struct {
                 size_t lo, hi; /* [lo, hi) */
         } stack[64];
@@ -78,19 +116,19 @@ static void sort_keys(struct output_key *v, size_t n) {
                         struct output_key pivot;
 
                         /* median of three, at mid */
-                        if (key_less(&v[mid], &v[lo]))
+                        if (key_less(&v[mid], &v[lo], more))
                                 key_swap(&v[mid], &v[lo]);
-                        if (key_less(&v[hi - 1], &v[mid])) {
+                        if (key_less(&v[hi - 1], &v[mid], more)) {
                                 key_swap(&v[hi - 1], &v[mid]);
-                                if (key_less(&v[mid], &v[lo]))
+                                if (key_less(&v[mid], &v[lo], more))
                                         key_swap(&v[mid], &v[lo]);
                         }
                         pivot = v[mid];
                         /* Hoare's partition: v[lo] <= pivot <= v[hi - 1] stop the scans */
                         for (;;) {
-                                while (key_less(&v[i], &pivot))
+                                while (key_less(&v[i], &pivot, more))
                                         i++;
-                                while (key_less(&pivot, &v[j]))
+                                while (key_less(&pivot, &v[j], more))
                                         j--;
                                 if (i >= j)
                                         break;
@@ -108,34 +146,31 @@ static void sort_keys(struct output_key *v, size_t n) {
                         }
                 }
                 for (size_t i = lo + 1; i < hi; i++)
-                        for (size_t j = i; j > lo && key_less(&v[j], &v[j - 1]); j--)
+                        for (size_t j = i; j > lo && key_less(&v[j], &v[j - 1], more); j--)
                                 key_swap(&v[j], &v[j - 1]);
         }
 }
 
-uint32_t *output_order_keys(struct output_key *keys, size_t n) {
-        uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+uint32_t *output_keys_order(struct output_keys *k) {
+        uint32_t *order = malloc((k->n ? k->n : 1) * sizeof(*order));
 
         if (!order)
                 return NULL;
-        sort_keys(keys, n);
-        for (size_t i = 0; i < n; i++)
-                order[i] = keys[i].at;
+        sort_keys(k->v, k->n, (const uint64_t (*)[3]) k->more);
+        for (size_t i = 0; i < k->n; i++)
+                order[i] = k->v[i].at;
         return order;
 }
 
 uint32_t *output_order(const struct row *rows, size_t n) {
-        _cleanup_(freep) struct output_key *keys = NULL;
+        _cleanup_(output_keys_done) struct output_keys k = {};
 
         if (n > UINT32_MAX)
                 return NULL;
-        keys = malloc((n ? n : 1) * sizeof(*keys));
-        if (!keys)
-                return NULL;
-        memory_prefault(keys, n * sizeof(*keys));
         for (size_t i = 0; i < n; i++)
-                output_key_of(&keys[i], &rows[i].sock, i);
-        return output_order_keys(keys, n);
+                if (output_keys_add(&k, &rows[i].sock, i) < 0)
+                        return NULL;
+        return output_keys_order(&k);
 }
 
 void output_permute(struct row *rows, uint32_t *order, size_t n) {
@@ -303,6 +338,17 @@ static char *arena_room(struct arena *a, size_t n) {
         return a->data + a->len;
 }
 
+/* A cell written at len_at + 1 up to end (at most 255 bytes): its length
+ * in the byte before it, its column grown to it. Returns end. */
+static char *cell_done(char *len_at, char *end, size_t *width) {
+        size_t n = (size_t) (end - len_at - 1);
+
+        *len_at = (char) n;
+        if (n > *width)
+                *width = n;
+        return end;
+}
+
 /* s (at most 255 bytes) as a cell: its length, its bytes. */
 static char *cell_put(char *p, const char *s, size_t len) {
         *p++ = (char) len;
@@ -313,7 +359,7 @@ static char *cell_put(char *p, const char *s, size_t len) {
 
 /* Pass one: a row's cells made once, into the arena; the widths grown. */
 static void row_text(struct arena *a, struct names_seen *seen, const struct row *r, size_t width[_COL_MAX],
-                     unsigned *flags) {
+                     size_t *extra, unsigned *flags) {
         static const int name_col[_NAME_MAX] = {
                 [NAME_PROTO] = COL_PROTO, [NAME_STATE] = COL_STATE, [NAME_ALERTED] = COL_ALERTED,
                 [NAME_ORPHAN] = COL_ORPHAN, [NAME_CAUSE] = COL_CAUSE, [NAME_PEER_STATE] = COL_PEER_STATE,
@@ -322,33 +368,21 @@ static void row_text(struct arena *a, struct names_seen *seen, const struct row 
         };
         const struct fw_sock *s = &r->sock;
         struct row_text t;
-        char *start = arena_room(a, ROW_TEXT_MAX), *p, buf[ENDPOINT_STRLEN + DURATION_STRLEN];
+        char *start = arena_room(a, ROW_TEXT_MAX), *p, buf[24];
         const char *state = sockfmt_state_or_null(s->state);
-        size_t len;
+        size_t len, row_extra = 0;
 
         if (!start)
                 return;
         p = start + sizeof(t);
-#define CELL(c, text, n)                                                       \
-        do {                                                                   \
-                size_t _n = (n);                                               \
-                p = cell_put(p, (text), _n);                                   \
-                if (_n > width[c])                                             \
-                        width[c] = _n;                                         \
-        } while (0)
-        CELL(COL_RECVQ, buf, (size_t) (put_u64(buf, s->recv_q) - buf));
-        CELL(COL_SENDQ, buf, (size_t) (put_u64(buf, s->send_q) - buf));
-        sockfmt_endpoint(buf, sizeof(buf), s->id.family, s->id.src, s->id.sport);
-        CELL(COL_LOCAL, buf, strlen(buf));
-        sockfmt_endpoint(buf, sizeof(buf), s->id.family, s->id.dst, s->id.dport);
-        CELL(COL_PEER, buf, strlen(buf));
-        sockfmt_timer(buf, sizeof(buf), s);
-        CELL(COL_TIMER, buf, strlen(buf));
-        age_format(buf, sizeof(buf), &r->age);
-        CELL(COL_AGE, buf, strlen(buf));
-        cause_format_fate(buf, sizeof(buf), s->fate_msec);
-        CELL(COL_FATE, buf, strlen(buf));
-#undef CELL
+        /* each cell written where it goes, its length byte first */
+        p = cell_done(p, put_u64(p + 1, s->recv_q), &width[COL_RECVQ]);
+        p = cell_done(p, put_u64(p + 1, s->send_q), &width[COL_SENDQ]);
+        p = cell_done(p, sockfmt_put_endpoint(p + 1, s->id.family, s->id.src, s->id.sport), &width[COL_LOCAL]);
+        p = cell_done(p, sockfmt_put_endpoint(p + 1, s->id.family, s->id.dst, s->id.dport), &width[COL_PEER]);
+        p = cell_done(p, sockfmt_put_timer(p + 1, s), &width[COL_TIMER]);
+        p = cell_done(p, age_put(p + 1, &r->age), &width[COL_AGE]);
+        p = cell_done(p, cause_put_fate(p + 1, s->fate_msec), &width[COL_FATE]);
         /* "PID/command", the command escaped */
         if (r->pid > 0) {
                 const struct shown_name *comm =
@@ -360,11 +394,12 @@ static void row_text(struct arena *a, struct names_seen *seen, const struct row 
                 p = mempcpy(p, buf, len);
                 p = mempcpy(p, comm->text, comm->len);
                 t.process_width = (uint16_t) (len + comm->width);
+                row_extra = comm->len - comm->width;
         } else {
                 p = cell_put(p, "-", 1);
                 t.process_width = 1;
         }
-        p = cell_put(p, buf, (size_t) (put_u64(buf, s->id.cookie) - buf));
+        p = cell_done(p, put_u64(p + 1, s->id.cookie), &width[COL_COOKIE]);
 
         t.name[NAME_PROTO] = name_of(seen, NAME_PROTO, sockfmt_proto(s), 0);
         t.name[NAME_STATE] = name_of(seen, NAME_STATE, state ? state : "?", 0);
@@ -385,12 +420,18 @@ static void row_text(struct arena *a, struct names_seen *seen, const struct row 
                 *flags |= OUTPUT_CONTAINERS;
         if (r->pod_uid)
                 *flags |= OUTPUT_PODS;
+        /* a line's bytes are its columns' and what its names' UTF-8
+         * takes beyond their columns (a character of 2 to 4 bytes in one
+         * or two columns): the most of that is kept */
         for (int i = 0; i < _NAME_MAX; i++) {
-                size_t w = name_at(&seen->names, t.name[i])->width;
+                const struct shown_name *nm = name_at(&seen->names, t.name[i]);
 
-                if (w > width[name_col[i]])
-                        width[name_col[i]] = w;
+                if (nm->width > width[name_col[i]])
+                        width[name_col[i]] = nm->width;
+                row_extra += nm->len - nm->width; /* escaped: width <= len */
         }
+        if (row_extra > *extra)
+                *extra = row_extra;
         if (t.process_width > width[COL_PROCESS])
                 width[COL_PROCESS] = t.process_width;
 }
@@ -417,10 +458,28 @@ static void put_header(struct textbuf *out, const size_t width[_COL_MAX], unsign
                                  c == COL_COOKIE);
 }
 
+/* The columns shown, in order, and how long a line can be. */
+struct line_plan {
+        int col[_COL_MAX];
+        size_t n;
+        size_t max_bytes;        /* columns, separators, names' UTF-8 beyond their columns */
+};
+
+static void line_plan(struct line_plan *lp, const size_t width[_COL_MAX], unsigned flags, size_t extra) {
+        lp->n = 0;
+        lp->max_bytes = extra;
+        for (int c = 0; c < _COL_MAX; c++)
+                if (col_shown(c, flags)) {
+                        lp->col[lp->n++] = c;
+                        lp->max_bytes += width[c] + 1;
+                }
+}
+
 /* Pass two: a row's line, from what pass one made of it alone (the row
- * itself is not read again). */
+ * itself is not read again): spaces, then each cell copied where its
+ * column puts it. */
 static void put_row(struct textbuf *out, const char *text, const struct names_shown *names,
-                    const size_t width[_COL_MAX], unsigned flags) {
+                    const size_t width[_COL_MAX], const struct line_plan *lp) {
         static const int col_name[_COL_MAX] = {
                 [COL_PROTO] = NAME_PROTO, [COL_STATE] = NAME_STATE, [COL_ALERTED] = NAME_ALERTED,
                 [COL_ORPHAN] = NAME_ORPHAN, [COL_CAUSE] = NAME_CAUSE, [COL_PEER_STATE] = NAME_PEER_STATE,
@@ -437,6 +496,7 @@ static void put_row(struct textbuf *out, const char *text, const struct names_sh
         struct row_text t;
         const char *cell[_CELL_MAX], *p = text + sizeof(t);
         size_t len[_CELL_MAX];
+        char *line = textbuf_room(out, lp->max_bytes), *q = line;
 
         memcpy(&t, text, sizeof(t));
         for (int i = 0; i < _CELL_MAX; i++) {
@@ -444,25 +504,42 @@ static void put_row(struct textbuf *out, const char *text, const struct names_sh
                 cell[i] = p;
                 p += len[i];
         }
-        for (int c = 0; c < _COL_MAX; c++) {
-                if (!col_shown(c, flags))
-                        continue;
+        memset(line, ' ', lp->max_bytes);
+        for (size_t i = 0; i < lp->n; i++) {
+                int c = lp->col[i];
+                const char *txt;
+                size_t l, w;
+
                 if (col_name[c] >= 0) {
                         const struct shown_name *nm = name_at(names, t.name[col_name[c]]);
 
-                        put_cell(out, c, nm->text, nm->len, nm->width, width, false);
+                        txt = nm->text;
+                        l = nm->len;
+                        w = nm->width;
                 } else {
-                        int k = col_cell[c];
-
-                        put_cell(out, c, cell[k], len[k], c == COL_PROCESS ? t.process_width : len[k], width,
-                                 c == COL_COOKIE);
+                        txt = cell[col_cell[c]];
+                        l = len[col_cell[c]];
+                        w = c == COL_PROCESS ? t.process_width : l;
                 }
+                if (i + 1 == lp->n) { /* the last: not padded */
+                        q = mempcpy(q, txt, l);
+                        *q++ = '\n';
+                        break;
+                }
+                if (col_right(c)) {
+                        q += width[c] - w;
+                        q = mempcpy(q, txt, l);
+                } else
+                        q = mempcpy(q, txt, l) + (width[c] - w);
+                q++; /* the space between */
         }
+        out->n += (size_t) (q - line);
 }
 
 struct output_table {
         unsigned flags;
         size_t width[_COL_MAX];
+        size_t extra;            /* the most bytes a line's names take beyond their columns */
         struct names_seen seen;
         struct arena text;       /* every row's cells (struct row_text) */
         size_t *at;              /* row index -> where its cells start in text */
@@ -506,12 +583,13 @@ void output_table_add(struct output_table *t, const struct row *row, size_t inde
         t->at[index] = t->text.len;
         if (index >= t->n)
                 t->n = index + 1;
-        row_text(&t->text, &t->seen, row, t->width, &t->flags);
+        row_text(&t->text, &t->seen, row, t->width, &t->extra, &t->flags);
 }
 
 int output_table_write(struct output_table *t, FILE *f, const uint32_t *order, size_t n) {
         _cleanup_(freep) struct textbuf *out = malloc(sizeof(*out));
         _cleanup_(freep) size_t *at = NULL;
+        struct line_plan lp;
 
         if (t->text.error < 0)
                 return t->text.error; /* nothing written */
@@ -532,6 +610,10 @@ int output_table_write(struct output_table *t, FILE *f, const uint32_t *order, s
         /* Written as it is made: nothing can fail between its first byte and
          * its last but the writing itself, which holding it in memory would
          * not undo. */
+        line_plan(&lp, t->width, t->flags, t->extra);
+        /* every name is bounded (a unit's escaped name: 1 KiB), a line
+         * a few KiB at most */
+        assert(lp.max_bytes <= TEXTBUF_SIZE);
         textbuf_init(out, f);
         put_header(out, t->width, t->flags);
         for (size_t i = 0; i < n; i++) {
@@ -540,7 +622,7 @@ int output_table_write(struct output_table *t, FILE *f, const uint32_t *order, s
                         __builtin_prefetch(t->text.data + at[i + TABLE_PREFETCH] + 64);
                 }
                 assert(at || i < t->n);
-                put_row(out, t->text.data + (at ? at[i] : t->at[i]), &t->seen.names, t->width, t->flags);
+                put_row(out, t->text.data + (at ? at[i] : t->at[i]), &t->seen.names, t->width, &lp);
         }
         return textbuf_done(out);
 }

@@ -52,18 +52,31 @@ struct row {
 uint32_t *output_order(const struct row *rows, size_t n);
 
 /* The display order as bytes (numbers big-endian; an IPv4 address its 4
- * bytes: the same order as the 16 with zeros after them) in six big-endian
- * words, compared word by word: an IPv4 row's key ends in its third.
- * Sorting these small keys reads each (large) row once, not at every
- * comparison; gather() makes each while its row is in the cache. */
+ * bytes: the same order as the 16 with zeros after them) in big-endian
+ * words, compared word by word: an IPv4 row's key is its first three, an
+ * IPv6 row's three more kept apart (21 bytes against 45). Sorting these
+ * small keys reads each (large) row once, not at every comparison;
+ * gather() makes each while its row is in the cache. */
 struct output_key {
-        uint64_t w[6];
+        uint64_t w[3];
         uint32_t at;            /* the row's index */
+        uint32_t more;          /* an IPv6 row's: 1 + its index in more[]; 0 none */
 };
-void output_key_of(struct output_key *key, const struct fw_sock *s, size_t at);
-/* Sort keys[0..n) (they are reordered) and return their rows' indices in
- * that order (malloc'ed; NULL out of memory). */
-uint32_t *output_order_keys(struct output_key *keys, size_t n);
+struct output_keys {
+        struct output_key *v;
+        size_t n, allocated;
+        uint64_t (*more)[3];
+        size_t n_more, more_allocated;
+};
+/* The key of a row (index at) added. 0 or -ENOMEM. */
+int output_keys_add(struct output_keys *k, const struct fw_sock *s, size_t at);
+/* Sort the keys (v is reordered) and return their rows' indices in that
+ * order (malloc'ed; NULL out of memory). */
+uint32_t *output_keys_order(struct output_keys *k);
+/* Whether keys i and j (of v as it is) are of one socket: its cookie is
+ * in them, and no other socket's is the same. */
+bool output_keys_same(const struct output_keys *k, size_t i, size_t j);
+void output_keys_done(struct output_keys *k);
 void output_permute(struct row *rows, uint32_t *order, size_t n);
 void output_sort(struct row *rows, size_t n);
 

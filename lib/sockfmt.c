@@ -208,39 +208,48 @@ char *sockfmt_address(char *buf, size_t size, uint8_t family, const uint8_t addr
 }
 
 /* Hot in finwatch list: no printf. */
-char *sockfmt_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
-        char tmp[ENDPOINT_STRLEN + 8], *p = tmp + 1;
-        bool bracket;
+char *sockfmt_put_endpoint(char *p, uint8_t family, const uint8_t addr[16], uint16_t port) {
+        static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+        bool bracket = family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) != 0;
 
+        if (bracket)
+                *p++ = '[';
         p = put_address(p, family, addr, &bracket);
-        if (bracket) {
-                tmp[0] = '[';
+        if (bracket)
                 *p++ = ']';
-        }
         *p++ = ':';
-        p = put_u64(p, port);
-        *p = '\0';
-        return copy_cut(buf, size, bracket ? tmp : tmp + 1);
+        return put_u64(p, port);
+}
+
+char *sockfmt_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
+        char tmp[ENDPOINT_STRLEN + 8];
+
+        *sockfmt_put_endpoint(tmp, family, addr, port) = '\0';
+        return copy_cut(buf, size, tmp);
 }
 
 const char *sockfmt_proto(const struct fw_sock *s) {
         return s->id.family == AF_INET6 ? "tcp6" : "tcp";
 }
 
-char *sockfmt_timer(char *buf, size_t size, const struct fw_sock *s) {
-        char tmp[TIMER_STRLEN + 8], *p = tmp;
+char *sockfmt_put_timer(char *p, const struct fw_sock *s) {
         const char *name;
         size_t l;
 
         if (s->timer == DIAG_TIMER_OFF)
-                return copy_cut(buf, size, "off");
+                return mempcpy(p, "off", 3);
         name = sockfmt_timer_name(s->timer);
         l = strnlen(name, TIMER_STRLEN - 8);
-        memcpy(p, name, l);
-        p += l;
+        p = mempcpy(p, name, l);
         *p++ = '(';
         p = put_u64(p, s->timer_count);
         *p++ = ')';
-        *p = '\0';
+        return p;
+}
+
+char *sockfmt_timer(char *buf, size_t size, const struct fw_sock *s) {
+        char tmp[TIMER_STRLEN + 8];
+
+        *sockfmt_put_timer(tmp, s) = '\0';
         return copy_cut(buf, size, tmp);
 }

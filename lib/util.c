@@ -98,16 +98,26 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
 }
 
 char *put_u64(char *p, uint64_t v) {
-        char tmp[20];
-        size_t n = 0;
+        static const char pairs[201] =
+                "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                "8081828384858687888990919293949596979899";
+        char tmp[20], *q = tmp + sizeof(tmp);
+        size_t n;
 
-        do {
-                tmp[n++] = (char) ('0' + v % 10);
-                v /= 10;
-        } while (v);
-        while (n)
-                *p++ = tmp[--n];
-        return p;
+        while (v >= 100) {
+                q -= 2;
+                memcpy(q, pairs + 2 * (v % 100), 2);
+                v /= 100;
+        }
+        if (v >= 10) {
+                q -= 2;
+                memcpy(q, pairs + 2 * v, 2);
+        } else
+                *--q = (char) ('0' + v);
+        n = (size_t) (tmp + sizeof(tmp) - q);
+        memcpy(p, q, n);
+        return p + n;
 }
 
 int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min) {
@@ -151,7 +161,7 @@ char *copy_cut(char *buf, size_t size, const char *src) {
 }
 
 /* Hot in finwatch list: no printf. */
-char *format_duration(char *buf, size_t size, uint64_t usec) {
+char *put_duration(char *p, uint64_t usec) {
         static const struct {
                 const char *suffix;
                 uint64_t usec;
@@ -161,13 +171,11 @@ char *format_duration(char *buf, size_t size, uint64_t usec) {
                 { "min", USEC_PER_MIN },
                 { "s",   USEC_PER_SEC },
         };
-        char tmp[DURATION_STRLEN], *p = tmp;
         int shown = 0;
 
         if (usec < USEC_PER_SEC) {
                 p = put_u64(p, usec / USEC_PER_MSEC);
-                memcpy(p, "ms", 3);
-                return copy_cut(buf, size, tmp);
+                return mempcpy(p, "ms", 2);
         }
 
         /* Show the two most significant non-zero units: "2min 3s", "1h 5min". */
@@ -188,7 +196,13 @@ char *format_duration(char *buf, size_t size, uint64_t usec) {
                 p += l;
                 shown++;
         }
-        *p = '\0';
+        return p;
+}
+
+char *format_duration(char *buf, size_t size, uint64_t usec) {
+        char tmp[DURATION_STRLEN];
+
+        *put_duration(tmp, usec) = '\0';
         return copy_cut(buf, size, tmp);
 }
 

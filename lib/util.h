@@ -79,6 +79,8 @@ char *copy_cut(char *buf, size_t size, const char *src);
  * Always NUL-terminates; returns buf. */
 char *format_duration(char *buf, size_t size, uint64_t usec);
 #define DURATION_STRLEN 32
+/* The same at p (room for DURATION_STRLEN), no NUL; returns the end. */
+char *put_duration(char *p, uint64_t usec);
 
 /* Format microseconds exactly, in the syntax parse_duration reads back:
  * "5s", "200ms", "1min 30s", "0". */

@@ -458,29 +458,24 @@ static void put_header(struct textbuf *out, const size_t width[_COL_MAX], unsign
                                  c == COL_COOKIE);
 }
 
-/* The columns shown, in order, and how long a line can be. */
+/* The columns shown, in order, what each takes its text from, and how
+ * long a line can be: worked out once, so that a row's line is a short
+ * loop with nothing to decide. */
+struct line_col {
+        int8_t name;             /* NAME_*, or -1 */
+        int8_t cell;             /* CELL_*, or -1 */
+        bool right;              /* right-aligned */
+        uint16_t width;
+};
+
 struct line_plan {
-        int col[_COL_MAX];
+        struct line_col col[_COL_MAX];
         size_t n;
         size_t max_bytes;        /* columns, separators, names' UTF-8 beyond their columns */
 };
 
 static void line_plan(struct line_plan *lp, const size_t width[_COL_MAX], unsigned flags, size_t extra) {
-        lp->n = 0;
-        lp->max_bytes = extra;
-        for (int c = 0; c < _COL_MAX; c++)
-                if (col_shown(c, flags)) {
-                        lp->col[lp->n++] = c;
-                        lp->max_bytes += width[c] + 1;
-                }
-}
-
-/* Pass two: a row's line, from what pass one made of it alone (the row
- * itself is not read again): spaces, then each cell copied where its
- * column puts it. */
-static void put_row(struct textbuf *out, const char *text, const struct names_shown *names,
-                    const size_t width[_COL_MAX], const struct line_plan *lp) {
-        static const int col_name[_COL_MAX] = {
+        static const int8_t col_name[_COL_MAX] = {
                 [COL_PROTO] = NAME_PROTO, [COL_STATE] = NAME_STATE, [COL_ALERTED] = NAME_ALERTED,
                 [COL_ORPHAN] = NAME_ORPHAN, [COL_CAUSE] = NAME_CAUSE, [COL_PEER_STATE] = NAME_PEER_STATE,
                 [COL_QOS] = NAME_QOS, [COL_UNIT] = NAME_UNIT, [COL_CONTAINER] = NAME_CONTAINER, [COL_POD] = NAME_POD,
@@ -488,11 +483,52 @@ static void put_row(struct textbuf *out, const char *text, const struct names_sh
                 [COL_RECVQ] = -1, [COL_SENDQ] = -1, [COL_LOCAL] = -1, [COL_PEER] = -1, [COL_TIMER] = -1,
                 [COL_AGE] = -1, [COL_FATE] = -1, [COL_PROCESS] = -1, [COL_COOKIE] = -1,
         };
-        static const int col_cell[_COL_MAX] = {
+        static const int8_t col_cell[_COL_MAX] = {
                 [COL_RECVQ] = CELL_RECVQ, [COL_SENDQ] = CELL_SENDQ, [COL_LOCAL] = CELL_LOCAL, [COL_PEER] = CELL_PEER,
                 [COL_TIMER] = CELL_TIMER, [COL_AGE] = CELL_AGE, [COL_FATE] = CELL_FATE, [COL_PROCESS] = CELL_PROCESS,
                 [COL_COOKIE] = CELL_COOKIE,
+                [COL_PROTO] = -1, [COL_STATE] = -1, [COL_ALERTED] = -1, [COL_ORPHAN] = -1, [COL_CAUSE] = -1,
+                [COL_PEER_STATE] = -1, [COL_QOS] = -1, [COL_UNIT] = -1, [COL_CONTAINER] = -1, [COL_POD] = -1,
+                [COL_NETNS] = -1,
         };
+
+        lp->n = 0;
+        lp->max_bytes = extra;
+        for (int c = 0; c < _COL_MAX; c++)
+                if (col_shown(c, flags)) {
+                        lp->col[lp->n++] = (struct line_col) {
+                                .name = col_name[c], .cell = col_cell[c], .right = col_right(c),
+                                .width = (uint16_t) width[c],
+                        };
+                        lp->max_bytes += width[c] + 1;
+                }
+}
+
+/* n bytes from s to q, without a call for the short ones a cell has: two
+ * copies of a constant size that overlap as much as they must. */
+static inline char *copy_short(char *q, const char *s, size_t n) {
+        if (n >= 16 && n <= 32) {
+                memcpy(q, s, 16);
+                memcpy(q + n - 16, s + n - 16, 16);
+        } else if (n >= 8 && n < 16) {
+                memcpy(q, s, 8);
+                memcpy(q + n - 8, s + n - 8, 8);
+        } else if (n >= 4 && n < 8) {
+                memcpy(q, s, 4);
+                memcpy(q + n - 4, s + n - 4, 4);
+        } else if (n < 4) {
+                for (size_t i = 0; i < n; i++)
+                        q[i] = s[i];
+        } else
+                memcpy(q, s, n);
+        return q + n;
+}
+
+/* Pass two: a row's line, from what pass one made of it alone (the row
+ * itself is not read again): spaces, then each cell copied where its
+ * column puts it. */
+static void put_row(struct textbuf *out, const char *text, const struct names_shown *names,
+                    const struct line_plan *lp) {
         struct row_text t;
         const char *cell[_CELL_MAX], *p = text + sizeof(t);
         size_t len[_CELL_MAX];
@@ -506,31 +542,31 @@ static void put_row(struct textbuf *out, const char *text, const struct names_sh
         }
         memset(line, ' ', lp->max_bytes);
         for (size_t i = 0; i < lp->n; i++) {
-                int c = lp->col[i];
+                const struct line_col *lc = &lp->col[i];
                 const char *txt;
                 size_t l, w;
 
-                if (col_name[c] >= 0) {
-                        const struct shown_name *nm = name_at(names, t.name[col_name[c]]);
+                if (lc->name >= 0) {
+                        const struct shown_name *nm = name_at(names, t.name[lc->name]);
 
                         txt = nm->text;
                         l = nm->len;
                         w = nm->width;
                 } else {
-                        txt = cell[col_cell[c]];
-                        l = len[col_cell[c]];
-                        w = c == COL_PROCESS ? t.process_width : l;
+                        txt = cell[lc->cell];
+                        l = len[lc->cell];
+                        w = lc->cell == CELL_PROCESS ? t.process_width : l;
                 }
                 if (i + 1 == lp->n) { /* the last: not padded */
-                        q = mempcpy(q, txt, l);
+                        q = copy_short(q, txt, l);
                         *q++ = '\n';
                         break;
                 }
-                if (col_right(c)) {
-                        q += width[c] - w;
-                        q = mempcpy(q, txt, l);
+                if (lc->right) {
+                        q += lc->width - w;
+                        q = copy_short(q, txt, l);
                 } else
-                        q = mempcpy(q, txt, l) + (width[c] - w);
+                        q = copy_short(q, txt, l) + (lc->width - w);
                 q++; /* the space between */
         }
         out->n += (size_t) (q - line);
@@ -622,7 +658,7 @@ int output_table_write(struct output_table *t, FILE *f, const uint32_t *order, s
                         __builtin_prefetch(t->text.data + at[i + TABLE_PREFETCH] + 64);
                 }
                 assert(at || i < t->n);
-                put_row(out, t->text.data + (at ? at[i] : t->at[i]), &t->seen.names, t->width, &lp);
+                put_row(out, t->text.data + (at ? at[i] : t->at[i]), &t->seen.names, &lp);
         }
         return textbuf_done(out);
 }

@@ -123,13 +123,26 @@ const char *sockfmt_timer_name(uint8_t timer) {
         }
 }
 
-static char *put_ipv4(char *p, const uint8_t a[4]) {
-        for (int i = 0; i < 4; i++) {
-                if (i)
-                        *p++ = '.';
-                p = put_u64(p, a[i]);
-        }
+/* An octet's digits, no leading zero (finwatch list writes 8 a row). */
+static char *put_octet(char *p, unsigned v) {
+        if (v >= 100) {
+                *p++ = (char) ('0' + v / 100);
+                v %= 100;
+                *p++ = (char) ('0' + v / 10);
+        } else if (v >= 10)
+                *p++ = (char) ('0' + v / 10);
+        *p++ = (char) ('0' + v % 10);
         return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t a[4]) {
+        p = put_octet(p, a[0]);
+        *p++ = '.';
+        p = put_octet(p, a[1]);
+        *p++ = '.';
+        p = put_octet(p, a[2]);
+        *p++ = '.';
+        return put_octet(p, a[3]);
 }
 
 /* As glibc's inet_ntop (and so ss) writes it: RFC 5952 (lowercase, the

@@ -102,22 +102,25 @@ char *put_u64(char *p, uint64_t v) {
                 "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                 "8081828384858687888990919293949596979899";
-        char tmp[20], *q = tmp + sizeof(tmp);
-        size_t n;
+        unsigned len = 1;
+        char *end;
 
+        /* how many digits, then written from the last: no copy */
+        for (uint64_t t = v; t >= 10; t /= 10)
+                len++;
+        end = p + len;
+        p = end;
         while (v >= 100) {
-                q -= 2;
-                memcpy(q, pairs + 2 * (v % 100), 2);
+                p -= 2;
+                memcpy(p, pairs + 2 * (v % 100), 2);
                 v /= 100;
         }
         if (v >= 10) {
-                q -= 2;
-                memcpy(q, pairs + 2 * v, 2);
+                p -= 2;
+                memcpy(p, pairs + 2 * v, 2);
         } else
-                *--q = (char) ('0' + v);
-        n = (size_t) (tmp + sizeof(tmp) - q);
-        memcpy(p, q, n);
-        return p + n;
+                *--p = (char) ('0' + v);
+        return end;
 }
 
 int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min) {

@@ -116,7 +116,25 @@ static void test_idmap(void) {
         CHECK(m.slots == NULL);
 }
 
+static void test_put_u64(void) {
+        for (int i = 0; i < 3000; i++) {
+                uint64_t v = i < 1000 ? (uint64_t) i : ((uint64_t) random() << 33 ^ (uint64_t) random()) >> (i % 64);
+                char want[32], got[32];
+
+                snprintf(want, sizeof(want), "%" PRIu64, v);
+                *put_u64(got, v) = '\0';
+                CHECK_STR(got, want);
+        }
+        {
+                char got[32];
+
+                *put_u64(got, UINT64_MAX) = '\0';
+                CHECK_STR(got, "18446744073709551615");
+        }
+}
+
 int main(void) {
+        test_put_u64();
         test_idmap();
         test_parse_duration();
         test_file_type_name();

@@ -13,6 +13,7 @@
 #include "gather.h"
 #include "idmap.h"
 #include "owner.h"
+#include "sockpipe.h"
 #include "util.h"
 
 int gather_parse_endpoint(const char *arg, struct endpoint_sel *ret) {
@@ -405,16 +406,22 @@ struct take {
         const struct daemon_table *daemon; /* NULL: not asked, or no answer */
         struct cgroup_cache *cc;           /* NULL: units unknown */
         struct cgroup_memo memo;
-        /* the namespace being dumped */
+};
+
+/* The namespace a socket was dumped in, as it goes with it (sockpipe.h). */
+struct take_ctx {
         uint32_t netns_ino;                /* 0: ours */
-        const struct tcp_limits *limits;
+        struct tcp_limits limits;          /* its sysctls */
         const struct netns *named;         /* --netns: its names on the rows */
 };
 
-static int take_sock(const struct fw_sock *s, void *userdata) {
+static int take_sock(const struct fw_sock *s, const void *ctx_bytes, void *userdata) {
         struct take *t = userdata;
         struct gathered *g = t->g;
         struct row *row = &t->scratch;
+        struct take_ctx ctx;
+
+        memcpy(&ctx, ctx_bytes, sizeof(ctx));
 
         if (!t->hook || !t->hook->rows_unkept) {
                 if (g->n >= g->allocated) {
@@ -427,11 +434,11 @@ static int take_sock(const struct fw_sock *s, void *userdata) {
                 row = &g->rows[g->n];
         }
         *row = (struct row) { .sock = *s };
-        row->sock.id.netns_ino = t->netns_ino;
-        cause_annotate(&row->sock, t->limits);
-        if (t->named) {
-                row->netns = t->named->name;
-                row->netns_unit = t->named->unit;
+        row->sock.id.netns_ino = ctx.netns_ino;
+        cause_annotate(&row->sock, &ctx.limits);
+        if (ctx.named) {
+                row->netns = ctx.named->name;
+                row->netns_unit = ctx.named->unit;
         }
         if (t->daemon)
                 row_join(row, t->daemon);
@@ -469,26 +476,29 @@ void gather_order(struct gathered *g, struct output_keys *keys) {
         g->n = kept;
 }
 
-/* Take the sockets of one namespace. */
-static int take_netns(struct take *t, const struct netns *ns, int family, uint32_t states, bool named) {
+/* Take the sockets of one namespace: parsed here, and handed to the
+ * pipe's thread, which takes them (take_sock()) meanwhile. */
+static int take_netns(struct gathered *g, struct sockpipe *pipe, const struct netns *ns, int family, uint32_t states,
+                      bool named) {
         static const int families[] = { AF_INET, AF_INET6 };
-        bool home = ns->ino == t->g->netns->home_ino;
-        struct tcp_limits limits = ns->limits;
+        bool home = ns->ino == g->netns->home_ino;
+        struct take_ctx ctx = {
+                .netns_ino = home ? 0 : (uint32_t) ns->ino, /* nsfs inodes are 32-bit */
+                .limits = ns->limits,
+                .named = named ? ns : NULL,
+        };
         int r;
 
+        _Static_assert(sizeof(ctx) <= SOCKPIPE_CTX_MAX, "a namespace's context fits a block");
         if (home)
-                (void) cause_limits_read(&limits); /* ours: as they are now */
-        t->netns_ino = home ? 0 : (uint32_t) ns->ino; /* nsfs inodes are 32-bit */
-        t->limits = &limits;
-        t->named = named ? ns : NULL;
-        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                (void) cause_limits_read(&ctx.limits); /* ours: as they are now */
+        r = sockpipe_context(pipe, &ctx, sizeof(ctx));
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(families); i++) {
                 if (family != AF_UNSPEC && family != families[i])
                         continue;
-                r = diag_dump(ns->diag, families[i], states, take_sock, t);
-                if (r < 0)
-                        return r;
+                r = diag_dump(ns->diag, families[i], states, sockpipe_add, pipe);
         }
-        return 0;
+        return r;
 }
 
 int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, const struct gather_hook *hook,
@@ -498,8 +508,9 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         _cleanup_(client_table_done) struct daemon_table table = {};
         int family = sel->v4 == sel->v6 ? AF_UNSPEC : sel->v4 ? AF_INET : AF_INET6;
         _cleanup_(output_keys_done) struct output_keys keys = {};
+        _cleanup_(sockpipe_freep) struct sockpipe *pipe = NULL;
         struct take t = { .g = &g, .sel = sel, .hook = hook };
-        int r = 0;
+        int r = 0, k;
 
         *ret = (struct gathered) {};
         r = netns_set_new(&g.netns);
@@ -517,9 +528,15 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         }
         (void) cgroup_cache_new(&cc); /* none without cgroup v2: units unknown */
         t.cc = cc;
+        r = sockpipe_new(&pipe, take_sock, &t);
+        if (r < 0)
+                return failed(r, err, errsize, "out of memory");
         for (size_t i = 0; r >= 0 && i < g.netns->n; i++)
                 if (g.netns->v[i].seen)
-                        r = take_netns(&t, &g.netns->v[i], family, sel->states, sel->netns != NULL);
+                        r = take_netns(&g, pipe, &g.netns->v[i], family, sel->states, sel->netns != NULL);
+        k = sockpipe_finish(pipe); /* every socket taken: t is ours again */
+        if (r >= 0)
+                r = k;
         keys = t.keys;
         t.keys = (struct output_keys) {};
         cgroup_memo_done(&t.memo);

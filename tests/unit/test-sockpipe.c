@@ -25,11 +25,13 @@ static int take(const struct fw_sock *s, const void *ctx, void *userdata) {
         memcpy(&c, ctx, sizeof(c));
         if (v->fail_at && v->n + 1 == v->fail_at)
                 return -ENOMEM;
-        if (GROW(v->cookies, v->allocated, v->n + 1, 1024) < 0)
-                return -ENOMEM;
-        v->ctx = realloc(v->ctx, v->allocated * sizeof(*v->ctx));
-        if (!v->ctx)
-                return -ENOMEM;
+        if (v->n >= v->allocated) {
+                if (GROW(v->cookies, v->allocated, v->n + 1, 1024) < 0)
+                        return -ENOMEM;
+                v->ctx = realloc(v->ctx, v->allocated * sizeof(*v->ctx));
+                if (!v->ctx)
+                        return -ENOMEM;
+        }
         v->cookies[v->n] = s->id.cookie;
         v->ctx[v->n++] = c;
         v->thread = pthread_self();

@@ -90,18 +90,19 @@ json_t *output_json_name(const char *s);
  * confirmed (gather_confirm_causes()). */
 const char *output_row_cause(const struct row *r);
 
-/* JSON and the status are built whole in memory and written to f at once:
- * when they fail (-ENOMEM), nothing reaches f. The table cannot fail but
- * for the writing: it is written as it is made. -EIO on a write error. */
+/* The status is built whole in memory and written to f at once: when it
+ * fails (-ENOMEM), nothing reaches f. The table and the JSON need no
+ * memory once their first byte is written (textbuf.h): they cannot fail
+ * but for the writing, and are written as they are made. -EIO on a write
+ * error. */
 
 /* finwatchd's status (proto.h), as lines for people or a JSON object. 0 or -errno. */
 struct proto_status;
 int output_status(FILE *f, const struct proto_status *st, bool json);
 
-/* All rows; 0 or -errno. The Container column when a row is in a container,
+/* All rows, in the order order gives (indices into rows; NULL: as they
+ * are); 0 or -errno. The Container column when a row is in a container,
  * Pod and QoS when one is in a pod. */
-/* The rows in the order order gives (indices into rows; NULL: as they
- * are). */
 int output_table(FILE *f, const struct row *rows, const uint32_t *order, size_t n, unsigned flags);
 
 /* The table made a row at a time (what output_table() does): each row's
@@ -117,6 +118,10 @@ struct output_table *output_table_free(struct output_table *t);
 static inline void output_table_freep(struct output_table **t) {
         output_table_free(*t);
 }
+/* The rows as a JSON array, as output_table() takes them, each object as
+ * jansson printed it with JSON_INDENT(2) in the array (its reals exact
+ * decimals: "90.5", never "%.17g"'s 45.123456000000002). now_realtime_usec:
+ * wall clock, to turn "first seen N ago" into a time. */
 int output_json(FILE *f, const struct row *rows, const uint32_t *order, size_t n, uint64_t now_realtime_usec);
 
 /* A row's age as decisions see it: the lower bound (age_min_seconds, the

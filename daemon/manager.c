@@ -210,6 +210,7 @@ static void write_metrics(struct manager *m) {
         x->alerts_sent = m->alerter.sent_total;
         x->alerts_held = m->alerter.held_total;
         x->polls = m->polls;
+        x->poll_failures = m->poll_failures;
         x->poll_duration_usec = m->last_poll_duration;
         x->netns_others = m->config.netns_mode != NETNS_HOST;
         x->netns_watched = (uint32_t) manager_netns_watched(m);

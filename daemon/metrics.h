@@ -36,6 +36,7 @@ struct metrics {
         struct metrics_label_count by_pod[METRICS_TOP + 1];    /* the UID */
         struct metrics_label_count by_netns[METRICS_TOP + 1];
         uint64_t polls;
+        uint64_t poll_failures;           /* of polls; by errno below */
         uint64_t poll_duration_usec;      /* the last poll */
         struct {
                 int error;                /* -errno */

@@ -223,10 +223,6 @@ struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e) {
         return cl;
 }
 
-uint32_t labels_unit(struct labels *l, const struct tracked *e) {
-        return labels_cgroup(l, e).unit;
-}
-
 uint32_t labels_netns(struct labels *l, const struct tracked *e) {
         uint32_t id;
 

@@ -43,10 +43,8 @@ struct cgroup_labels {
         uint8_t qos;               /* enum pod_qos, with a pod */
 };
 
-/* The label ids of a tracked socket: what its cgroup says, its unit alone,
- * its namespace. */
+/* The label ids of a tracked socket: what its cgroup says, its namespace. */
 struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e);
-uint32_t labels_unit(struct labels *l, const struct tracked *e);
 uint32_t labels_netns(struct labels *l, const struct tracked *e);
 
 const char *labels_name(const struct labels *l, uint32_t id);

@@ -99,13 +99,13 @@ static void test_user_units(void) {
         }
 
         /* two nginx.service, two names */
-        u_user = labels_unit(l, tracker_get(t, 11));
-        u_sys = labels_unit(l, tracker_get(t, 16));
+        u_user = labels_cgroup(l, tracker_get(t, 11)).unit;
+        u_sys = labels_cgroup(l, tracker_get(t, 16)).unit;
         CHECK(u_user != LABEL_NONE && u_sys != LABEL_NONE && u_user != u_sys);
         CHECK_STR(labels_name(l, u_user), "user@1000.service/nginx.service");
         CHECK_STR(labels_name(l, u_sys), "nginx.service");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 14))), "user@1000.service/libpod-0123abcd.scope");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 17))), "user@1000.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 14)).unit), "user@1000.service/libpod-0123abcd.scope");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 17)).unit), "user@1000.service");
 
         /* the journal: FINWATCH_UNIT */
         alerter_init(&a, 60, collect, record);
@@ -315,14 +315,14 @@ int main(void) {
         }
 
         /* one id per unit, the same for the same unit; names as systemd's */
-        a = labels_unit(l, tracker_get(t, 1));
-        b = labels_unit(l, tracker_get(t, 2));
+        a = labels_cgroup(l, tracker_get(t, 1)).unit;
+        b = labels_cgroup(l, tracker_get(t, 2)).unit;
         CHECK(a != LABEL_NONE && a == b);
         CHECK_STR(labels_name(l, a), "nginx.service");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 3))), "squid.service");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 4))), "docker-1.scope");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 5))), "(deleted cgroup)");
-        CHECK_INT(labels_unit(l, tracker_get(t, 6)), LABEL_NONE);
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 3)).unit), "squid.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 4)).unit), "docker-1.scope");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 5)).unit), "(deleted cgroup)");
+        CHECK_INT(labels_cgroup(l, tracker_get(t, 6)).unit, LABEL_NONE);
         CHECK_STR(labels_name(l, labels_netns(l, tracker_get(t, 1))), "host");
         CHECK_STR(labels_name(l, labels_netns(l, tracker_get(t, 4))), "fwvm");
         CHECK_INT(labels_netns(l, tracker_get(t, 6)), LABEL_NONE); /* not watched */
@@ -343,7 +343,7 @@ int main(void) {
 
                 CHECK_INT(tracker_restore(t, &late), 0);
                 CHECK_INT(labels_begin(l, &set), 0);
-                CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 7))), "late.service");
+                CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 7)).unit), "late.service");
         }
 
         /* the summary: one pass, counted by ids */
@@ -386,7 +386,7 @@ int main(void) {
         for (unsigned i = 0; i < 800; i++)
                 CHECK_INT(labels_begin(l, &set), 0);
         CHECK(labels_count(l) < 10);
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1))), "nginx.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1)).unit), "nginx.service");
 
         summary_done(&s);
         labels_free(l); /* and the cgroup cache with it */
@@ -445,7 +445,7 @@ int main(void) {
 
                         CHECK_INT(tracker_restore(t, &e), 0);
                 }
-                CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1))), "evil\x1b[2K\r\xff.scope");
+                CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1)).unit), "evil\x1b[2K\r\xff.scope");
                 s = (struct summary) {};
                 CHECK_INT(summary_build(&s, t, l, 200 * S), 0);
                 summary_top_orphan_units(&s, 5, top, sizeof(top));

@@ -183,9 +183,10 @@ static int selection_option(int c, const char *arg, void *userdata) {
                 sel->unit = arg;
                 return PARSED;
         case ARG_CONTAINER:
-                if (container_id_prefix_parse(arg, sel->container) < 0)
+                if (container_sel_parse(arg, &sel->container) < 0)
                         return fail(EXIT_USAGE, "%s: --container '%s' is not a container ID or its first hex digits "
-                                    "(e.g. 0123abcd4567)", verb, arg);
+                                    "(e.g. 0123abcd4567, containerd://0123abcd4567, a user's "
+                                    "user@1000.service/0123abcd4567)", verb, arg);
                 sel->have_container = true;
                 return PARSED;
         case ARG_POD:
@@ -344,7 +345,7 @@ static int one_container(const struct gathered *g, const struct selection *sel) 
         for (size_t i = 1; i < g->n; i++)
                 if (strcmp(g->rows[i].container_id, g->rows[0].container_id) != 0)
                         return fail(EXIT_USAGE, "kill: --container %s names more than one container (%.*s, %.*s, ...): "
-                                    "nothing killed; give more of the ID", sel->container, CONTAINER_SHORT_ID_LEN,
+                                    "nothing killed; give more of the ID", sel->container.prefix, CONTAINER_SHORT_ID_LEN,
                                     g->rows[0].container_id, CONTAINER_SHORT_ID_LEN, g->rows[i].container_id);
         return EXIT_OK;
 }

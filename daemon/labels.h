@@ -37,7 +37,7 @@ int labels_begin(struct labels *l, const struct netns_set *netns);
 /* What a socket's cgroup says, as label ids (LABEL_NONE: none). */
 struct cgroup_labels {
         uint32_t unit;
-        uint32_t container;        /* the container's whole ID (container.h) */
+        uint32_t container;        /* the container's name, its whole ID (container_name(), container.h) */
         uint32_t pod;              /* the pod's UID */
         uint8_t runtime;           /* enum container_runtime, with a container */
         uint8_t qos;               /* enum pod_qos, with a pod */

@@ -373,3 +373,21 @@ size_t gather_select(struct gathered *g, const struct selection *sel) {
         g->n = kept;
         return kept;
 }
+
+unsigned gather_containers_distinct(const struct row *rows, size_t n, const char **ret_first,
+                                    const char **ret_second) {
+        *ret_first = *ret_second = NULL;
+        for (size_t i = 0; i < n; i++) {
+                const char *c = rows[i].container_id;
+
+                if (!c)
+                        continue;
+                if (!*ret_first)
+                        *ret_first = c;
+                else if (strcmp(c, *ret_first) != 0) {
+                        *ret_second = c;
+                        return 2;
+                }
+        }
+        return *ret_first ? 1 : 0;
+}

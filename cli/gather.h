@@ -91,5 +91,11 @@ void gather_ages(struct gathered *g);
  * Returns how many are left. */
 size_t gather_select(struct gathered *g, const struct selection *sel);
 
+/* How many containers the rows are in, counted up to 2 (2: more than
+ * one); rows in none count for none. The names of the first two in
+ * *ret_first and *ret_second (NULL: fewer). kill --container refuses 2. */
+unsigned gather_containers_distinct(const struct row *rows, size_t n, const char **ret_first,
+                                    const char **ret_second);
+
 /* The sock_diag socket for a row's namespace. */
 struct diag *gather_diag(const struct gathered *g, const struct row *row);

@@ -338,13 +338,17 @@ def run(t, a, base, sh, whose, work, jd, conf, sock, prom, view):
         t.eq(series(text, "finwatch_stuck_sockets_by_pod", "pod"), want_p, "metrics by pod")
         t.check(not any(cid in text for cid in (D, C1, C2, C3, C4, C5, C6, C7)), "no whole ID in a label")
 
-        # kill through the daemon: digits that fit two containers are refused
+        # kill through the daemon: digits that fit two containers, each
+        # with a socket selected, are refused; with one selected, taken
         before = fwtest.ss_sockets(base)
         t.eq(len(before), len(whose), f"ss sees the {len(whose)} stuck sockets")
         r = in_view(base, view, a.finwatch, "--socket", sock, "kill", "--container", "c1c", "--yes")
         t.check(r.returncode == 2 and "more than one container" in r.stderr and r.stdout == "",
                 f"kill --container c1c refused: {r.returncode} {r.stdout!r} {r.stderr.strip()!r}")
         t.eq(fwtest.ss_sockets(base), before, "nothing killed (ss)")
+        r = in_view(base, view, a.finwatch, "--socket", sock, "kill", "--container", "c1c", "--ipv4", "--dry-run")
+        t.check(r.returncode == 0 and len(r.stdout.splitlines()) == 1 and r.stdout.startswith("would kill "),
+                f"kill --container c1c --ipv4 --dry-run: c1's alone: {r.returncode} {r.stdout!r} {r.stderr.strip()!r}")
         r = in_view(base, view, a.finwatch, "--socket", sock, "kill", "--container", C6[:12], "--yes")
         t.check(r.returncode == 0 and r.stdout == "" and "no stuck socket matches" in r.stderr,
                 f"kill --container {C6[:12]}: a user's is not the system's: {r.returncode} {r.stdout!r} "

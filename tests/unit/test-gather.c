@@ -318,6 +318,42 @@ static void test_select_containers(void) {
         cgtree_remove(root);
 }
 
+/* kill --container refuses when the sockets selected are in more than one
+ * container: how many there are among rows, up to two, and which. */
+static void test_containers_distinct(void) {
+        struct row rows[5] = {
+                row(1, 100, NULL, true, 0), row(2, 200, NULL, true, 0), row(3, 300, NULL, true, 0),
+                row(4, 400, NULL, true, 0), row(5, 500, NULL, true, 0),
+        };
+        const char *a = "x", *b = "x";
+
+        CHECK_INT(gather_containers_distinct(rows, 0, &a, &b), 0);
+        CHECK(a == NULL && b == NULL);
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 0); /* in none */
+        CHECK(a == NULL && b == NULL);
+        rows[1].container_id = CID_A;
+        rows[3].container_id = CID_A;
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 1);
+        CHECK(a == rows[1].container_id && b == NULL);
+        /* one prefix, two containers, one of them with a socket selected: one */
+        CHECK_INT(gather_containers_distinct(rows + 1, 1, &a, &b), 1);
+        rows[4].container_id = CID_B;
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 2);
+        CHECK(a == rows[1].container_id && b == rows[4].container_id);
+        CHECK_INT(gather_containers_distinct(rows, 4, &a, &b), 1);
+        /* a user's container of the same ID is another container */
+        rows[4].container_id = "user@1000.service/" CID_A;
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 2);
+        CHECK_STR(b, "user@1000.service/" CID_A);
+        /* one string or two of the same name: one container */
+        {
+                char copy[] = CID_A;
+
+                rows[4].container_id = copy;
+                CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 1);
+        }
+}
+
 /* --unit takes a name as finwatch shows it (escaped, escape.h) or as it is. */
 static void test_select_escaped_unit(void) {
         struct row rows[] = {
@@ -449,6 +485,7 @@ int main(void) {
         test_select_user_units();
         test_select_escaped_unit();
         test_select_containers();
+        test_containers_distinct();
         test_confirm_causes();
         return test_result("test-gather");
 }

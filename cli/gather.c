@@ -110,7 +110,7 @@ struct cgroup_names {
 };
 
 static void cgroup_names_of(struct gathered *g, struct cgroup_cache *cc, uint64_t id, struct cgroup_names *ret) {
-        char unit[CGROUP_UNIT_MAX];
+        char unit[CGROUP_UNIT_MAX], name[CONTAINER_NAME_MAX];
         struct container_ref c;
         const char *path;
         int r;
@@ -127,7 +127,7 @@ static void cgroup_names_of(struct gathered *g, struct cgroup_cache *cc, uint64_
         ret->unit = strpool_add(&g->strings, unit);
         container_from_path(path, &c);
         if (c.id[0]) {
-                ret->container_id = strpool_add(&g->strings, c.id);
+                ret->container_id = strpool_add(&g->strings, container_name(&c, name));
                 ret->container_runtime = c.runtime;
         }
         if (c.pod_uid[0]) {
@@ -360,8 +360,8 @@ size_t gather_select(struct gathered *g, const struct selection *sel) {
                         continue;
                 if (sel->unit && !unit_matches(row->unit, sel->unit))
                         continue;
-                if (sel->have_container && (!row->container_id ||
-                                            strncmp(row->container_id, sel->container, strlen(sel->container)) != 0))
+                if (sel->have_container &&
+                    !container_sel_matches(&sel->container, row->container_id, row->container_runtime))
                         continue;
                 if (sel->have_pod && (!row->pod_uid || strcmp(row->pod_uid, sel->pod) != 0))
                         continue;
@@ -372,4 +372,22 @@ size_t gather_select(struct gathered *g, const struct selection *sel) {
         }
         g->n = kept;
         return kept;
+}
+
+unsigned gather_containers_distinct(const struct row *rows, size_t n, const char **ret_first,
+                                    const char **ret_second) {
+        *ret_first = *ret_second = NULL;
+        for (size_t i = 0; i < n; i++) {
+                const char *c = rows[i].container_id;
+
+                if (!c)
+                        continue;
+                if (!*ret_first)
+                        *ret_first = c;
+                else if (strcmp(c, *ret_first) != 0) {
+                        *ret_second = c;
+                        return 2;
+                }
+        }
+        return *ret_first ? 1 : 0;
 }

@@ -97,7 +97,7 @@ struct cells_text {
         char process[24 + ESCAPE_MAX_PER_BYTE * 15];
         char netns[ESCAPE_MAX_PER_BYTE * 63 + 1];
         const char *unit_shown, *netns_shown; /* the name itself, or its escape above */
-        char container[CONTAINER_SHORT_ID_LEN + 1];
+        char container[CONTAINER_SHORT_NAME_MAX];
         char cookie[24];
 };
 
@@ -125,8 +125,8 @@ static void row_fill(struct cells_text *row, const struct row *r) {
                 strcpy(row->process, "-");
         row->unit_shown = shown(row->unit, sizeof(row->unit), r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"));
         row->netns_shown = shown(row->netns, sizeof(row->netns), or_else(r->netns, "host"));
-        /* the short ID, as docker ps, podman ps and crictl ps show it */
-        copy_cut(row->container, sizeof(row->container), or_else(r->container_id, "-"));
+        /* the short ID, as docker ps, podman ps and crictl ps show it (a user's behind its manager) */
+        container_name_short(or_else(r->container_id, "-"), row->container);
         *put_u64(row->cookie, s->id.cookie) = '\0';
 }
 
@@ -428,6 +428,9 @@ json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
         r |= output_json_set(o, "cgroup", or_else(row->cgroup, NULL) ? output_json_name(row->cgroup) : json_null());
         r |= output_json_set(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
         r |= output_json_set(o, "container_id", row->container_id ? json_string(row->container_id) : json_null());
+        r |= output_json_set(o, "container_owner", row->container_id && container_name_owner_len(row->container_id)
+                                ? json_stringn(row->container_id, container_name_owner_len(row->container_id))
+                                : json_null());
         r |= output_json_set(o, "container_runtime", row->container_id && container_runtime_to_string(row->container_runtime)
                                 ? json_string(container_runtime_to_string(row->container_runtime)) : json_null());
         r |= output_json_set(o, "pod_uid", row->pod_uid ? json_string(row->pod_uid) : json_null());

@@ -125,8 +125,9 @@ int metrics_format(FILE *f, const struct metrics *m) {
         print_by(f, "finwatch_stuck_sockets_by_unit", "unit",
                  "TCP sockets stuck in a closing state, by systemd unit (the 10 largest, then other).", m->by_unit);
         print_by(f, "finwatch_stuck_sockets_by_container", "container",
-                 "TCP sockets stuck in a closing state, by container, its short ID (the 10 largest, then other; "
-                 "- in none).", m->by_container);
+                 "TCP sockets stuck in a closing state, by container, its short ID (a user's rootless one "
+                 "behind its manager, user@UID.service/ID; the 10 largest, then other; - in none).",
+                 m->by_container);
         print_by(f, "finwatch_stuck_sockets_by_pod", "pod",
                  "TCP sockets stuck in a closing state, by Kubernetes pod UID (the 10 largest, then other; - in "
                  "none).", m->by_pod);

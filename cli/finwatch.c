@@ -183,9 +183,10 @@ static int selection_option(int c, const char *arg, void *userdata) {
                 sel->unit = arg;
                 return PARSED;
         case ARG_CONTAINER:
-                if (container_id_prefix_parse(arg, sel->container) < 0)
+                if (container_sel_parse(arg, &sel->container) < 0)
                         return fail(EXIT_USAGE, "%s: --container '%s' is not a container ID or its first hex digits "
-                                    "(e.g. 0123abcd4567)", verb, arg);
+                                    "(e.g. 0123abcd4567, containerd://0123abcd4567, a user's "
+                                    "user@1000.service/0123abcd4567)", verb, arg);
                 sel->have_container = true;
                 return PARSED;
         case ARG_POD:
@@ -360,17 +361,18 @@ static void print_result(const struct row *row, int r, bool dry_run) {
 }
 
 /* kill --container takes an ID's first digits, as docker and podman do, and
- * as they do refuses digits that name more than one container: a prefix
- * too short is a mistake, not a wish to kill in every container it fits. */
+ * as they do refuses digits that name more than one container - among the
+ * sockets selected: a prefix too short is a mistake, not a wish to kill in
+ * every container it fits. */
 static int one_container(const struct gathered *g, const struct selection *sel) {
-        if (!sel->have_container)
+        char first[CONTAINER_SHORT_NAME_MAX], second[CONTAINER_SHORT_NAME_MAX];
+        const char *a, *b;
+
+        if (!sel->have_container || gather_containers_distinct(g->rows, g->n, &a, &b) < 2)
                 return EXIT_OK;
-        for (size_t i = 1; i < g->n; i++)
-                if (strcmp(g->rows[i].container_id, g->rows[0].container_id) != 0)
-                        return fail(EXIT_USAGE, "kill: --container %s names more than one container (%.*s, %.*s, ...): "
-                                    "nothing killed; give more of the ID", sel->container, CONTAINER_SHORT_ID_LEN,
-                                    g->rows[0].container_id, CONTAINER_SHORT_ID_LEN, g->rows[i].container_id);
-        return EXIT_OK;
+        return fail(EXIT_USAGE, "kill: --container %s: the selected sockets are in more than one container (%s, "
+                    "%s, ...): nothing killed; give more of the ID", sel->container.prefix,
+                    container_name_short(a, first), container_name_short(b, second));
 }
 
 static bool confirm(size_t n) {

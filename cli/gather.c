@@ -143,7 +143,7 @@ static void cgroup_memo_done(struct cgroup_memo *m) {
 static const struct cgroup_names *cgroup_names_of(struct gathered *g, struct cgroup_cache *cc, struct cgroup_memo *m,
                                                   uint64_t id) {
         static const struct cgroup_names unknown = {};
-        char unit[CGROUP_UNIT_MAX];
+        char unit[CGROUP_UNIT_MAX], name[CONTAINER_NAME_MAX];
         struct container_ref c;
         struct cgroup_names names = {};
         const char *path;
@@ -160,7 +160,7 @@ static const struct cgroup_names *cgroup_names_of(struct gathered *g, struct cgr
                 names.unit = strpool_add(&g->strings, unit);
                 container_from_path(path, &c);
                 if (c.id[0]) {
-                        names.container_id = strpool_add(&g->strings, c.id);
+                        names.container_id = strpool_add(&g->strings, container_name(&c, name));
                         names.container_runtime = c.runtime;
                 }
                 if (c.pod_uid[0]) {
@@ -368,8 +368,8 @@ static bool row_selected(const struct row *row, const struct selection *sel) {
                 return false;
         if (sel->unit && !unit_matches(row->unit, sel->unit))
                 return false;
-        if (sel->have_container && (!row->container_id ||
-                                    strncmp(row->container_id, sel->container, strlen(sel->container)) != 0))
+        if (sel->have_container &&
+            !container_sel_matches(&sel->container, row->container_id, row->container_runtime))
                 return false;
         if (sel->have_pod && (!row->pod_uid || strcmp(row->pod_uid, sel->pod) != 0))
                 return false;
@@ -548,4 +548,22 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         *ret = g;
         g = (struct gathered) {};
         return 0;
+}
+
+unsigned gather_containers_distinct(const struct row *rows, size_t n, const char **ret_first,
+                                    const char **ret_second) {
+        *ret_first = *ret_second = NULL;
+        for (size_t i = 0; i < n; i++) {
+                const char *c = rows[i].container_id;
+
+                if (!c)
+                        continue;
+                if (!*ret_first)
+                        *ret_first = c;
+                else if (strcmp(c, *ret_first) != 0) {
+                        *ret_second = c;
+                        return 2;
+                }
+        }
+        return *ret_first ? 1 : 0;
 }

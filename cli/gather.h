@@ -37,7 +37,7 @@ struct selection {
         bool v4, v6;
         bool no_daemon;
         const char *unit;          /* only sockets of this systemd unit */
-        char container[CONTAINER_ID_LEN + 1]; /* only of a container whose ID starts so, if have_container */
+        struct container_sel container; /* only of the containers it names, if have_container */
         bool have_container;
         char pod[POD_UID_MAX + 1]; /* only of the pod of this UID, if have_pod */
         bool have_pod;
@@ -115,9 +115,16 @@ void gather_ages(struct gathered *g);
 
 /* Keep only the rows the selection wants (their order stays): stuck at
  * least older_than (the lower bound of their age: a socket of no known age
- * is not selected), of the unit, the container (by the ID's first digits)
- * and the pod, with the cookie and endpoints. Returns how many are left. */
+ * is not selected), of the unit, the container (by its name's start,
+ * container_sel_matches()) and the pod, with the cookie and endpoints.
+ * Returns how many are left. */
 size_t gather_select(struct gathered *g, const struct selection *sel);
+
+/* How many containers the rows are in, counted up to 2 (2: more than
+ * one); rows in none count for none. The names of the first two in
+ * *ret_first and *ret_second (NULL: fewer). kill --container refuses 2. */
+unsigned gather_containers_distinct(const struct row *rows, size_t n, const char **ret_first,
+                                    const char **ret_second);
 
 /* The sock_diag socket for a row's namespace. */
 struct diag *gather_diag(const struct gathered *g, const struct row *row);

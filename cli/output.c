@@ -256,11 +256,14 @@ static void names_shown_done(struct names_shown *m) {
         idmap_done(&m->by_pointer);
 }
 
-/* name, cut to at most max bytes (0: all of it; container IDs), as shown:
- * its index in m->v (which may move as it grows: never keep a pointer). */
-static uint32_t name_shown(struct names_shown *m, const char *name, size_t max) {
-        uint64_t key = (uint64_t) (uintptr_t) name;
+/* name as shown (a container's short: container_name_short()): its
+ * index in m->v (which may move as it grows: never keep a pointer). */
+static uint32_t name_shown(struct names_shown *m, const char *name, bool container) {
+        /* a container's name is shown unlike the same text elsewhere: its own key
+         * (no user space address has the top bit set) */
+        uint64_t key = (uint64_t) (uintptr_t) name | (container ? UINT64_C(1) << 63 : 0);
         uint32_t at = idmap_get(&m->by_pointer, key);
+        char short_name[CONTAINER_SHORT_NAME_MAX];
         struct shown_name *e;
 
         if (at != IDMAP_NONE)
@@ -269,14 +272,14 @@ static uint32_t name_shown(struct names_shown *m, const char *name, size_t max) 
                 return IDMAP_NONE; /* out of memory: "?" */
         e = &m->v[m->n];
         *e = (struct shown_name) { .text = name };
-        if (escape_needed(name)) {
-                e->owned = escape_dup(name);
+        if (container)
+                name = container_name_short(name, short_name);
+        if (escape_needed(name) || container) {
+                e->owned = escape_needed(name) ? escape_dup(name) : strdup(name);
                 e->text = e->owned ? e->owned : "?";
         }
         e->len = strlen(e->text);
-        if (max && e->len > max)
-                e->len = max; /* hex digits: ASCII */
-        e->width = max ? e->len : utf8_width(e->text);
+        e->width = utf8_width(e->text);
         return (uint32_t) m->n++;
 }
 
@@ -311,10 +314,10 @@ struct names_seen {
         uint32_t last_at[_NAME_MAX];
 };
 
-static uint32_t name_of(struct names_seen *s, int which, const char *name, size_t max) {
+static uint32_t name_of(struct names_seen *s, int which, const char *name) {
         if (s->last[which] != name) {
                 s->last[which] = name;
-                s->last_at[which] = name_shown(&s->names, name, max);
+                s->last_at[which] = name_shown(&s->names, name, which == NAME_CONTAINER);
         }
         return s->last_at[which];
 }
@@ -401,18 +404,18 @@ static void row_text(struct arena *a, struct names_seen *seen, const struct row 
         }
         p = cell_done(p, put_u64(p + 1, s->id.cookie), &width[COL_COOKIE]);
 
-        t.name[NAME_PROTO] = name_of(seen, NAME_PROTO, sockfmt_proto(s), 0);
-        t.name[NAME_STATE] = name_of(seen, NAME_STATE, state ? state : "?", 0);
-        t.name[NAME_ALERTED] = name_of(seen, NAME_ALERTED, r->known ? (r->alerted ? "yes" : "no") : "-", 0);
-        t.name[NAME_ORPHAN] = name_of(seen, NAME_ORPHAN, fw_sock_is_orphan(s) ? "yes" : "no", 0);
-        t.name[NAME_CAUSE] = name_of(seen, NAME_CAUSE, output_row_cause(r), 0);
-        t.name[NAME_PEER_STATE] = name_of(seen, NAME_PEER_STATE, peer_state_to_string(r->peer), 0);
-        t.name[NAME_QOS] = name_of(seen, NAME_QOS, r->pod_uid ? or_else(pod_qos_to_string(r->pod_qos), "-") : "-", 0);
-        t.name[NAME_UNIT] = name_of(seen, NAME_UNIT, r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"), 0);
-        /* the short ID, as docker ps, podman ps and crictl ps show it */
-        t.name[NAME_CONTAINER] = name_of(seen, NAME_CONTAINER, or_else(r->container_id, "-"), CONTAINER_SHORT_ID_LEN);
-        t.name[NAME_POD] = name_of(seen, NAME_POD, or_else(r->pod_uid, "-"), 0);
-        t.name[NAME_NETNS] = name_of(seen, NAME_NETNS, or_else(r->netns, "host"), 0);
+        t.name[NAME_PROTO] = name_of(seen, NAME_PROTO, sockfmt_proto(s));
+        t.name[NAME_STATE] = name_of(seen, NAME_STATE, state ? state : "?");
+        t.name[NAME_ALERTED] = name_of(seen, NAME_ALERTED, r->known ? (r->alerted ? "yes" : "no") : "-");
+        t.name[NAME_ORPHAN] = name_of(seen, NAME_ORPHAN, fw_sock_is_orphan(s) ? "yes" : "no");
+        t.name[NAME_CAUSE] = name_of(seen, NAME_CAUSE, output_row_cause(r));
+        t.name[NAME_PEER_STATE] = name_of(seen, NAME_PEER_STATE, peer_state_to_string(r->peer));
+        t.name[NAME_QOS] = name_of(seen, NAME_QOS, r->pod_uid ? or_else(pod_qos_to_string(r->pod_qos), "-") : "-");
+        t.name[NAME_UNIT] = name_of(seen, NAME_UNIT, r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"));
+        /* the short ID, as docker ps, podman ps and crictl ps show it (a user's behind its manager) */
+        t.name[NAME_CONTAINER] = name_of(seen, NAME_CONTAINER, or_else(r->container_id, "-"));
+        t.name[NAME_POD] = name_of(seen, NAME_POD, or_else(r->pod_uid, "-"));
+        t.name[NAME_NETNS] = name_of(seen, NAME_NETNS, or_else(r->netns, "host"));
         memcpy(start, &t, sizeof(t));
         a->len += (size_t) (p - start);
 
@@ -785,6 +788,21 @@ static void put_json_text(struct textbuf *t, const char *s) {
                 put_json_null(t);
 }
 
+/* Whose a container is (a user's manager, container.h): the start of its
+ * name, or null. */
+static void put_json_owner(struct textbuf *t, const char *container) {
+        char owner[CONTAINER_NAME_MAX];
+        size_t len = container ? container_name_owner_len(container) : 0;
+
+        if (len == 0 || len >= sizeof(owner)) {
+                put_json_null(t);
+                return;
+        }
+        memcpy(owner, container, len);
+        owner[len] = '\0';
+        textbuf_json_string(t, owner);
+}
+
 /* A name another user wrote (escape.h, then JSON's own escapes), or null. */
 static void put_json_name(struct textbuf *t, const char *s) {
         char escaped[ESCAPE_MAX_PER_BYTE * 4096 + 1];
@@ -906,6 +924,8 @@ static void json_row(struct textbuf *t, const struct row *row, uint64_t now_real
         put_json_bool(t, row->cgroup_deleted);
         KEY("container_id");
         put_json_text(t, row->container_id);
+        KEY("container_owner");
+        put_json_owner(t, row->container_id);
         KEY("container_runtime");
         put_json_text(t, runtime);
         KEY("pod_uid");

@@ -23,8 +23,8 @@ struct row {
         const char *netns;              /* a /run/netns name or "net:[INODE]"; NULL: "host" */
         const char *netns_unit;         /* for an unnamed namespace: a unit running in it */
         /* The container and pod of its cgroup (container.h): hex digits and
-         * dashes only; NULL when none. */
-        const char *container_id;       /* CONTAINER_ID_LEN hex digits */
+         * dashes only, and a user manager's unit; NULL when none. */
+        const char *container_id;       /* its name, container_name(): the ID, a user's behind its manager */
         const char *pod_uid;
         uint8_t container_runtime;      /* enum container_runtime, with a container_id */
         uint8_t pod_qos;                /* enum pod_qos, with a pod_uid */

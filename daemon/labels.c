@@ -148,7 +148,7 @@ int labels_begin(struct labels *l, const struct netns_set *netns) {
 
 struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e) {
         struct cgroup_labels cl = { LABEL_NONE, LABEL_NONE, LABEL_NONE, 0, 0 };
-        char unit[CGROUP_UNIT_MAX];
+        char unit[CGROUP_UNIT_MAX], name[CONTAINER_NAME_MAX];
         struct container_ref c;
         const char *path;
         uint32_t at;
@@ -173,7 +173,7 @@ struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e) {
                 cl.unit = unit[0] ? intern(l, unit) : LABEL_NONE;
                 container_from_path(path, &c);
                 if (c.id[0]) {
-                        cl.container = intern(l, c.id);
+                        cl.container = intern(l, container_name(&c, name));
                         cl.runtime = c.runtime;
                 }
                 if (c.pod_uid[0]) {
@@ -186,10 +186,6 @@ struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e) {
                 return cl; /* not remembered: asked again next time */
         l->by_cgroup[l->n_cgroups++] = cl;
         return cl;
-}
-
-uint32_t labels_unit(struct labels *l, const struct tracked *e) {
-        return labels_cgroup(l, e).unit;
 }
 
 uint32_t labels_netns(struct labels *l, const struct tracked *e) {

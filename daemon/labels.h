@@ -37,16 +37,14 @@ int labels_begin(struct labels *l, const struct netns_set *netns);
 /* What a socket's cgroup says, as label ids (LABEL_NONE: none). */
 struct cgroup_labels {
         uint32_t unit;
-        uint32_t container;        /* the container's whole ID (container.h) */
+        uint32_t container;        /* the container's name, its whole ID (container_name(), container.h) */
         uint32_t pod;              /* the pod's UID */
         uint8_t runtime;           /* enum container_runtime, with a container */
         uint8_t qos;               /* enum pod_qos, with a pod */
 };
 
-/* The label ids of a tracked socket: what its cgroup says, its unit alone,
- * its namespace. */
+/* The label ids of a tracked socket: what its cgroup says, its namespace. */
 struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e);
-uint32_t labels_unit(struct labels *l, const struct tracked *e);
 uint32_t labels_netns(struct labels *l, const struct tracked *e);
 
 const char *labels_name(const struct labels *l, uint32_t id);

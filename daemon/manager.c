@@ -210,6 +210,7 @@ static void write_metrics(struct manager *m, uint64_t poll_duration) {
         x->alerts_sent = m->alerter.sent_total;
         x->alerts_held = m->alerter.held_total;
         x->polls = m->polls;
+        x->poll_failures = m->poll_failures;
         x->poll_duration_usec = poll_duration;
         x->netns_discovery_usec = m->last_discovery_duration;
         x->netns_others = m->config.netns_mode != NETNS_HOST;

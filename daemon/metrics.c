@@ -125,8 +125,9 @@ int metrics_format(FILE *f, const struct metrics *m) {
         print_by(f, "finwatch_stuck_sockets_by_unit", "unit",
                  "TCP sockets stuck in a closing state, by systemd unit (the 10 largest, then other).", m->by_unit);
         print_by(f, "finwatch_stuck_sockets_by_container", "container",
-                 "TCP sockets stuck in a closing state, by container, its short ID (the 10 largest, then other; "
-                 "- in none).", m->by_container);
+                 "TCP sockets stuck in a closing state, by container, its short ID (a user's rootless one "
+                 "behind its manager, user@UID.service/ID; the 10 largest, then other; - in none).",
+                 m->by_container);
         print_by(f, "finwatch_stuck_sockets_by_pod", "pod",
                  "TCP sockets stuck in a closing state, by Kubernetes pod UID (the 10 largest, then other; - in "
                  "none).", m->by_pod);
@@ -169,12 +170,9 @@ int metrics_format(FILE *f, const struct metrics *m) {
         /* The total is written from the start, 0 included, so increase()
          * sees a first failure; a reason's series only appears with its
          * first error, which increase() over it cannot see. */
-        uint64_t failures = m->poll_errors_other;
-        for (size_t i = 0; i < METRICS_MAX_ERRORS && m->poll_errors[i].error; i++)
-                failures += m->poll_errors[i].count;
         fprintf(f, "# HELP finwatch_poll_failures_total Failed polls.\n"
                    "# TYPE finwatch_poll_failures_total counter\n"
-                   "finwatch_poll_failures_total %" PRIu64 "\n", failures);
+                   "finwatch_poll_failures_total %" PRIu64 "\n", m->poll_failures);
         fputs("# HELP finwatch_poll_errors_total Failed polls, by errno.\n"
               "# TYPE finwatch_poll_errors_total counter\n", f);
         for (size_t i = 0; i < METRICS_MAX_ERRORS && m->poll_errors[i].error; i++)

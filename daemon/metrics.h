@@ -32,10 +32,12 @@ struct metrics {
         uint64_t kills_killed, kills_gone, kills_failed;
         uint64_t orphans, max_orphans;    /* the kernel's; max 0 = unknown */
         struct metrics_label_count by_unit[METRICS_TOP + 1];   /* count 0 ends the list */
-        struct metrics_label_count by_container[METRICS_TOP + 1]; /* the short ID (12 hex digits) */
+        struct metrics_label_count by_container[METRICS_TOP + 1]; /* the short name (container.h): 12 hex
+                                                                   * digits, a user's behind its manager */
         struct metrics_label_count by_pod[METRICS_TOP + 1];    /* the UID */
         struct metrics_label_count by_netns[METRICS_TOP + 1];
         uint64_t polls;
+        uint64_t poll_failures;           /* of polls; by errno below */
         uint64_t poll_duration_usec;      /* the last poll, up to writing the file */
         uint64_t netns_discovery_usec;    /* of it, finding the namespaces (with netns_others) */
         struct {

@@ -131,8 +131,9 @@ static uint32_t count_by(const struct summary_label *c, enum by by) {
         }
 }
 
-/* The METRICS_TOP largest by units, containers (by the short ID: two of
- * one short ID are one label), pods or namespaces into out. */
+/* The METRICS_TOP largest by units, containers (by the short name, a
+ * user's behind its manager: two of one short ID are one label), pods or
+ * namespaces into out. */
 static void fill_top(const struct summary *s, enum by by, struct metrics_label_count *out) {
         _cleanup_(freep) struct metrics_label_count *in = calloc(s->n_labels ? s->n_labels : 1, sizeof(*in));
         size_t n = 0;
@@ -143,13 +144,13 @@ static void fill_top(const struct summary *s, enum by by, struct metrics_label_c
         }
         for (size_t i = 0; i < s->n_labels; i++) {
                 uint32_t count = count_by(&s->by_label[i], by);
-                char shortid[CONTAINER_SHORT_ID_LEN + 1];
+                char shortname[CONTAINER_SHORT_NAME_MAX];
                 const char *name = labels_name(s->labels, (uint32_t) i);
 
                 if (!count)
                         continue;
                 if (by == BY_CONTAINER)
-                        name = copy_cut(shortid, sizeof(shortid), name);
+                        name = container_name_short(name, shortname);
                 metrics_label_set(&in[n], name);
                 in[n++].count = count;
         }

@@ -26,7 +26,7 @@ struct summary {
         /* indexed by label id (labels names them), n_labels of them */
         struct summary_label {
                 uint32_t in_unit;                 /* sockets whose unit this is */
-                uint32_t in_container;            /* sockets whose container's ID this is */
+                uint32_t in_container;            /* sockets whose container's name this is */
                 uint32_t in_pod;                  /* sockets whose pod's UID this is */
                 uint32_t in_netns;                /* sockets in the namespace of this name */
                 uint32_t orphans_in_unit;

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cgroup.h"
@@ -31,10 +33,17 @@ static bool container_of_id(const char *name, size_t len, struct container_ref *
         return true;
 }
 
+/* Which engines a name may be of (container_of_name()): a bit per runtime. */
+#define RUNTIMES_ALL ((1u << CONTAINER_RUNTIME_DOCKER) | (1u << CONTAINER_RUNTIME_CONTAINERD) | \
+                      (1u << CONTAINER_RUNTIME_CRIO) | (1u << CONTAINER_RUNTIME_PODMAN))
+/* those that run rootless, in a user's manager: podman, and Docker's rootless mode */
+#define RUNTIMES_ROOTLESS ((1u << CONTAINER_RUNTIME_DOCKER) | (1u << CONTAINER_RUNTIME_PODMAN))
+
 /* The ID of a container named PREFIX-ID and suffix (".scope" for a unit,
- * "" for a cgroupfs directory), ID 64 hex digits: true and *ret's id and
- * runtime when it is one. */
-static bool container_of_name(const char *name, size_t len, const char *suffix, struct container_ref *ret) {
+ * "" for a cgroupfs directory), ID 64 hex digits, PREFIX an engine's among
+ * runtimes: true and *ret's id and runtime when it is one. */
+static bool container_of_name(const char *name, size_t len, const char *suffix, unsigned runtimes,
+                              struct container_ref *ret) {
         static const struct {
                 const char *prefix;
                 uint8_t runtime;
@@ -52,6 +61,8 @@ static bool container_of_name(const char *name, size_t len, const char *suffix, 
         for (size_t i = 0; i < ELEMENTSOF(engines); i++) {
                 size_t p = strlen(engines[i].prefix);
 
+                if (!(runtimes & (1u << engines[i].runtime)))
+                        continue;
                 /* libpod-conmon-ID, crio-conmon-ID: "conmon-ID" is no ID */
                 if (len <= p || memcmp(name, engines[i].prefix, p) != 0 || !container_of_id(name + p, len - p, ret))
                         continue;
@@ -100,6 +111,7 @@ static bool pod_of_slice(const char *name, size_t len, struct container_ref *ret
         };
         static const size_t uid_lens[] = { POD_UID_MAX, 32 };
 
+        assert(cgroup_name_is_slice(name, len)); /* the caller's: what follows is a slice's name */
         len -= strlen(".slice");
         for (size_t u = 0; u < ELEMENTSOF(uid_lens); u++) {
                 char uid[POD_UID_MAX + 1];
@@ -145,39 +157,51 @@ static void from_kubepods(const char *p, struct container_ref *ret) {
         ret->qos = qos;
         p = next_component(p + len, &len);
         if (!container_of_id(p, len, ret))
-                (void) container_of_name(p, len, "", ret);
+                (void) container_of_name(p, len, "", RUNTIMES_ALL, ret);
 }
 
-/* A path that starts in no unit: the first kubepods, docker or libpod-ID
- * directory decides. */
-static void from_directories(const char *p, struct container_ref *ret) {
+/* A path whose first component, at p (len bytes), is no unit: the
+ * cgroupfs driver's directories, where the engines make them, at the top
+ * (only root makes cgroups there; deeper, whoever owns the subtree does). */
+static void from_directories(const char *p, size_t len, struct container_ref *ret) {
+        if (named(p, len, "kubepods"))
+                from_kubepods(p + len, ret);
+        else if (named(p, len, "docker")) {
+                p = next_component(p + len, &len);
+                if (container_of_id(p, len, ret))
+                        ret->runtime = CONTAINER_RUNTIME_DOCKER;
+        } else if (named(p, len, "libpod_parent")) {
+                p = next_component(p + len, &len);
+                (void) container_of_name(p, len, "", 1u << CONTAINER_RUNTIME_PODMAN, ret);
+        }
+}
+
+/* Below the user's manager named manager (len bytes), p what follows it:
+ * past the slices (the user's own, whatever their names: no pod), the
+ * unit, a container if it is a rootless engine's scope; the user's. */
+static void from_user_units(const char *p, const char *manager, size_t manager_len, struct container_ref *ret) {
+        assert(manager_len <= CONTAINER_OWNER_MAX); /* cgroup_name_is_user_manager() */
         for (;;) {
                 size_t len;
 
                 p = next_component(p, &len);
-                if (len == 0)
+                if (len == 0 || !cgroup_name_is_unit(p, len))
                         return;
-                if (named(p, len, "kubepods")) {
-                        from_kubepods(p + len, ret);
-                        return;
+                if (cgroup_name_is_slice(p, len)) {
+                        p += len;
+                        continue;
                 }
-                if (named(p, len, "docker")) {
-                        p = next_component(p + len, &len);
-                        if (container_of_id(p, len, ret))
-                                ret->runtime = CONTAINER_RUNTIME_DOCKER;
-                        return;
+                if (container_of_name(p, len, ".scope", RUNTIMES_ROOTLESS, ret)) {
+                        memcpy(ret->owner, manager, manager_len);
+                        ret->owner[manager_len] = '\0';
                 }
-                if (len > strlen("libpod-") && memcmp(p, "libpod-", strlen("libpod-")) == 0) {
-                        (void) container_of_name(p, len, "", ret);
-                        return;
-                }
-                p += len;
+                return;
         }
 }
 
-/* Past the slices (a pod's among them), the unit: a container's scope, or
- * a user's manager, whose own units are read the same way. */
-static void from_units(const char *p, bool system, struct container_ref *ret) {
+/* The system manager's: past the slices (a pod's among them), the unit: a
+ * container's scope, or a user's manager. */
+static void from_units(const char *p, struct container_ref *ret) {
         for (bool first = true;; first = false) {
                 size_t len;
 
@@ -185,8 +209,8 @@ static void from_units(const char *p, bool system, struct container_ref *ret) {
                 if (len == 0)
                         return;
                 if (!cgroup_name_is_unit(p, len)) {
-                        if (system && first)
-                                from_directories(p, ret);
+                        if (first)
+                                from_directories(p, len, ret);
                         return;
                 }
                 if (cgroup_name_is_slice(p, len)) {
@@ -195,20 +219,43 @@ static void from_units(const char *p, bool system, struct container_ref *ret) {
                         p += len;
                         continue;
                 }
-                if (system && cgroup_name_is_user_manager(p, len)) {
-                        /* a user's pods and containers are the user's: none of the system's slices */
-                        *ret = (struct container_ref) {};
-                        from_units(p + len, false, ret);
+                if (cgroup_name_is_user_manager(p, len)) {
+                        /* a user's container is in no pod: not in one of the system's slices either */
+                        ret->pod_uid[0] = '\0';
+                        ret->qos = POD_QOS_NONE;
+                        from_user_units(p + len, p, len, ret);
                         return;
                 }
-                (void) container_of_name(p, len, ".scope", ret);
+                (void) container_of_name(p, len, ".scope", RUNTIMES_ALL, ret);
                 return;
         }
 }
 
 void container_from_path(const char *path, struct container_ref *ret) {
         *ret = (struct container_ref) {};
-        from_units(path, true, ret);
+        from_units(path, ret);
+}
+
+char *container_name(const struct container_ref *c, char buf[static CONTAINER_NAME_MAX]) {
+        snprintf(buf, CONTAINER_NAME_MAX, "%s%s%s", c->owner, c->owner[0] ? "/" : "", c->id);
+        return buf;
+}
+
+size_t container_name_owner_len(const char *name) {
+        const char *slash = strrchr(name, '/');
+
+        return slash ? (size_t) (slash - name) : 0;
+}
+
+char *container_name_short(const char *name, char buf[static CONTAINER_SHORT_NAME_MAX]) {
+        const char *slash = strrchr(name, '/'), *id = slash ? slash + 1 : name;
+        size_t owner = container_name_owner_len(name);
+
+        if (owner > CONTAINER_OWNER_MAX)
+                owner = CONTAINER_OWNER_MAX; /* no name container_name() gave: cut */
+        snprintf(buf, CONTAINER_SHORT_NAME_MAX, "%.*s%s%.*s", (int) owner, name, slash ? "/" : "",
+                 CONTAINER_SHORT_ID_LEN, id);
+        return buf;
 }
 
 const char *container_runtime_to_string(uint8_t runtime) {
@@ -243,21 +290,56 @@ static bool lower(const char *arg, char *buf, size_t size) {
         return true;
 }
 
-int container_id_prefix_parse(const char *arg, char buf[static CONTAINER_ID_LEN + 1]) {
-        const char *scheme = strstr(arg, "://");
-        size_t len;
+int container_sel_parse(const char *arg, struct container_sel *ret) {
+        static const struct {
+                const char *scheme;
+                uint8_t runtime;
+        } schemes[] = {
+                /* kubectl get pod -o jsonpath='{..containerID}', and the engines */
+                { "docker://", CONTAINER_RUNTIME_DOCKER },
+                { "containerd://", CONTAINER_RUNTIME_CONTAINERD },
+                { "cri-o://", CONTAINER_RUNTIME_CRIO },
+                { "podman://", CONTAINER_RUNTIME_PODMAN },
+        };
+        struct container_sel sel = { .runtime = CONTAINER_RUNTIME_UNKNOWN };
+        char hex[CONTAINER_ID_LEN + 1];
+        const char *owner = "", *slash;
+        size_t owner_len = 0, len;
 
-        /* containerd://ID, docker://ID, cri-o://ID: a pod's status says so */
-        if (scheme) {
-                for (const char *c = arg; c < scheme; c++)
-                        if (!((*c >= 'a' && *c <= 'z') || *c == '-'))
-                                return -EINVAL;
-                arg = scheme + 3;
+        if (strstr(arg, "://")) {
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(schemes); i++)
+                        if (strncmp(arg, schemes[i].scheme, strlen(schemes[i].scheme)) == 0)
+                                break;
+                if (i == ELEMENTSOF(schemes))
+                        return -EINVAL;
+                sel.runtime = schemes[i].runtime;
+                arg += strlen(schemes[i].scheme);
+        }
+        /* a user's container: behind its manager, as finwatch names it */
+        slash = strchr(arg, '/');
+        if (slash) {
+                owner = arg;
+                owner_len = (size_t) (slash - arg);
+                if (!cgroup_name_is_user_manager(owner, owner_len))
+                        return -EINVAL;
+                arg = slash + 1;
         }
         len = strlen(arg);
-        if (len == 0 || !lower(arg, buf, CONTAINER_ID_LEN + 1) || !all_hex(buf, len))
+        if (len == 0 || !lower(arg, hex, sizeof(hex)) || !all_hex(hex, len))
                 return -EINVAL;
+        snprintf(sel.prefix, sizeof(sel.prefix), "%.*s%s%s", (int) owner_len, owner, owner_len ? "/" : "", hex);
+        *ret = sel;
         return 0;
+}
+
+bool container_sel_matches(const struct container_sel *sel, const char *name, uint8_t runtime) {
+        if (!name || strncmp(name, sel->prefix, strlen(sel->prefix)) != 0)
+                return false;
+        /* the cgroupfs driver's kubepods/.../ID names no runtime: any scheme fits */
+        return sel->runtime == CONTAINER_RUNTIME_UNKNOWN || runtime == CONTAINER_RUNTIME_UNKNOWN ||
+               runtime == sel->runtime;
 }
 
 int pod_uid_parse(const char *arg, char buf[static POD_UID_MAX + 1]) {

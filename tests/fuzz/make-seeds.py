@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Write the seed corpora of the scripted fuzz targets (fuzz-diag-multi,
 fuzz-control), each a script in the target's own small language (its header
-comment says it), so that a seed says what it exercises. Run from anywhere:
+comment says it), so that a seed says what it exercises, and of
+fuzz-cgroup: cgroup paths of every shape container.h reads, and of those
+who name their own cgroups like them. Run from anywhere:
 tests/fuzz/make-seeds.py; the files are committed, this is how they were made."""
 import os
 import struct
@@ -249,3 +251,44 @@ def control():
 
 
 write("control", control())
+
+
+# ---- fuzz-cgroup: a cgroup path, as the bytes of the file ----
+def cgroup():
+    cid, uid = "0123456789abcdef" * 4, "1234abcd-5678-4ef0-9abc-def012345678"
+    uid_, static = uid.replace("-", "_"), "0fe4a2a1f0f7f1a6e4b1a3c5d7e9f0a2"
+    user = "/user.slice/user-1000.slice/user@1000.service"
+    kp = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid_ + ".slice"
+    seeds = {
+        "docker": f"/system.slice/docker-{cid}.scope",
+        "docker-inside": f"/system.slice/docker-{cid}.scope/system.slice/nginx.service",
+        "podman-pod": f"/machine.slice/machine-libpod_pod_{cid}.slice/libpod-{cid}.scope",
+        "conmon": f"/machine.slice/libpod-conmon-{cid}.scope",
+        "pod-burstable": f"{kp}/cri-containerd-{cid}.scope",
+        "pod-besteffort": f"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{uid_}.slice/crio-{cid}.scope",
+        "pod-guaranteed": f"/kubepods.slice/kubepods-pod{uid_}.slice/cri-containerd-{cid}.scope",
+        "pod-static": f"/kubepods.slice/kubepods-pod{static}.slice/crio-{cid}.scope",
+        "pod-cgroup-root": f"/k8s.slice/k8s-kubepods.slice/k8s-kubepods-pod{uid_}.slice/crio-{cid}.scope",
+        "cgroupfs-burstable": f"/kubepods/burstable/pod{uid}/{cid}",
+        "cgroupfs-guaranteed": f"/kubepods/pod{uid}/crio-{cid}/sub",
+        "cgroupfs-docker": f"/docker/{cid}",
+        "cgroupfs-podman": f"/libpod_parent/libpod-{cid}/container",
+        "lxc-docker": f"/lxc.payload.c1/docker/{cid}",
+        "lxc-kubepods": f"/lxc.payload.c1/kubepods/pod{uid}/{cid}",
+        "rootless-podman": f"{user}/user.slice/libpod-{cid}.scope/container",
+        "rootless-docker": f"{user}/user.slice/docker-{cid}.scope",
+        "user-pod": f"{user}/kubepods-pod{uid_}.slice/docker-{cid}.scope",
+        "user-crio": f"{user}/user.slice/crio-{cid}.scope",
+        "user-manager": f"{user}/init.scope",
+        "user-unit": f"{user}/app.slice/nginx.service",
+        "pod-then-user": f"/kubepods.slice/kubepods-pod{uid_}.slice/user@1000.service/libpod-{cid}.scope",
+        "session": "/user.slice/user-1000.slice/session-2.scope",
+        "root": "/",
+        "escape": f"/system.slice/docker-{cid[:60]}\x1b[2K.scope",
+        "selector-user": f"podman://user@1000.service/{cid[:12]}",
+        "selector-scheme": f"containerd://{cid}",
+    }
+    return {name: path.encode() for name, path in seeds.items()}
+
+
+write("cgroup", cgroup())

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Containers and pods from cgroup paths (container.c): every shape the
  * engines and the kubelet make, with systemd's driver and with cgroupfs,
- * rootless podman behind a user's manager (whose unit still reads as
- * cgroup.c names it), conmon's scopes, and names that only look like one:
- * IDs that are not 64 hex digits, other users' bytes, overlong names. */
+ * rootless podman and Docker behind a user's manager (whose unit still
+ * reads as cgroup.c names it, and whose container is named behind it),
+ * conmon's scopes, and names that only look like one: IDs that are not 64
+ * hex digits, other users' bytes, overlong names, and the names of those
+ * who may make cgroups of their own (an unprivileged LXC container's
+ * subtree, a user's manager) but are no engine. --container's forms and
+ * what they select. */
 #include <stdlib.h>
 
 #include "cgroup.h"
@@ -17,6 +21,9 @@
 #define UID "1234abcd-5678-4ef0-9abc-def012345678"
 #define UID_ "1234abcd_5678_4ef0_9abc_def012345678"
 #define UID2_ "99999999_8888_4777_a666_555555555555"
+#define UID2 "99999999-8888-4777-a666-555555555555"
+#define USER "/user.slice/user-1000.slice/user@1000.service"
+#define MGR "user@1000.service/"    /* a user's container's name: behind its manager */
 #define STATIC_UID "0fe4a2a1f0f7f1a6e4b1a3c5d7e9f0a2"  /* a static pod's: 32 hex digits */
 
 #define DOCKER CONTAINER_RUNTIME_DOCKER
@@ -30,7 +37,7 @@
 
 static const struct {
         const char *path;
-        const char *id;           /* "" none */
+        const char *name;         /* container_name(): the ID, a user's behind its manager; "" none */
         uint8_t runtime;
         const char *pod;          /* "" none */
         uint8_t qos;
@@ -79,23 +86,57 @@ static const struct {
         { "/kubepods/burstable/pod" STATIC_UID "/" ID, ID, UNKNOWN, STATIC_UID, BURSTABLE },
         { "/kubepods/burstable", "", 0, "", 0 },
         { "/kubepods", "", 0, "", 0 },
-        { "/kubelet/kubepods/burstable/pod" UID "/" ID, ID, UNKNOWN, UID, BURSTABLE }, /* --cgroup-root */
         { "/docker/" ID, ID, DOCKER, "", 0 },
         { "/docker/" ID "/sub", ID, DOCKER, "", 0 },
+        { "/docker/" ID "/docker/" ID2, ID, DOCKER, "", 0 },    /* Docker in Docker: the outer */
+        { "/kubepods/pod" UID "/" ID "/kubepods/pod" UID2 "/" ID2, ID, UNKNOWN, UID, GUARANTEED },
         { "/libpod_parent/libpod-" ID, ID, PODMAN, "", 0 },
         { "/libpod_parent/libpod-" ID "/container", ID, PODMAN, "", 0 },
         { "/libpod_parent/conmon", "", 0, "", 0 },
         { "/libpod_parent/libpod-conmon-" ID, "", 0, "", 0 },
-        /* rootless podman, behind a user's manager */
-        { "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID ".scope", ID, PODMAN, "", 0 },
-        { "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID ".scope/container", ID, PODMAN, "", 0 },
-        { "/user.slice/user-1000.slice/user@1000.service/user.slice/user-libpod_pod_" ID2 ".slice/libpod-" ID ".scope",
-          ID, PODMAN, "", 0 },
-        { "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-conmon-" ID ".scope", "", 0, "", 0 },
-        { "/user.slice/user-1000.slice/user@1000.service/init.scope", "", 0, "", 0 },
+        { "/libpod_parent/docker-" ID, "", 0, "", 0 },
+        /* ... only at the top, where only root makes cgroups: below, whoever
+         * owns the subtree names them (an unprivileged LXC container owns
+         * its lxc.payload.NAME), and a kubelet's --cgroup-root with cgroupfs
+         * is not told from that */
+        { "/lxc.payload.c1/docker/" ID, "", 0, "", 0 },
+        { "/lxc.payload.c1/kubepods/pod" UID "/" ID, "", 0, "", 0 },
+        { "/lxc.payload.c1/kubepods/burstable/pod" UID "/" ID, "", 0, "", 0 },
+        { "/lxc.payload.c1/libpod_parent/libpod-" ID, "", 0, "", 0 },
+        { "/lxc.payload.c1/libpod-" ID, "", 0, "", 0 },
+        { "/lxc.payload.c1/crio-" ID, "", 0, "", 0 },
+        { "/kubelet/kubepods/burstable/pod" UID "/" ID, "", 0, "", 0 },
+        { "/libpod-" ID, "", 0, "", 0 },
+        /* rootless podman and Docker, behind a user's manager: the user's */
+        { USER "/user.slice/libpod-" ID ".scope", MGR ID, PODMAN, "", 0 },
+        { USER "/user.slice/libpod-" ID ".scope/container", MGR ID, PODMAN, "", 0 },
+        { USER "/user.slice/user-libpod_pod_" ID2 ".slice/libpod-" ID ".scope", MGR ID, PODMAN, "", 0 },
+        { USER "/libpod-" ID ".scope", MGR ID, PODMAN, "", 0 },
+        { USER "/user.slice/docker-" ID ".scope", MGR ID, DOCKER, "", 0 },
+        { "/user.slice/user-4294967295.slice/user@4294967295.service/user.slice/libpod-" ID ".scope",
+          "user@4294967295.service/" ID, PODMAN, "", 0 },
+        { USER "/user.slice/libpod-conmon-" ID ".scope", "", 0, "", 0 },
+        { USER "/init.scope", "", 0, "", 0 },
+        { USER, "", 0, "", 0 },
+        /* ... a user makes any unit in there (systemd-run --user --scope):
+         * no pod (no kubelet runs in a user's manager), no engine that runs
+         * only as root, and the container is the user's, never the
+         * system's of the same ID */
+        { USER "/kubepods-pod" UID_ ".slice/docker-" ID ".scope", MGR ID, DOCKER, "", 0 },
+        { USER "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice/libpod-" ID ".scope",
+          MGR ID, PODMAN, "", 0 },
+        { USER "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice", "", 0, "", 0 },
+        { USER "/kubepods.slice/kubepods-pod" UID_ ".slice/cri-containerd-" ID ".scope", "", 0, "", 0 },
+        { USER "/user.slice/crio-" ID ".scope", "", 0, "", 0 },
+        { USER "/user.slice/cri-containerd-" ID ".scope", "", 0, "", 0 },
+        { USER "/app.slice/nginx.service/docker-" ID ".scope", "", 0, "", 0 },
+        /* ... nor one of the system's slices: a user's container is in no pod */
+        { "/kubepods.slice/kubepods-pod" UID_ ".slice/user@1000.service/user.slice/libpod-" ID ".scope",
+          MGR ID, PODMAN, "", 0 },
+        { "/kubepods.slice/kubepods-pod" UID_ ".slice/user@1000.service", "", 0, "", 0 },
         /* ... a user's cgroups are the user's: no cgroupfs directories in there */
-        { "/user.slice/user-1000.slice/user@1000.service/docker/" ID, "", 0, "", 0 },
-        { "/user.slice/user-1000.slice/user@1000.service/kubepods/pod" UID "/" ID, "", 0, "", 0 },
+        { USER "/docker/" ID, "", 0, "", 0 },
+        { USER "/kubepods/pod" UID "/" ID, "", 0, "", 0 },
         /* no container, no pod */
         { "/", "", 0, "", 0 },
         { "", "", 0, "", 0 },
@@ -153,15 +194,20 @@ static void test_shapes(void) {
                 struct container_ref c;
 
                 memset(&c, 0x55, sizeof(c)); /* whatever was there is overwritten */
+                char name[CONTAINER_NAME_MAX];
+
                 container_from_path(cases[i].path, &c);
-                if (strcmp(c.id, cases[i].id) != 0 || strcmp(c.pod_uid, cases[i].pod) != 0 ||
-                    (c.id[0] && c.runtime != cases[i].runtime) || (!c.id[0] && c.runtime != 0) ||
+                container_name(&c, name);
+                if (!c.id[0])
+                        name[0] = '\0';
+                if (strcmp(name, cases[i].name) != 0 || strcmp(c.pod_uid, cases[i].pod) != 0 ||
+                    (c.id[0] && c.runtime != cases[i].runtime) || (!c.id[0] && (c.runtime != 0 || c.owner[0])) ||
                     c.qos != cases[i].qos) {
                         char shown[4096];
 
-                        fprintf(stderr, "container_from_path(\"%s\") = id \"%s\" runtime %u pod \"%s\" qos %u, "
+                        fprintf(stderr, "container_from_path(\"%s\") = \"%s\" runtime %u pod \"%s\" qos %u, "
                                 "want \"%s\" %u \"%s\" %u\n", escape_cut(shown, sizeof(shown), cases[i].path),
-                                c.id, c.runtime, c.pod_uid, c.qos, cases[i].id, cases[i].runtime, cases[i].pod,
+                                name, c.runtime, c.pod_uid, c.qos, cases[i].name, cases[i].runtime, cases[i].pod,
                                 cases[i].qos);
                         test_failures++;
                 }
@@ -169,27 +215,27 @@ static void test_shapes(void) {
 }
 
 /* The unit of a rootless container reads as issue 13 made it, and the
- * container is found in the same path. */
+ * container, found in the same path, is named behind the same manager. */
 static void test_unit_and_container(void) {
         static const struct {
-                const char *path, *unit;
+                const char *path, *unit, *name;
         } both[] = {
-                { "/user.slice/user-1000.slice/user@1000.service/libpod-" ID ".scope",
-                  "user@1000.service/libpod-" ID ".scope" },
-                { "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID ".scope/container",
-                  "user@1000.service/libpod-" ID ".scope" },
+                { USER "/libpod-" ID ".scope", MGR "libpod-" ID ".scope", MGR ID },
+                { USER "/user.slice/libpod-" ID ".scope/container", MGR "libpod-" ID ".scope", MGR ID },
+                { USER "/kubepods-pod" UID_ ".slice/docker-" ID ".scope", MGR "docker-" ID ".scope", MGR ID },
                 { "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice/cri-containerd-" ID
-                  ".scope", "cri-containerd-" ID ".scope" },
+                  ".scope", "cri-containerd-" ID ".scope", ID },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(both); i++) {
-                char unit[CGROUP_UNIT_MAX];
+                char unit[CGROUP_UNIT_MAX], name[CONTAINER_NAME_MAX];
                 struct container_ref c;
 
                 cgroup_path_unit(both[i].path, unit, sizeof(unit));
                 CHECK_STR(unit, both[i].unit);
                 container_from_path(both[i].path, &c);
                 CHECK_STR(c.id, ID);
+                CHECK_STR(container_name(&c, name), both[i].name);
         }
 }
 
@@ -241,14 +287,22 @@ static void test_overlong(void) {
         container_from_path(path, &c);
         CHECK_STR(c.id, ID);
         CHECK_INT(c.runtime, DOCKER);
-        /* a cgroupfs path of many levels before kubepods */
+        /* a cgroupfs path of many levels before kubepods: not at the top */
         off = 0;
         while (off < 4000)
                 off += (size_t) snprintf(path + off, sizeof(path) - off, "/d");
         snprintf(path + off, sizeof(path) - off, "/kubepods/pod" UID "/" ID);
         container_from_path(path, &c);
+        CHECK_STR(c.id, "");
+        CHECK_STR(c.pod_uid, "");
+        /* a user's, many slices deep */
+        off = (size_t) snprintf(path, sizeof(path), USER);
+        while (off < 4000)
+                off += (size_t) snprintf(path + off, sizeof(path) - off, "/a.slice");
+        snprintf(path + off, sizeof(path) - off, "/libpod-" ID ".scope");
+        container_from_path(path, &c);
         CHECK_STR(c.id, ID);
-        CHECK_STR(c.pod_uid, UID);
+        CHECK_STR(c.owner, "user@1000.service");
 }
 
 static void test_names(void) {
@@ -265,46 +319,95 @@ static void test_names(void) {
         CHECK(pod_qos_to_string(200) == NULL);
 }
 
+/* A container's name, and its short form: the system's by its ID, a
+ * user's behind the manager's unit. */
+static void test_container_names(void) {
+        struct container_ref c = { .id = ID };
+        char name[CONTAINER_NAME_MAX], shortname[CONTAINER_SHORT_NAME_MAX];
+
+        CHECK_STR(container_name(&c, name), ID);
+        CHECK_INT(container_name_owner_len(name), 0);
+        CHECK_STR(container_name_short(name, shortname), "0123456789ab");
+        strcpy(c.owner, "user@4294967295.service"); /* the longest */
+        CHECK_STR(container_name(&c, name), "user@4294967295.service/" ID);
+        CHECK_INT(container_name_owner_len(name), strlen("user@4294967295.service"));
+        CHECK_STR(container_name_short(name, shortname), "user@4294967295.service/0123456789ab");
+        CHECK_STR(container_name_short("-", shortname), "-");
+        CHECK_STR(container_name_short("0123", shortname), "0123");
+        /* not a name container_name() gives: cut, never past the buffer */
+        CHECK_STR(container_name_short("user@4294967295000000000000.service/" ID, shortname),
+                  "user@429496729500000000/0123456789ab");
+}
+
 static void test_parse_selectors(void) {
         static const struct {
                 const char *arg, *want; /* NULL: refused */
+                uint8_t runtime;
         } ids[] = {
-                { "0123abcd4567", "0123abcd4567" },
-                { "0", "0" },
-                { ID, ID },
-                { "0123ABCD", "0123abcd" },
-                { "containerd://" ID, ID },
-                { "docker://0123", "0123" },
-                { "cri-o://0123", "0123" },
-                { "", NULL },
-                { ID "0", NULL },           /* longer than any ID */
-                { "0123-abcd", NULL },
-                { "xyz", NULL },
-                { "docker-0123", NULL },
-                { "containerd://", NULL },
-                { "Containerd://0123", NULL },
-                { "a b://0123", NULL },
-                { "\x1b[2K", NULL },
+                { "0123abcd4567", "0123abcd4567", UNKNOWN },
+                { "0", "0", UNKNOWN },
+                { ID, ID, UNKNOWN },
+                { "0123ABCD", "0123abcd", UNKNOWN },
+                /* as kubectl get pod -o jsonpath='{..containerID}' and the engines print it */
+                { "containerd://" ID, ID, CONTAINERD },
+                { "docker://0123", "0123", DOCKER },
+                { "cri-o://0123", "0123", CRIO },
+                { "podman://0123", "0123", PODMAN },
+                /* a user's: behind its manager, as finwatch names it */
+                { MGR "0123", MGR "0123", UNKNOWN },
+                { MGR ID, MGR ID, UNKNOWN },
+                { "podman://" MGR "0123AB", MGR "0123ab", PODMAN },
+                { "user@4294967295.service/0", "user@4294967295.service/0", UNKNOWN },
+                { "", NULL, 0 },
+                { ID "0", NULL, 0 },           /* longer than any ID */
+                { "0123-abcd", NULL, 0 },
+                { "xyz", NULL, 0 },
+                { "docker-0123", NULL, 0 },
+                { "containerd://", NULL, 0 },
+                { "Containerd://0123", NULL, 0 },
+                { "a b://0123", NULL, 0 },
+                { "\x1b[2K", NULL, 0 },
+                /* only the schemes there are */
+                { "://0123", NULL, 0 },
+                { "-://0123", NULL, 0 },
+                { "crio://0123", NULL, 0 },
+                { "libpod://0123", NULL, 0 },
+                { "http://0123", NULL, 0 },
+                { "0123://", NULL, 0 },
+                { "docker://docker://0123", NULL, 0 },
+                { "docker:/0123", NULL, 0 },
+                /* only a user's manager before the ID */
+                { MGR, NULL, 0 },
+                { "/0123", NULL, 0 },
+                { "user@.service/0123", NULL, 0 },
+                { "user@abc.service/0123", NULL, 0 },
+                { "user@42949672950.service/0123", NULL, 0 },
+                { "system.slice/0123", NULL, 0 },
+                { MGR "/0123", NULL, 0 },
+                { MGR MGR "0123", NULL, 0 },
+                { "user@1000.service/libpod-0123", NULL, 0 },
         }, pods[] = {
-                { UID, UID },
-                { UID_, UID },
-                { "1234ABCD-5678-4EF0-9ABC-DEF012345678", UID },
-                { STATIC_UID, STATIC_UID },
-                { "", NULL },
-                { "1234abcd", NULL },       /* no prefixes: the whole UID */
-                { UID "0", NULL },
-                { "1234abcd-5678_4ef0-9abc-def012345678", NULL }, /* one form or the other */
-                { "1234abcd-5678-4ef0-9abc-def01234567g", NULL },
-                { "1234abcd5678-4ef0-9abc-def012345678x", NULL },
-                { STATIC_UID "0", NULL },
+                { UID, UID, 0 },
+                { UID_, UID, 0 },
+                { "1234ABCD-5678-4EF0-9ABC-DEF012345678", UID, 0 },
+                { STATIC_UID, STATIC_UID, 0 },
+                { "", NULL, 0 },
+                { "1234abcd", NULL, 0 },       /* no prefixes: the whole UID */
+                { UID "0", NULL, 0 },
+                { "1234abcd-5678_4ef0-9abc-def012345678", NULL, 0 }, /* one form or the other */
+                { "1234abcd-5678-4ef0-9abc-def01234567g", NULL, 0 },
+                { "1234abcd5678-4ef0-9abc-def012345678x", NULL, 0 },
+                { STATIC_UID "0", NULL, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-                char buf[CONTAINER_ID_LEN + 1] = "";
-                int r = container_id_prefix_parse(ids[i].arg, buf);
+                struct container_sel sel = { .prefix = "unset", .runtime = 99 };
+                int r = container_sel_parse(ids[i].arg, &sel);
 
-                if (ids[i].want ? r != 0 || strcmp(buf, ids[i].want) != 0 : r != -EINVAL) {
-                        fprintf(stderr, "container_id_prefix_parse(\"%s\") = %d \"%s\"\n", ids[i].arg, r, buf);
+                if (ids[i].want ? r != 0 || strcmp(sel.prefix, ids[i].want) != 0 || sel.runtime != ids[i].runtime
+                                : r != -EINVAL || strcmp(sel.prefix, "unset") != 0) {
+                        fprintf(stderr, "container_sel_parse(\"%s\") = %d \"%s\" %u\n", ids[i].arg, r, sel.prefix,
+                                sel.runtime);
                         test_failures++;
                 }
         }
@@ -319,12 +422,61 @@ static void test_parse_selectors(void) {
         }
 }
 
+/* What --container selects: the start of a name (a user's only in the
+ * user's form), of the scheme's runtime or of none known. */
+static void test_select(void) {
+        static const struct {
+                const char *arg, *name; /* name NULL: no container */
+                uint8_t runtime;
+                bool selected;
+        } selects[] = {
+                { "0123", ID, DOCKER, true },
+                { "0123", ID2, DOCKER, false },
+                { "0123", NULL, 0, false },
+                { ID, ID, PODMAN, true },
+                /* the system's container only: a user's of the same ID is not it */
+                { "0123", MGR ID, PODMAN, false },
+                { ID, MGR ID, DOCKER, false },
+                { MGR "0123", MGR ID, PODMAN, true },
+                { MGR "0123", ID, PODMAN, false },
+                { MGR "0123", "user@10000.service/" ID, PODMAN, false },
+                { "user@100.service/0123", MGR ID, PODMAN, false },
+                /* a scheme: its runtime, or none known (the cgroupfs driver's kubepods/.../ID) */
+                { "docker://0123", ID, DOCKER, true },
+                { "docker://0123", ID, CONTAINERD, false },
+                { "docker://0123", ID, UNKNOWN, true },
+                { "containerd://0123", ID, CONTAINERD, true },
+                { "containerd://0123", ID, CRIO, false },
+                { "cri-o://0123", ID, CRIO, true },
+                { "cri-o://0123", ID, PODMAN, false },
+                { "podman://0123", ID, PODMAN, true },
+                { "podman://0123", ID, DOCKER, false },
+                { "podman://" MGR "0123", MGR ID, PODMAN, true },
+                { "docker://" MGR "0123", MGR ID, PODMAN, false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(selects); i++) {
+                struct container_sel sel;
+
+                CHECK_INT(container_sel_parse(selects[i].arg, &sel), 0);
+                if (container_sel_matches(&sel, selects[i].name, selects[i].runtime) != selects[i].selected) {
+                        fprintf(stderr, "--container %s of %s (runtime %u): %s, want %s\n", selects[i].arg,
+                                selects[i].name ? selects[i].name : "(none)", selects[i].runtime,
+                                selects[i].selected ? "not selected" : "selected",
+                                selects[i].selected ? "selected" : "not");
+                        test_failures++;
+                }
+        }
+}
+
 int main(void) {
         test_shapes();
         test_unit_and_container();
         test_hostile_unit();
         test_overlong();
         test_names();
+        test_container_names();
         test_parse_selectors();
+        test_select();
         return test_result("test-container");
 }

@@ -214,7 +214,8 @@ static void test_select_user_units(void) {
 #define POD_2 "99999999-8888-4777-a666-555555555555"
 
 /* Rows get the container and pod of their cgroup (container.h), and
- * --container (the ID's first digits) and --pod (the UID) select them. */
+ * --container (the ID's first digits: the system's; a user's behind its
+ * manager; a scheme's runtime) and --pod (the UID) select them. */
 static void test_select_containers(void) {
         char root[] = "/tmp/finwatch-test-gather-XXXXXX";
         struct cgroup_cache *cc = NULL;
@@ -232,10 +233,19 @@ static void test_select_containers(void) {
                 const char *container, *pod;
                 const char *cookies;    /* the ones selected, as digits */
         } selections[] = {
-                { CID_A, NULL, "157" },
-                { "aaaa", NULL, "1257" },
+                { CID_A, NULL, "17" },
+                { "aaaa", NULL, "127" },
+                { "user@1000.service/aaaa", NULL, "5" },
+                { "user@1000.service/" CID_A, NULL, "5" },
+                { "podman://user@1000.service/aaaa", NULL, "5" },
+                { "docker://user@1000.service/aaaa", NULL, "" },
+                { "user@1001.service/aaaa", NULL, "" },
                 { "AAAA1", NULL, "2" },
                 { "c", NULL, "34" },
+                { "docker://c", NULL, "34" },        /* the cgroupfs kubepods/.../ID: any runtime */
+                { "cri-o://c", NULL, "3" },
+                { "containerd://aaaa", NULL, "127" },
+                { "podman://aaaa", NULL, "" },
                 { "b", NULL, "" },
                 { NULL, POD_1, "127" },
                 { NULL, POD_2, "3" },
@@ -277,14 +287,14 @@ static void test_select_containers(void) {
                         CHECK_STR(rows[3].container_id, CID_C);
                         CHECK_INT(rows[3].container_runtime, CONTAINER_RUNTIME_DOCKER);
                         CHECK(rows[3].pod_uid == NULL);
-                        CHECK_STR(rows[4].container_id, CID_A);
+                        CHECK_STR(rows[4].container_id, "user@1000.service/" CID_A);
                         CHECK_INT(rows[4].container_runtime, CONTAINER_RUNTIME_PODMAN);
                         CHECK_STR(rows[4].unit, "user@1000.service/libpod-" CID_A ".scope");
                         CHECK(rows[5].container_id == NULL && rows[5].pod_uid == NULL);
                         CHECK_STR(rows[5].unit, "nginx.service");
                 } else {
                         if (selections[k].container) {
-                                CHECK_INT(container_id_prefix_parse(selections[k].container, sel.container), 0);
+                                CHECK_INT(container_sel_parse(selections[k].container, &sel.container), 0);
                                 sel.have_container = true;
                         }
                         if (selections[k].pod) {
@@ -306,6 +316,42 @@ static void test_select_containers(void) {
 
         cgroup_cache_free(cc);
         cgtree_remove(root);
+}
+
+/* kill --container refuses when the sockets selected are in more than one
+ * container: how many there are among rows, up to two, and which. */
+static void test_containers_distinct(void) {
+        struct row rows[5] = {
+                row(1, 100, NULL, true, 0), row(2, 200, NULL, true, 0), row(3, 300, NULL, true, 0),
+                row(4, 400, NULL, true, 0), row(5, 500, NULL, true, 0),
+        };
+        const char *a = "x", *b = "x";
+
+        CHECK_INT(gather_containers_distinct(rows, 0, &a, &b), 0);
+        CHECK(a == NULL && b == NULL);
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 0); /* in none */
+        CHECK(a == NULL && b == NULL);
+        rows[1].container_id = CID_A;
+        rows[3].container_id = CID_A;
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 1);
+        CHECK(a == rows[1].container_id && b == NULL);
+        /* one prefix, two containers, one of them with a socket selected: one */
+        CHECK_INT(gather_containers_distinct(rows + 1, 1, &a, &b), 1);
+        rows[4].container_id = CID_B;
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 2);
+        CHECK(a == rows[1].container_id && b == rows[4].container_id);
+        CHECK_INT(gather_containers_distinct(rows, 4, &a, &b), 1);
+        /* a user's container of the same ID is another container */
+        rows[4].container_id = "user@1000.service/" CID_A;
+        CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 2);
+        CHECK_STR(b, "user@1000.service/" CID_A);
+        /* one string or two of the same name: one container */
+        {
+                char copy[] = CID_A;
+
+                rows[4].container_id = copy;
+                CHECK_INT(gather_containers_distinct(rows, 5, &a, &b), 1);
+        }
 }
 
 /* --unit takes a name as finwatch shows it (escaped, escape.h) or as it is. */
@@ -514,6 +560,7 @@ int main(void) {
         test_select_user_units();
         test_select_escaped_unit();
         test_select_containers();
+        test_containers_distinct();
         test_confirm_causes();
         return test_result("test-gather");
 }

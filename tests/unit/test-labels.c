@@ -99,13 +99,13 @@ static void test_user_units(void) {
         }
 
         /* two nginx.service, two names */
-        u_user = labels_unit(l, tracker_get(t, 11));
-        u_sys = labels_unit(l, tracker_get(t, 16));
+        u_user = labels_cgroup(l, tracker_get(t, 11)).unit;
+        u_sys = labels_cgroup(l, tracker_get(t, 16)).unit;
         CHECK(u_user != LABEL_NONE && u_sys != LABEL_NONE && u_user != u_sys);
         CHECK_STR(labels_name(l, u_user), "user@1000.service/nginx.service");
         CHECK_STR(labels_name(l, u_sys), "nginx.service");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 14))), "user@1000.service/libpod-0123abcd.scope");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 17))), "user@1000.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 14)).unit), "user@1000.service/libpod-0123abcd.scope");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 17)).unit), "user@1000.service");
 
         /* the journal: FINWATCH_UNIT */
         alerter_init(&a, 60, collect, record);
@@ -265,12 +265,12 @@ static void test_many_units(void) {
                 if (poll > 0)
                         CHECK_INT(labels_count(l), count); /* kept: not emptied and filled again */
                 for (unsigned i = 0; i < UNITS; i++)
-                        (void) labels_unit(l, tracker_get(t, 1000 + i));
-                CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 999))), "(deleted cgroup)");
+                        (void) labels_cgroup(l, tracker_get(t, 1000 + i)).unit;
+                CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 999)).unit), "(deleted cgroup)");
                 count = labels_count(l);
                 CHECK(count > UNITS);
         }
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1000 + 4242))), "many-4242.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1000 + 4242)).unit), "many-4242.service");
 
         /* walks cannot see everything from now on; the tables emptied */
         for (int i = 0; i < 70; i++)
@@ -279,8 +279,8 @@ static void test_many_units(void) {
         for (unsigned i = 0; i < 800; i++)
                 CHECK_INT(labels_begin(l, NULL), 0);
         CHECK(labels_count(l) < 10);
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 999))), "(deleted cgroup)");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1000 + 7))), "many-7.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 999)).unit), "(deleted cgroup)");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1000 + 7)).unit), "many-7.service");
 
         labels_free(l);
         tracker_free(t);
@@ -294,7 +294,9 @@ static void test_many_units(void) {
 
 /* Containers and pods: the whole ID and the UID in the journal records,
  * the short ID and the UID as bounded metric labels (the ten largest, then
- * other; none left out), a container that is no pod's, a pod's conmon. */
+ * other; none left out), a container that is no pod's, a pod's conmon, a
+ * user's rootless container of the same ID as the system's (named behind
+ * its manager: never counted or recorded as the system's). */
 static void test_containers(void) {
         struct cgroup_cache *cc = NULL;
         struct labels *l = NULL;
@@ -318,9 +320,10 @@ static void test_containers(void) {
         CHECK_INT(labels_new(&l, cc), 0);
         CHECK_INT(labels_begin(l, NULL), 0);
         CHECK_INT(tracker_new(&t), 0);
-        /* 9 docker containers, container k with k + 1 sockets, and one
-         * socket of each of the others: 11 labels, one past the budget */
-        for (unsigned k = 0; k < 9; k++) {
+        /* 8 docker containers, container k with k + 1 sockets, and two
+         * sockets of the pod's container and the rootless one, one of
+         * conmon and sshd: 11 labels, one past the budget */
+        for (unsigned k = 0; k < 8; k++) {
                 char rel[128];
                 uint64_t id;
 
@@ -338,6 +341,8 @@ static void test_containers(void) {
                         entry(2, FW_TCP_FIN_WAIT1, conmon, true, 0, 100 * S, 1),
                         entry(3, FW_TCP_FIN_WAIT1, rootless, true, 0, 100 * S, 1),
                         entry(4, FW_TCP_FIN_WAIT1, plain, true, 0, 100 * S, 1),
+                        entry(5, FW_TCP_FIN_WAIT1, pod, false, 0, 100 * S, 1),
+                        entry(6, FW_TCP_FIN_WAIT1, rootless, true, 0, 100 * S, 1),
                 };
 
                 for (size_t i = 0; i < ELEMENTSOF(e); i++)
@@ -354,8 +359,9 @@ static void test_containers(void) {
         CHECK(sl.container_id == NULL);
         CHECK_STR(sl.pod_uid, "1234abcd-5678-4ef0-9abc-def012345678");
         labels_of(l, tracker_get(t, 3), &sl);
-        CHECK_STR(sl.container_id, CID);
+        CHECK_STR(sl.container_id, "user@1000.service/" CID);
         CHECK_INT(sl.container_runtime, CONTAINER_RUNTIME_PODMAN);
+        CHECK(labels_cgroup(l, tracker_get(t, 3)).container != labels_cgroup(l, tracker_get(t, 1)).container);
         CHECK(sl.pod_uid == NULL);
         CHECK_STR(sl.unit, "user@1000.service/libpod-" CID ".scope");
         labels_of(l, tracker_get(t, 4), &sl);
@@ -387,6 +393,11 @@ static void test_containers(void) {
         labels_of(l, tracker_get(t, 4), &sl);
         alert_stuck(&a, tracker_get(t, 4), &sl, 100 * S, false, 200 * S);
         CHECK(strstr(record, "FINWATCH_CONTAINER") == NULL && strstr(record, "FINWATCH_POD") == NULL);
+        /* the user's: behind its manager */
+        labels_of(l, tracker_get(t, 3), &sl);
+        alert_stuck(&a, tracker_get(t, 3), &sl, 100 * S, false, 200 * S);
+        CHECK(strstr(record, "FINWATCH_CONTAINER_ID=user@1000.service/" CID "\n") != NULL);
+        CHECK(strstr(record, "FINWATCH_CONTAINER_RUNTIME=podman\n") != NULL);
 
         /* the metrics: short IDs, the ten largest, the rest as other */
         CHECK_INT(summary_build(&s, t, l, 200 * S), 0);
@@ -396,22 +407,24 @@ static void test_containers(void) {
         if (f) {
                 CHECK_INT(metrics_format(f, &m), 0);
                 fclose(f);
-                /* container 08 (9 sockets), 01 (2), the rootless one's and
-                 * the pod's (one short ID: 2), "-" (conmon, sshd: 2); 00
+                /* container 07 (8 sockets), 01 (2), the pod's and the
+                 * rootless one of the same ID (2 each: two labels, the
+                 * user's behind its manager), "-" (conmon, sshd: 2); 00
                  * (1), the smallest, is "other" */
-                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"080000000000\"} 9\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"070000000000\"} 8\n"));
                 CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"010000000000\"} 2\n"));
                 CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"0123456789ab\"} 2\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"user@1000.service/0123456789ab\"} 2\n"));
                 CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"-\"} 2\n"));
                 CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"000000000000\"}") == NULL);
                 CHECK(strstr(text, "finwatch_stuck_sockets_by_container{container=\"other\"} 1\n"));
                 CHECK(strstr(text, CID) == NULL); /* no whole ID: 64 digits were cut at 63 */
-                CHECK(strstr(text, "finwatch_stuck_sockets_by_pod{pod=\"1234abcd-5678-4ef0-9abc-def012345678\"} 2\n"));
-                CHECK(strstr(text, "finwatch_stuck_sockets_by_pod{pod=\"-\"} 47\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_pod{pod=\"1234abcd-5678-4ef0-9abc-def012345678\"} 3\n"));
+                CHECK(strstr(text, "finwatch_stuck_sockets_by_pod{pod=\"-\"} 39\n"));
                 /* none left out */
                 for (size_t i = 0; i <= METRICS_TOP && m.by_container[i].count; i++)
                         total += m.by_container[i].count;
-                CHECK_INT(total, 45 + 4);
+                CHECK_INT(total, 36 + 6);
                 free(text);
         }
 
@@ -468,14 +481,14 @@ int main(void) {
         }
 
         /* one id per unit, the same for the same unit; names as systemd's */
-        a = labels_unit(l, tracker_get(t, 1));
-        b = labels_unit(l, tracker_get(t, 2));
+        a = labels_cgroup(l, tracker_get(t, 1)).unit;
+        b = labels_cgroup(l, tracker_get(t, 2)).unit;
         CHECK(a != LABEL_NONE && a == b);
         CHECK_STR(labels_name(l, a), "nginx.service");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 3))), "squid.service");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 4))), "docker-1.scope");
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 5))), "(deleted cgroup)");
-        CHECK_INT(labels_unit(l, tracker_get(t, 6)), LABEL_NONE);
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 3)).unit), "squid.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 4)).unit), "docker-1.scope");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 5)).unit), "(deleted cgroup)");
+        CHECK_INT(labels_cgroup(l, tracker_get(t, 6)).unit, LABEL_NONE);
         CHECK_STR(labels_name(l, labels_netns(l, tracker_get(t, 1))), "host");
         CHECK_STR(labels_name(l, labels_netns(l, tracker_get(t, 4))), "fwvm");
         CHECK_INT(labels_netns(l, tracker_get(t, 6)), LABEL_NONE); /* not watched */
@@ -496,7 +509,7 @@ int main(void) {
 
                 CHECK_INT(tracker_restore(t, &late), 0);
                 CHECK_INT(labels_begin(l, &set), 0);
-                CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 7))), "late.service");
+                CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 7)).unit), "late.service");
         }
 
         /* the summary: one pass, counted by ids */
@@ -539,7 +552,7 @@ int main(void) {
         for (unsigned i = 0; i < 800; i++)
                 CHECK_INT(labels_begin(l, &set), 0);
         CHECK(labels_count(l) < 10);
-        CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1))), "nginx.service");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1)).unit), "nginx.service");
 
         summary_done(&s);
         labels_free(l); /* and the cgroup cache with it */
@@ -598,7 +611,7 @@ int main(void) {
 
                         CHECK_INT(tracker_restore(t, &e), 0);
                 }
-                CHECK_STR(labels_name(l, labels_unit(l, tracker_get(t, 1))), "evil\x1b[2K\r\xff.scope");
+                CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1)).unit), "evil\x1b[2K\r\xff.scope");
                 s = (struct summary) {};
                 CHECK_INT(summary_build(&s, t, l, 200 * S), 0);
                 summary_top_orphan_units(&s, 5, top, sizeof(top));

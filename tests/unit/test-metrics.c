@@ -26,6 +26,7 @@ int main(void) {
         m.orphans = 42;
         m.max_orphans = 131072;
         m.poll_duration_usec = 1500;
+        m.poll_failures = 23;
         metrics_count_poll_error(&m, -ENOBUFS);
         metrics_count_poll_error(&m, -ENOBUFS);
         metrics_count_poll_error(&m, -EBADMSG);

@@ -180,9 +180,9 @@ static void test_json(void) {
                         "backoff", "unacked", "snd_wnd", "notsent_bytes", "rto_usec", "last_data_sent_ms",
                         "last_ack_recv_ms", "age_seconds", "age_min_seconds", "age_max_seconds", "age_source",
                         "first_seen", "alerted", "orphan", "cause", "cause_confirmed", "peer", "fate",
-                        "reaped_in_seconds", "unit", "cgroup", "cgroup_deleted", "container_id", "container_runtime",
-                        "pod_uid", "pod_qos", "netns", "netns_inode", "netns_unit", "pid", "process", "uid", "inode",
-                        "cookie", "cgroup_id", "shutdown", "ifindex",
+                        "reaped_in_seconds", "unit", "cgroup", "cgroup_deleted", "container_id", "container_owner",
+                        "container_runtime", "pod_uid", "pod_qos", "netns", "netns_inode", "netns_unit", "pid",
+                        "process", "uid", "inode", "cookie", "cgroup_id", "shutdown", "ifindex",
                 };
                 const char *p = text;
 
@@ -464,13 +464,14 @@ static void test_kernel_ages(void) {
 }
 
 /* A container's short ID, a pod's UID and QoS class: columns when a row
- * has one, JSON fields always (null when none). */
+ * has one, JSON fields always (null when none); a user's container behind
+ * its manager, in the table and the JSON (container_owner). */
 static void test_containers(void) {
-        struct row s[3] = {};
+        struct row s[4] = {};
         json_t *root, *o;
         char *text;
 
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
                 s[i].sock = sock(AF_INET, "10.0.0.1", 80, "10.0.0.2", (uint16_t) (1000 + i), FW_TCP_LAST_ACK,
                                  (uint64_t) i + 1);
                 s[i].unit = "u.scope";
@@ -481,7 +482,9 @@ static void test_containers(void) {
         s[0].pod_qos = POD_QOS_BURSTABLE;
         s[1].container_id = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
         s[1].container_runtime = CONTAINER_RUNTIME_UNKNOWN;
-        ages(s, 3);
+        s[3].container_id = "user@1000.service/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        s[3].container_runtime = CONTAINER_RUNTIME_PODMAN;
+        ages(s, 4);
 
         text = render(table, s, 3);
         CHECK_STR(text,
@@ -497,6 +500,9 @@ static void test_containers(void) {
         text = render(table, s + 2, 1);
         CHECK(strstr(text, "Container") == NULL && strstr(text, " Pod ") == NULL);
         free(text);
+        text = render(table, s + 3, 1);
+        CHECK(strstr(text, " user@1000.service/0123456789ab ") != NULL);
+        free(text);
 
         text = render(json_at_now, s, 3);
         root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
@@ -511,9 +517,19 @@ static void test_containers(void) {
         CHECK(json_is_null(json_object_get(o, "container_runtime"))); /* the cgroupfs driver names none */
         CHECK(json_is_null(json_object_get(o, "pod_uid")));
         CHECK(json_is_null(json_object_get(o, "pod_qos")));
+        CHECK(json_is_null(json_object_get(o, "container_owner")));
         o = json_array_get(root, 2);
         CHECK(json_is_null(json_object_get(o, "container_id")));
+        CHECK(json_is_null(json_object_get(o, "container_owner")));
         CHECK(json_is_null(json_object_get(o, "container_runtime")));
+        json_decref(root);
+        free(text);
+        text = render(json_at_now, s + 3, 1);
+        root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        o = json_array_get(root, 0);
+        CHECK_STR(json_string_value(json_object_get(o, "container_id")), s[3].container_id);
+        CHECK_STR(json_string_value(json_object_get(o, "container_owner")), "user@1000.service");
+        CHECK_STR(json_string_value(json_object_get(o, "container_runtime")), "podman");
         json_decref(root);
         free(text);
 }

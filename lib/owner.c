@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "owner.h"
 #include "util.h"
@@ -40,27 +42,50 @@ static int cmp_pid(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+/* What the readers share: the sockets asked about (sorted by inode; a
+ * reader claims one with a compare-and-swap of its pid), how many are
+ * found, and the processes of the phase being read, taken in turn. */
 struct lookup {
         const char *proc_root;
         struct inode_owner *wanted;
-        size_t n, found;
-        size_t *hits;            /* indices into wanted found in the process read last */
-        size_t n_hits;
+        size_t n;
+        size_t found;           /* atomic */
+        const pid_t *pids;      /* the phase's */
+        size_t n_pids;
+        size_t next;            /* atomic: the next of pids[] to read */
+};
+
+/* A process that held a wanted socket, and its command name. */
+struct holder {
+        pid_t pid;
+        char comm[16];
+};
+
+/* One reader (a thread, or the caller's): its own buffer, counts and
+ * holders, summed and merged when all have stopped. */
+struct reader {
+        struct lookup *l;
         struct owner_stats stats;
+        struct holder *holders;
+        size_t n_holders, holders_allocated;
         char dents[32768] __attribute__((aligned(8)));
 };
+
+static bool all_found(const struct lookup *l) {
+        return __atomic_load_n(&l->found, __ATOMIC_RELAXED) >= l->n;
+}
 
 /* The command name as the kernel has it: all of it, a newline in it too
  * (only the one the kernel adds is dropped; fgets stopped at the first, so
  * "nginx\nevil" showed as "nginx"). "" when it cannot be read. */
-static void read_comm(struct lookup *l, pid_t pid, char comm[16]) {
+static void read_comm(struct reader *r, pid_t pid, char comm[16]) {
         char path[4200], buf[17];
         _cleanup_(closep) int fd = -EBADF;
         ssize_t len;
 
         comm[0] = '\0';
-        snprintf(path, sizeof(path), "%s/%d/comm", l->proc_root, (int) pid);
-        l->stats.comms_read++;
+        snprintf(path, sizeof(path), "%s/%d/comm", r->l->proc_root, (int) pid);
+        r->stats.comms_read++;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return;
@@ -85,22 +110,25 @@ struct linux_dirent64 {
 
 /* Read the descriptors of pid once (getdents64 straight into our buffer:
  * no DIR's own), stopping when every socket is found; then its command
- * name once, if it holds any. */
-static void read_pid(struct lookup *l, pid_t pid) {
+ * name once, if it holds any. A socket two processes hold (inherited) is
+ * the first reader's to claim. */
+static void read_pid(struct reader *r, pid_t pid) {
+        struct lookup *l = r->l;
         _cleanup_(closep) int dir = -EBADF;
         char path[4200];
+        bool holds = false;
         ssize_t got;
 
         snprintf(path, sizeof(path), "%s/%d/fd", l->proc_root, (int) pid);
         dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return; /* gone, or not ours to see */
-        l->stats.pids_read++;
-        l->n_hits = 0;
-        while (l->found < l->n && (got = syscall(SYS_getdents64, dir, l->dents, sizeof(l->dents))) > 0) {
-                for (ssize_t off = 0; off < got && l->found < l->n;) {
-                        const struct linux_dirent64 *de = (const void *) (l->dents + off);
+        r->stats.pids_read++;
+        while (!all_found(l) && (got = syscall(SYS_getdents64, dir, r->dents, sizeof(r->dents))) > 0) {
+                for (ssize_t off = 0; off < got && !all_found(l);) {
+                        const struct linux_dirent64 *de = (const void *) (r->dents + off);
                         struct inode_owner key, *w;
+                        pid_t none = 0;
                         char target[64];
                         ssize_t len;
 
@@ -109,25 +137,57 @@ static void read_pid(struct lookup *l, pid_t pid) {
                                 continue;
                         /* a socket's link is "socket:[N]": anything longer is no socket */
                         len = readlinkat(dir, de->d_name, target, sizeof(target));
-                        l->stats.fds_read++;
+                        r->stats.fds_read++;
                         if (len <= 0 || len >= (ssize_t) sizeof(target) ||
                             !owner_parse_socket_link(target, (size_t) len, &key.inode))
                                 continue;
                         w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), cmp_wanted);
-                        if (!w || w->pid)
+                        if (!w || !__atomic_compare_exchange_n(&w->pid, &none, pid, false, __ATOMIC_RELAXED,
+                                                               __ATOMIC_RELAXED))
                                 continue; /* not asked about, or another holds it too */
-                        w->pid = pid;
-                        l->hits[l->n_hits++] = (size_t) (w - l->wanted);
-                        l->found++;
+                        __atomic_fetch_add(&l->found, 1, __ATOMIC_RELAXED);
+                        holds = true;
                 }
         }
-        if (l->n_hits > 0) {
-                char comm[16];
-
-                read_comm(l, pid, comm);
-                for (size_t i = 0; i < l->n_hits; i++)
-                        memcpy(l->wanted[l->hits[i]].comm, comm, sizeof(comm));
+        if (holds) {
+                if (GROW(r->holders, r->holders_allocated, r->n_holders + 1, 16) < 0)
+                        return; /* its sockets found, its name not kept */
+                r->holders[r->n_holders].pid = pid;
+                read_comm(r, pid, r->holders[r->n_holders].comm);
+                r->n_holders++;
         }
+}
+
+static void *reader_run(void *arg) {
+        struct reader *r = arg;
+        struct lookup *l = r->l;
+        size_t i;
+
+        while (!all_found(l) && (i = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED)) < l->n_pids)
+                read_pid(r, l->pids[i]);
+        return NULL;
+}
+
+/* Read the processes of one phase with up to n_readers readers: the
+ * caller's thread and as many more as there are processes to share. */
+static void read_phase(struct lookup *l, const pid_t *pids, size_t n_pids, struct reader *readers,
+                       size_t n_readers) {
+        pthread_t threads[OWNER_MAX_READERS];
+        size_t started = 0;
+
+        if (n_pids == 0 || all_found(l))
+                return;
+        l->pids = pids;
+        l->n_pids = n_pids;
+        l->next = 0;
+        for (size_t i = 1; i < n_readers && i < n_pids; i++) {
+                if (pthread_create(&threads[started], NULL, reader_run, &readers[i]) != 0)
+                        break; /* fewer readers, the same result */
+                started++;
+        }
+        reader_run(&readers[0]);
+        for (size_t i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
 }
 
 /* The pids of a cgroup (cgroup.procs), appended to *pids. */
@@ -163,13 +223,37 @@ static bool in_netns(const char *proc_root, pid_t pid, const uint64_t *netns, si
         return bsearch(&ino, netns, n, sizeof(*netns), cmp_u64) != NULL;
 }
 
+static int cmp_holder(const void *a, const void *b) {
+        const struct holder *x = a, *y = b;
+
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Each pid of list[] once, in order (list is sorted). */
+static size_t dedup_pids(pid_t *list, size_t n) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (kept == 0 || list[i] != list[kept - 1])
+                        list[kept++] = list[i];
+        return kept;
+}
+
+static size_t n_readers_here(void) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        return cpus < 1 ? 1 : cpus > OWNER_MAX_READERS ? OWNER_MAX_READERS : (size_t) cpus;
+}
+
 int owner_find(const char *proc_root, const struct owner_hints *hints, struct inode_owner *wanted, size_t n,
                struct owner_stats *stats) {
-        _cleanup_(freep) struct lookup *l = NULL;
-        _cleanup_(freep) size_t *hits = NULL;
-        _cleanup_(freep) pid_t *first = NULL, *later = NULL;
+        struct lookup l = { .proc_root = proc_root, .wanted = wanted, .n = n };
+        _cleanup_(freep) struct reader *readers = NULL;
+        _cleanup_(freep) struct holder *holders = NULL;
+        _cleanup_(freep) pid_t *first = NULL, *near = NULL, *later = NULL;
         _cleanup_(freep) uint64_t *netns = NULL;
-        size_t n_first = 0, first_allocated = 0, n_later = 0, later_allocated = 0, n_netns = 0, kept = 0;
+        size_t n_first = 0, first_allocated = 0, n_near = 0, near_allocated = 0, n_later = 0, later_allocated = 0;
+        size_t n_netns = 0, n_readers = n_readers_here(), n_holders = 0;
         DIR *d;
         struct dirent *de;
         int r = 0;
@@ -182,11 +266,11 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
         }
         if (n == 0)
                 return 0;
-        l = calloc(1, sizeof(*l));
-        hits = calloc(n, sizeof(*hits));
-        if (!l || !hits)
+        readers = calloc(n_readers, sizeof(*readers));
+        if (!readers)
                 return -ENOMEM;
-        *l = (struct lookup) { .proc_root = proc_root, .wanted = wanted, .n = n, .hits = hits };
+        for (size_t i = 0; i < n_readers; i++)
+                readers[i].l = &l;
         qsort(wanted, n, sizeof(*wanted), cmp_wanted);
 
         /* the processes of the sockets' cgroups first, each once */
@@ -195,12 +279,8 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
                         cgroup_pids(hints->cgroup_dirs[i], &first, &n_first, &first_allocated);
         if (n_first > 1)
                 qsort(first, n_first, sizeof(*first), cmp_pid);
-        for (size_t i = 0; i < n_first; i++)
-                if (i == 0 || first[i] != first[kept - 1])
-                        first[kept++] = first[i];
-        n_first = kept;
-        for (size_t i = 0; i < n_first && l->found < n; i++)
-                read_pid(l, first[i]);
+        n_first = dedup_pids(first, n_first);
+        read_phase(&l, first, n_first, readers, n_readers);
         if (hints && hints->n_netns > 0) {
                 netns = malloc(hints->n_netns * sizeof(*netns));
                 if (netns) {
@@ -212,34 +292,62 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
 
         /* then those in the sockets' namespaces, then the rest, if any
          * socket is still unknown */
-        if (l->found < n) {
+        if (!all_found(&l)) {
                 d = opendir(proc_root);
                 if (!d)
                         r = -errno;
-                while (d && l->found < n && (de = readdir(d))) {
+                while (d && (de = readdir(d))) {
                         char *end;
                         long pid = strtol(de->d_name, &end, 10);
                         pid_t key = (pid_t) pid;
+                        bool is_near;
 
                         if (*end != '\0' || pid <= 0 || pid > INT32_MAX)
                                 continue;
                         if (n_first && bsearch(&key, first, n_first, sizeof(*first), cmp_pid))
                                 continue; /* read above */
-                        if (n_netns && !in_netns(proc_root, key, netns, n_netns)) {
-                                if (GROW(later, later_allocated, n_later + 1, 256) >= 0)
-                                        later[n_later++] = key;
-                                else
-                                        read_pid(l, key); /* no room to put it off */
-                                continue;
+                        is_near = !n_netns || in_netns(proc_root, key, netns, n_netns);
+                        if (is_near ? GROW(near, near_allocated, n_near + 1, 256) < 0
+                                    : GROW(later, later_allocated, n_later + 1, 256) < 0) {
+                                r = -ENOMEM;
+                                break;
                         }
-                        read_pid(l, key);
+                        if (is_near)
+                                near[n_near++] = key;
+                        else
+                                later[n_later++] = key;
                 }
                 if (d)
                         closedir(d);
-                for (size_t i = 0; i < n_later && l->found < n; i++)
-                        read_pid(l, later[i]);
+                read_phase(&l, near, n_near, readers, n_readers);
+                read_phase(&l, later, n_later, readers, n_readers);
         }
-        if (stats)
-                *stats = l->stats;
-        return r < 0 ? r : (int) l->found;
+
+        /* the readers' counts summed, each holder's name given to the
+         * sockets it holds */
+        for (size_t i = 0; i < n_readers; i++) {
+                if (stats) {
+                        stats->pids_read += readers[i].stats.pids_read;
+                        stats->fds_read += readers[i].stats.fds_read;
+                        stats->comms_read += readers[i].stats.comms_read;
+                }
+                n_holders += readers[i].n_holders;
+        }
+        holders = n_holders ? malloc(n_holders * sizeof(*holders)) : NULL;
+        n_holders = 0;
+        for (size_t i = 0; i < n_readers; i++) {
+                if (holders)
+                        for (size_t j = 0; j < readers[i].n_holders; j++)
+                                holders[n_holders++] = readers[i].holders[j];
+                free(readers[i].holders);
+        }
+        if (n_holders > 1)
+                qsort(holders, n_holders, sizeof(*holders), cmp_holder);
+        for (size_t i = 0; i < n && n_holders; i++) {
+                struct holder key = { .pid = wanted[i].pid }, *h;
+
+                if (key.pid && (h = bsearch(&key, holders, n_holders, sizeof(*holders), cmp_holder)))
+                        memcpy(wanted[i].comm, h->comm, sizeof(h->comm));
+        }
+        return r < 0 ? r : (int) l.found;
 }

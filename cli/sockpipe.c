@@ -18,6 +18,7 @@ struct sockpipe {
         struct block *blocks;            /* SOCKPIPE_BLOCKS, a ring */
         unsigned char ctx[SOCKPIPE_CTX_MAX]; /* for the blocks begun from now on */
         size_t prod;                     /* the block being filled (mod SOCKPIPE_BLOCKS); the caller's */
+        size_t done_here;                /* sockets done in the caller's thread, before any other */
         /* under lock */
         pthread_mutex_t lock;
         pthread_cond_t cond;             /* a block handed over, or given back, or the end */
@@ -96,9 +97,10 @@ static int hand_over(struct sockpipe *p, bool may_start) {
 
         if (b->n == 0)
                 return p->error;
-        if (!p->started && may_start)
+        if (!p->started && may_start && p->done_here >= SOCKPIPE_HERE)
                 p->started = pthread_create(&p->thread, NULL, consume, p) == 0;
         if (!p->started) {
+                p->done_here += b->n;
                 r = p->error < 0 ? 0 : run_block(p, b);
                 if (r < 0 && p->error == 0)
                         p->error = r;

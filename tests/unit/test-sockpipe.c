@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The sockets of a dump handed to a second thread (sockpipe.c): all of
  * them, in order, each with the context it was added under; a dump of
- * less than a block done in the caller's thread; the first error stops it
+ * less than a block, or of at most SOCKPIPE_HERE sockets, done in the
+ * caller's thread, a larger one's rest in the other; the first error stops it
  * and is said. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -92,6 +93,8 @@ static void test_error(void) {
 int main(void) {
         test_order(100000, true);
         test_order(SOCKPIPE_BLOCK - 1, false); /* less than a block: no thread */
+        test_order(SOCKPIPE_HERE, false);      /* a small dump: no thread */
+        test_order(SOCKPIPE_HERE + 3 * SOCKPIPE_BLOCK, true); /* more: the rest in the thread */
         test_order(0, false);
         test_error();
         /* freed unfinished: finished then */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,6 +49,7 @@ static int cmp_pid(const void *a, const void *b) {
  * found, and the processes of the phase being read, taken in turn. */
 struct lookup {
         const char *proc_root;
+        bool procfs;            /* proc_root is a procfs (not a test's tree) */
         struct inode_owner *wanted;
         size_t n;
         size_t found;           /* atomic */
@@ -108,47 +111,89 @@ struct linux_dirent64 {
         char d_name[];
 };
 
-/* Read the descriptors of pid once (getdents64 straight into our buffer:
- * no DIR's own), stopping when every socket is found; then its command
- * name once, if it holds any. A socket two processes hold (inherited) is
- * the first reader's to claim. */
+/* Descriptor name (its number) of dir, read: whether it is open; a socket
+ * asked about and not yet claimed is claimed for pid (*holds). */
+static bool read_fd(struct reader *r, int dir, const char *name, pid_t pid, bool *holds) {
+        struct lookup *l = r->l;
+        struct inode_owner key, *w;
+        pid_t none = 0;
+        char target[64];
+        ssize_t len;
+
+        /* a socket's link is "socket:[N]": anything longer is no socket */
+        len = readlinkat(dir, name, target, sizeof(target));
+        if (len < 0)
+                return false;
+        r->stats.fds_read++;
+        if (len == 0 || len >= (ssize_t) sizeof(target) || !owner_parse_socket_link(target, (size_t) len, &key.inode))
+                return true;
+        w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), cmp_wanted);
+        if (!w || !__atomic_compare_exchange_n(&w->pid, &none, pid, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                return true; /* not asked about, or another holds it too */
+        __atomic_fetch_add(&l->found, 1, __ATOMIC_RELAXED);
+        *holds = true;
+        return true;
+}
+
+/* The descriptors of dir listed (getdents64 straight into our buffer, no
+ * DIR's own), those numbered below from skipped (tried already). */
+static void read_listed(struct reader *r, int dir, unsigned from, pid_t pid, bool *holds) {
+        ssize_t got;
+
+        while (!all_found(r->l) && (got = syscall(SYS_getdents64, dir, r->dents, sizeof(r->dents))) > 0)
+                for (ssize_t off = 0; off < got && !all_found(r->l);) {
+                        const struct linux_dirent64 *de = (const void *) (r->dents + off);
+
+                        off += de->d_reclen;
+                        if (de->d_name[0] == '.' || (from > 0 && strtoul(de->d_name, NULL, 10) < from))
+                                continue;
+                        (void) read_fd(r, dir, de->d_name, pid, holds);
+                }
+}
+
+/* The descriptors of dir read by number from 0 until all open_fds are seen,
+ * without listing them (the listing costs a fifth of the reading: 0.8 of
+ * 4.3 us a descriptor here); a table found sparse (more holes than
+ * descriptors, plus 64) is listed from where it got to. */
+static void read_numbered(struct reader *r, int dir, size_t open_fds, pid_t pid, bool *holds) {
+        size_t seen = 0, holes = 0;
+
+        for (unsigned fd = 0; seen < open_fds && !all_found(r->l); fd++) {
+                char name[12];
+
+                snprintf(name, sizeof(name), "%u", fd);
+                if (read_fd(r, dir, name, pid, holds))
+                        seen++;
+                else if (errno != ENOENT)
+                        return; /* not ours to read (any more) */
+                else if (++holes > seen + 64) {
+                        read_listed(r, dir, fd + 1, pid, holds);
+                        return;
+                }
+        }
+}
+
+/* Read the descriptors of pid once, stopping when every socket is found;
+ * then its command name once, if it holds any. A socket two processes hold
+ * (inherited) is the first reader's to claim. */
 static void read_pid(struct reader *r, pid_t pid) {
         struct lookup *l = r->l;
         _cleanup_(closep) int dir = -EBADF;
         char path[4200];
         bool holds = false;
-        ssize_t got;
+        struct stat st;
 
         snprintf(path, sizeof(path), "%s/%d/fd", l->proc_root, (int) pid);
         dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return; /* gone, or not ours to see */
         r->stats.pids_read++;
-        while (!all_found(l) && (got = syscall(SYS_getdents64, dir, r->dents, sizeof(r->dents))) > 0) {
-                for (ssize_t off = 0; off < got && !all_found(l);) {
-                        const struct linux_dirent64 *de = (const void *) (r->dents + off);
-                        struct inode_owner key, *w;
-                        pid_t none = 0;
-                        char target[64];
-                        ssize_t len;
-
-                        off += de->d_reclen;
-                        if (de->d_name[0] == '.')
-                                continue;
-                        /* a socket's link is "socket:[N]": anything longer is no socket */
-                        len = readlinkat(dir, de->d_name, target, sizeof(target));
-                        r->stats.fds_read++;
-                        if (len <= 0 || len >= (ssize_t) sizeof(target) ||
-                            !owner_parse_socket_link(target, (size_t) len, &key.inode))
-                                continue;
-                        w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), cmp_wanted);
-                        if (!w || !__atomic_compare_exchange_n(&w->pid, &none, pid, false, __ATOMIC_RELAXED,
-                                                               __ATOMIC_RELAXED))
-                                continue; /* not asked about, or another holds it too */
-                        __atomic_fetch_add(&l->found, 1, __ATOMIC_RELAXED);
-                        holds = true;
-                }
-        }
+        /* procfs since Linux 6.2 gives the number of open descriptors as
+         * the directory's size */
+        if (l->procfs && fstat(dir, &st) == 0 && st.st_size > 0)
+                read_numbered(r, dir, (size_t) st.st_size, pid, &holds);
+        else
+                read_listed(r, dir, 0, pid, &holds);
         if (holds) {
                 if (GROW(r->holders, r->holders_allocated, r->n_holders + 1, 16) < 0)
                         return; /* its sockets found, its name not kept */
@@ -254,6 +299,7 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
         _cleanup_(freep) uint64_t *netns = NULL;
         size_t n_first = 0, first_allocated = 0, n_near = 0, near_allocated = 0, n_later = 0, later_allocated = 0;
         size_t n_netns = 0, n_readers = n_readers_here(), n_holders = 0;
+        struct statfs fs;
         DIR *d;
         struct dirent *de;
         int r = 0;
@@ -266,6 +312,7 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
         }
         if (n == 0)
                 return 0;
+        l.procfs = statfs(proc_root, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
         readers = calloc(n_readers, sizeof(*readers));
         if (!readers)
                 return -ENOMEM;

@@ -4,7 +4,8 @@
 /* Whose is a socket a process still owns: the process holding its
  * descriptor, looked up for the sockets asked about only. No kernel
  * interface names it: each candidate process's descriptors are read (a
- * readlink each, "socket:[INODE]"), which costs in proportion to every
+ * readlink each, "socket:[INODE]"; by number where procfs gives their
+ * count, Linux 6.2+, otherwise listed), which costs in proportion to every
  * descriptor those processes hold, live connections too - why finwatch
  * list does it only when asked (--processes). */
 

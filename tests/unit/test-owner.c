@@ -34,6 +34,39 @@ static void find_ourselves(const char *comm) {
         CHECK_INT(st.comms_read, 1);
 }
 
+/* Our own descriptors as the real /proc has them, read by number (Linux
+ * 6.2+) or listed: a socket at the end of a dense table, and one past a
+ * hole of some 800 (listed from where the numbers ran into it). */
+static void test_real_tables(void) {
+        int fds[2], low[200], high = -EBADF;
+        struct inode_owner w[2] = {};
+        struct owner_stats st;
+        struct stat s;
+        size_t n_low = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(low); i++) {
+                low[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (low[i] >= 0)
+                        n_low++;
+        }
+        CHECK_INT(n_low, ELEMENTSOF(low));
+        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        high = fcntl(fds[1], F_DUPFD_CLOEXEC, 1000); /* below the usual soft limit, 1024 */
+        CHECK(high >= 1000);
+        close(fds[1]);
+        CHECK_INT(fstat(n_low ? low[n_low - 1] : fds[0], &s), 0);
+        w[0].inode = (uint32_t) s.st_ino;
+        CHECK_INT(fstat(high, &s), 0);
+        w[1].inode = (uint32_t) s.st_ino;
+        CHECK_INT(owner_find("/proc", NULL, w, 2, &st), 2);
+        CHECK_INT(w[0].pid, getpid());
+        CHECK_INT(w[1].pid, getpid());
+        for (size_t i = 0; i < n_low; i++)
+                close(low[i]);
+        close(fds[0]);
+        close(high);
+}
+
 static void test_parse_link(void) {
         static const struct {
                 const char *text;
@@ -201,6 +234,7 @@ int main(void) {
         /* 15 bytes, the most there is */
         find_ourselves("123456789012345");
         test_parse_link();
+        test_real_tables();
         test_fake_proc();
         return test_result("test-owner");
 }

@@ -302,9 +302,14 @@ static int verb_list(int argc, char **argv) {
         r = gather_or_fail(&a, hook.row ? &hook : NULL, &g);
         if (r != EXIT_OK)
                 return r;
-        if (table && !hook.row)
-                for (size_t i = 0; i < g.n; i++)
+        if (table && !hook.row) {
+                /* the rows in the display order, a socket the dumps gave
+                 * twice once (order is then NULL; kept if memory ran out,
+                 * over all the rows made) */
+                gathered_sort(&g);
+                for (size_t i = 0; i < g.n_rows; i++)
                         output_table_add(table, &g.rows[i], i);
+        }
         r = a.summary ? write_summary(&a, &g)
             : a.json  ? output_json(stdout, g.rows, g.order, g.n, now_usec(CLOCK_REALTIME))
                       : output_table_write(table, stdout, g.order, g.n);

@@ -30,6 +30,18 @@ struct sockpipe {
         bool started, finished;
 };
 
+/* fn's first error; the thread sets it under the lock once started */
+static int pipe_error(struct sockpipe *p) {
+        int r;
+
+        if (!p->started)
+                return p->error;
+        pthread_mutex_lock(&p->lock);
+        r = p->error;
+        pthread_mutex_unlock(&p->lock);
+        return r;
+}
+
 static int run_block(struct sockpipe *p, struct block *b) {
         int r = 0;
 
@@ -96,7 +108,7 @@ static int hand_over(struct sockpipe *p, bool may_start) {
         int r;
 
         if (b->n == 0)
-                return p->error;
+                return pipe_error(p);
         if (!p->started && may_start && p->done_here >= SOCKPIPE_HERE)
                 p->started = pthread_create(&p->thread, NULL, consume, p) == 0;
         if (!p->started) {
@@ -144,7 +156,7 @@ int sockpipe_finish(struct sockpipe *p) {
 
         if (p->finished)
                 return p->error;
-        /* the last block: here, if there is no thread (a dump of less than a block) */
+        /* the last block: here, if there is no thread (a dump of at most SOCKPIPE_HERE sockets) */
         r = hand_over(p, false);
         p->finished = true;
         if (p->started) {

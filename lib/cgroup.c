@@ -86,9 +86,16 @@ static int resolve_by_handle(void *userdata, uint64_t id, char *path, size_t siz
         if (len <= 0 || (size_t) len >= sizeof(target))
                 return len < 0 ? -errno : -ENAMETOOLONG;
         target[len] = '\0';
-        /* removed since it was opened */
-        if ((size_t) len > strlen(" (deleted)") && strcmp(target + len - strlen(" (deleted)"), " (deleted)") == 0)
-                return 0;
+        /* removed since it was opened: the kernel says so after its path,
+         * which a cgroup's own name could say too (a user's, delegated):
+         * removed only if no directory of that name is this one */
+        if ((size_t) len > strlen(" (deleted)") && strcmp(target + len - strlen(" (deleted)"), " (deleted)") == 0) {
+                struct stat ours, named;
+
+                if (fstat(fd, &ours) < 0 || stat(target, &named) < 0 || ours.st_ino != named.st_ino ||
+                    ours.st_dev != named.st_dev)
+                        return 0;
+        }
         /* seen from elsewhere than our mount of it (another root): this
          * way cannot name it, a walk can */
         if (strncmp(target, c->root, root_len) != 0 || (target[root_len] != '/' && target[root_len] != '\0'))

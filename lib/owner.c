@@ -116,7 +116,7 @@ struct linux_dirent64 {
 static bool read_fd(struct reader *r, int dir, const char *name, pid_t pid, bool *holds) {
         struct lookup *l = r->l;
         struct inode_owner key, *w;
-        pid_t none = 0;
+        pid_t cur;
         char target[64];
         ssize_t len;
 
@@ -128,10 +128,18 @@ static bool read_fd(struct reader *r, int dir, const char *name, pid_t pid, bool
         if (len == 0 || len >= (ssize_t) sizeof(target) || !owner_parse_socket_link(target, (size_t) len, &key.inode))
                 return true;
         w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), cmp_wanted);
-        if (!w || !__atomic_compare_exchange_n(&w->pid, &none, pid, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                return true; /* not asked about, or another holds it too */
-        __atomic_fetch_add(&l->found, 1, __ATOMIC_RELAXED);
-        *holds = true;
+        if (!w)
+                return true; /* not asked about */
+        /* held by several (inherited): the lowest pid read, whichever
+         * reader got there first */
+        cur = __atomic_load_n(&w->pid, __ATOMIC_RELAXED);
+        while (cur == 0 || pid < cur)
+                if (__atomic_compare_exchange_n(&w->pid, &cur, pid, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                        if (cur == 0)
+                                __atomic_fetch_add(&l->found, 1, __ATOMIC_RELAXED);
+                        *holds = true;
+                        break;
+                }
         return true;
 }
 
@@ -174,8 +182,7 @@ static void read_numbered(struct reader *r, int dir, size_t open_fds, pid_t pid,
 }
 
 /* Read the descriptors of pid once, stopping when every socket is found;
- * then its command name once, if it holds any. A socket two processes hold
- * (inherited) is the first reader's to claim. */
+ * then its command name once, if it holds any. */
 static void read_pid(struct reader *r, pid_t pid) {
         struct lookup *l = r->l;
         _cleanup_(closep) int dir = -EBADF;

@@ -62,7 +62,7 @@ def remove_cgroups(top, home):
 
 def in_cgroup(cg, *cmd):
     """cmd, moved into the cgroup cg before it starts (it makes its sockets there)."""
-    return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
+    return ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", cg, *cmd]
 
 
 def key(o):

@@ -477,7 +477,8 @@ void gather_order(struct gathered *g, struct output_keys *keys) {
 }
 
 /* Take the sockets of one namespace: parsed here, and handed to the
- * pipe's thread, which takes them (take_sock()) meanwhile. */
+ * pipe (sockpipe.h: past the first SOCKPIPE_HERE, to its thread, which
+ * takes them, take_sock(), meanwhile). */
 static int take_netns(struct gathered *g, struct sockpipe *pipe, const struct netns *ns, int family, uint32_t states,
                       bool named) {
         static const int families[] = { AF_INET, AF_INET6 };

@@ -388,6 +388,8 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
                 n_holders += readers[i].n_holders;
         }
         holders = n_holders ? malloc(n_holders * sizeof(*holders)) : NULL;
+        if (n_holders && !holders && r == 0)
+                r = -ENOMEM;
         n_holders = 0;
         for (size_t i = 0; i < n_readers; i++) {
                 if (holders)

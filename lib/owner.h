@@ -38,19 +38,20 @@ struct owner_hints {
         size_t n_netns;
 };
 
+/* Readers at most: one per CPU up to this, the caller's thread one of them. */
+#define OWNER_MAX_READERS 8
+
 /* Find the processes holding the sockets of wanted[] (sorted here by
  * inode), under proc_root ("/proc"; a test gives a tree of its own): the
  * processes of the hinted cgroups first, then those in the hinted network
  * namespaces, then the rest, until every socket is found. A process we may
- * not read is passed over. Each of those three groups is read by up to
- * one reader per CPU (threads that take its processes in turn and stop when
- * every socket is found), so a lookup among busy processes takes its time
- * over the CPUs, not once per process. Returns how many were found, or
- * -errno when proc_root cannot be read; *stats if not NULL (the readers'
- * sums). hints may be NULL. */
-/* Readers at most: one per CPU up to this, the caller's thread one of them. */
-#define OWNER_MAX_READERS 8
-
+ * not read is passed over; a socket several hold is the lowest pid's of
+ * those read. Each of those three groups is read by up to one reader per
+ * CPU (threads that take its processes in turn and stop when every socket
+ * is found), so a lookup among busy processes takes its time over the
+ * CPUs, not once per process. Returns how many were found, or -errno:
+ * proc_root cannot be read, or -ENOMEM (the pids found are set, names may
+ * be missing); *stats if not NULL (the readers' sums). hints may be NULL. */
 int owner_find(const char *proc_root, const struct owner_hints *hints, struct inode_owner *wanted, size_t n,
                struct owner_stats *stats);
 

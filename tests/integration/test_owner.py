@@ -250,13 +250,17 @@ def deleted_cgroup_daemon(t, a, fx, conf, work, jd):
         t.check(recs and all(r.get("FINWATCH_UNIT") == "(deleted cgroup)" for r in recs),
                 f"without CAP_DAC_READ_SEARCH: FINWATCH_UNIT of a deleted cgroup: {[r.get('FINWATCH_UNIT') for r in recs or []]}")
         with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
-            p = subprocess.Popen(["strace", "-c", "-f", "-qq", "-e", "trace=getdents64", "-o", trace.name,
+            # sendto too: each poll's dump requests, so that a trace that
+            # saw nothing (strace not attached) cannot pass for no walk
+            p = subprocess.Popen(["strace", "-c", "-f", "-qq", "-e", "trace=getdents64,sendto", "-o", trace.name,
                                   "-p", str(d.pid)], stderr=subprocess.DEVNULL)
             time.sleep(2)  # 10 polls
             p.send_signal(signal.SIGINT)
             p.wait(30)
-            calls = sum(int(line.split()[3]) for line in open(trace.name) if line.split()[-1:] == ["getdents64"])
-        t.eq(calls, 0, "no walk of the cgroup hierarchy at later polls")
+            counts = {line.split()[-1]: int(line.split()[3]) for line in open(trace.name)
+                      if line.split()[-1:] in (["getdents64"], ["sendto"])}
+        t.check(counts.get("sendto", 0) >= 5, f"strace saw the polls' dump requests: {counts}")
+        t.eq(counts.get("getdents64", 0), 0, "no walk of the cgroup hierarchy at later polls")
     finally:
         d.stop()
 

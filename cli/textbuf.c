@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "textbuf.h"
+#include "util.h"
 
 void textbuf_init(struct textbuf *t, FILE *f) {
         t->f = f;
@@ -38,40 +39,10 @@ void textbuf_pad(struct textbuf *t, size_t n) {
         }
 }
 
-unsigned u64_digits(uint64_t v) {
-        unsigned d = 1;
-
-        while (v >= 10) {
-                v /= 10;
-                d++;
-        }
-        return d;
-}
-
-/* Two digits at a time. */
-static const char pairs[201] =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-        "8081828384858687888990919293949596979899";
-
-/* v in exactly len digits (leading zeros) ending at end. */
-static void digits_at(char *end, uint64_t v, unsigned len) {
-        while (len >= 2) {
-                end -= 2;
-                memcpy(end, pairs + 2 * (v % 100), 2);
-                v /= 100;
-                len -= 2;
-        }
-        if (len)
-                *--end = (char) ('0' + v % 10);
-}
-
 void textbuf_u64(struct textbuf *t, uint64_t v) {
-        unsigned len = u64_digits(v);
         char *p = textbuf_room(t, 20);
 
-        digits_at(p + len, v, len);
-        t->n += len;
+        t->n += (size_t) (put_u64(p, v) - p);
 }
 
 void textbuf_i64(struct textbuf *t, int64_t v) {
@@ -100,7 +71,7 @@ void textbuf_decimal(struct textbuf *t, uint64_t v, unsigned digits) {
                 frac /= 10;
                 digits--;
         }
-        digits_at(p + 1 + digits, frac, digits);
+        put_u64_padded(p + 1, frac, digits);
         t->n += 1 + digits;
 }
 
@@ -168,17 +139,17 @@ void textbuf_utc(struct textbuf *t, int64_t seconds) {
                 return;
         }
         p = textbuf_room(t, 20);
-        digits_at(p + 4, (uint64_t) year, 4);
+        put_u64_padded(p, (uint64_t) year, 4);
         p[4] = '-';
-        digits_at(p + 7, month, 2);
+        put_u64_padded(p + 5, month, 2);
         p[7] = '-';
-        digits_at(p + 10, day, 2);
+        put_u64_padded(p + 8, day, 2);
         p[10] = 'T';
-        digits_at(p + 13, (uint64_t) sod / 3600, 2);
+        put_u64_padded(p + 11, (uint64_t) sod / 3600, 2);
         p[13] = ':';
-        digits_at(p + 16, (uint64_t) sod / 60 % 60, 2);
+        put_u64_padded(p + 14, (uint64_t) sod / 60 % 60, 2);
         p[16] = ':';
-        digits_at(p + 19, (uint64_t) sod % 60, 2);
+        put_u64_padded(p + 17, (uint64_t) sod % 60, 2);
         p[19] = 'Z';
         t->n += 20;
 }

@@ -71,5 +71,3 @@ void textbuf_json_string(struct textbuf *t, const char *s);
 /* seconds since the epoch as UTC in ISO 8601: "2026-11-24T09:00:00Z". */
 void textbuf_utc(struct textbuf *t, int64_t seconds);
 
-/* The decimal digits of v (1 for 0). */
-unsigned u64_digits(uint64_t v);

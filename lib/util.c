@@ -97,30 +97,38 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         return 0;
 }
 
-char *put_u64(char *p, uint64_t v) {
+unsigned u64_digits(uint64_t v) {
+        unsigned d = 1;
+
+        while (v >= 10) {
+                v /= 10;
+                d++;
+        }
+        return d;
+}
+
+char *put_u64_padded(char *p, uint64_t v, unsigned len) {
+        /* two digits at a time, written from the last: no copy */
         static const char pairs[201] =
                 "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                 "8081828384858687888990919293949596979899";
-        unsigned len = 1;
-        char *end;
+        char *end = p + len;
 
-        /* how many digits, then written from the last: no copy */
-        for (uint64_t t = v; t >= 10; t /= 10)
-                len++;
-        end = p + len;
         p = end;
-        while (v >= 100) {
+        while (len >= 2) {
                 p -= 2;
                 memcpy(p, pairs + 2 * (v % 100), 2);
                 v /= 100;
+                len -= 2;
         }
-        if (v >= 10) {
-                p -= 2;
-                memcpy(p, pairs + 2 * v, 2);
-        } else
-                *--p = (char) ('0' + v);
+        if (len)
+                *--p = (char) ('0' + v % 10);
         return end;
+}
+
+char *put_u64(char *p, uint64_t v) {
+        return put_u64_padded(p, v, u64_digits(v));
 }
 
 int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min) {

@@ -69,6 +69,11 @@ void memory_prefault(void *p, size_t len);
  * microseconds. A bare number is seconds. Returns 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, uint64_t *ret_usec);
 
+/* The decimal digits of v (1 for 0). */
+unsigned u64_digits(uint64_t v);
+/* v in exactly len decimal digits at p (leading zeros; the low len digits
+ * of a larger v), no NUL; returns the end. */
+char *put_u64_padded(char *p, uint64_t v, unsigned len);
 /* Decimal digits of v at p, no NUL; returns the end. Needs room for 20. */
 char *put_u64(char *p, uint64_t v);
 

@@ -130,6 +130,15 @@ static void test_put_u64(void) {
 
                 *put_u64(got, UINT64_MAX) = '\0';
                 CHECK_STR(got, "18446744073709551615");
+                /* padded: leading zeros, the low digits of a larger one */
+                *put_u64_padded(got, 7, 3) = '\0';
+                CHECK_STR(got, "007");
+                *put_u64_padded(got, 123456, 4) = '\0';
+                CHECK_STR(got, "3456");
+                *put_u64_padded(got, 0, 1) = '\0';
+                CHECK_STR(got, "0");
+                *put_u64_padded(got, UINT64_MAX, 20) = '\0';
+                CHECK_STR(got, "18446744073709551615");
         }
 }
 

@@ -113,12 +113,6 @@ struct diag *gather_diag(const struct gathered *g, const struct row *row) {
         return netns_set_diag(g->netns, row->sock.id.netns_ino);
 }
 
-static int cmp_inode(const void *a, const void *b) {
-        const struct inode_owner *x = a, *y = b;
-
-        return x->inode < y->inode ? -1 : x->inode > y->inode;
-}
-
 /* What a cgroup id says of a row, looked up once per cgroup and kept for
  * the other rows of that cgroup (a host's stuck sockets come from few
  * cgroups, interleaved in the dump; or from 5,000). */
@@ -221,7 +215,7 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
         if (n_wanted == 0)
                 return;
         /* each socket once (a socket's inode is unique, whatever namespace) */
-        qsort(wanted, n_wanted, sizeof(*wanted), cmp_inode);
+        qsort(wanted, n_wanted, sizeof(*wanted), owner_cmp_inode);
         for (size_t i = 0; i < n_wanted; i++)
                 if (i == 0 || wanted[i].inode != wanted[kept - 1].inode)
                         wanted[kept++] = wanted[i];
@@ -249,7 +243,7 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
 
                 if (fw_sock_is_orphan(&g->rows[i].sock))
                         continue;
-                w = bsearch(&key, wanted, n_wanted, sizeof(*wanted), cmp_inode);
+                w = bsearch(&key, wanted, n_wanted, sizeof(*wanted), owner_cmp_inode);
                 if (w && w->pid) {
                         g->rows[i].pid = w->pid;
                         g->rows[i].process = strpool_add(&g->strings, w->comm);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
@@ -185,40 +184,28 @@ static int add(struct cgroup_cache *c, uint64_t id, const char *path) {
         return 0;
 }
 
-struct linux_dirent64 {
-        uint64_t d_ino;
-        int64_t d_off;
-        unsigned short d_reclen;
-        unsigned char d_type;
-        char d_name[];
-};
-
 struct subdir {
         uint64_t ino;            /* d_ino: the cgroup's id on cgroup v2 */
         char name[256];
 };
 
-/* The subdirectories of fd (getdents64 straight into a buffer: no DIR,
- * whose fdopendir costs an fcntl and an fstat). 0, or -errno. */
+/* The subdirectories of fd (util.h dirent_next()). 0, or -errno. */
 static int list_subdirs(int fd, struct subdir **ret, size_t *n, size_t *allocated) {
         char buf[8192] __attribute__((aligned(8)));
-        ssize_t got;
+        struct dirent_reader dr = { .fd = fd, .buf = buf, .size = sizeof(buf) };
+        const struct linux_dirent64 *de;
 
         *n = 0;
-        while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
-                for (ssize_t off = 0; off < got;) {
-                        const struct linux_dirent64 *de = (const void *) (buf + off);
-
-                        off += de->d_reclen;
-                        if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                                continue;
-                        if (GROW(*ret, *allocated, *n + 1, 16) < 0)
-                                return -ENOMEM;
-                        (*ret)[*n].ino = de->d_ino;
-                        snprintf((*ret)[*n].name, sizeof((*ret)[*n].name), "%s", de->d_name);
-                        (*n)++;
-                }
-        return got < 0 ? -errno : 0;
+        while ((de = dirent_next(&dr))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (GROW(*ret, *allocated, *n + 1, 16) < 0)
+                        return -ENOMEM;
+                (*ret)[*n].ino = de->d_ino;
+                snprintf((*ret)[*n].name, sizeof((*ret)[*n].name), "%s", de->d_name);
+                (*n)++;
+        }
+        return errno ? -errno : 0;
 }
 
 /* Depth-first over the directories below fd_dir (whose path below the
@@ -291,7 +278,8 @@ static void add_siblings(struct cgroup_cache *c, const char *path) {
         const char *slash = strrchr(path, '/');
         _cleanup_(closep) int fd = -EBADF;
         char buf[32768] __attribute__((aligned(8)));
-        ssize_t got;
+        struct dirent_reader dr = { .buf = buf, .size = sizeof(buf) };
+        const struct linux_dirent64 *de;
 
         if (!slash || slash == path || (size_t) (slash - path) >= sizeof(parent) || c->root_fd < 0)
                 return; /* the root, or a child of it: no listing of the whole top */
@@ -301,16 +289,13 @@ static void add_siblings(struct cgroup_cache *c, const char *path) {
         if (fd < 0)
                 return;
         c->stats.listings++;
-        while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
-                for (ssize_t off = 0; off < got;) {
-                        const struct linux_dirent64 *de = (const void *) (buf + off);
-
-                        off += de->d_reclen;
-                        if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                                continue;
-                        if ((size_t) snprintf(sub, sizeof(sub), "%s/%s", parent, de->d_name) < sizeof(sub))
-                                (void) add(c, de->d_ino, sub);
-                }
+        dr.fd = fd;
+        while ((de = dirent_next(&dr))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if ((size_t) snprintf(sub, sizeof(sub), "%s/%s", parent, de->d_name) < sizeof(sub))
+                        (void) add(c, de->d_ino, sub);
+        }
 }
 
 static void remember_gone(struct cgroup_cache *c, uint64_t id) {

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "owner.h"
@@ -32,7 +31,7 @@ int owner_parse_socket_link(const char *text, size_t len, uint32_t *ret) {
         return 1;
 }
 
-static int cmp_wanted(const void *a, const void *b) {
+int owner_cmp_inode(const void *a, const void *b) {
         const struct inode_owner *x = a, *y = b;
 
         return x->inode < y->inode ? -1 : x->inode > y->inode;
@@ -103,14 +102,6 @@ static void read_comm(struct reader *r, pid_t pid, char comm[16]) {
         comm[len] = '\0';
 }
 
-struct linux_dirent64 {
-        uint64_t d_ino;
-        int64_t d_off;
-        unsigned short d_reclen;
-        unsigned char d_type;
-        char d_name[];
-};
-
 /* Descriptor name (its number) of dir, read: whether it is open; a socket
  * asked about and not yet claimed is claimed for pid (*holds). */
 static bool read_fd(struct reader *r, int dir, const char *name, pid_t pid, bool *holds) {
@@ -127,7 +118,7 @@ static bool read_fd(struct reader *r, int dir, const char *name, pid_t pid, bool
         r->stats.fds_read++;
         if (len == 0 || len >= (ssize_t) sizeof(target) || !owner_parse_socket_link(target, (size_t) len, &key.inode))
                 return true;
-        w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), cmp_wanted);
+        w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), owner_cmp_inode);
         if (!w)
                 return true; /* not asked about */
         /* held by several (inherited): the lowest pid read, whichever
@@ -143,20 +134,17 @@ static bool read_fd(struct reader *r, int dir, const char *name, pid_t pid, bool
         return true;
 }
 
-/* The descriptors of dir listed (getdents64 straight into our buffer, no
- * DIR's own), those numbered below from skipped (tried already). */
+/* The descriptors of dir listed (util.h dirent_next(), into the reader's
+ * buffer), those numbered below from skipped (tried already). */
 static void read_listed(struct reader *r, int dir, unsigned from, pid_t pid, bool *holds) {
-        ssize_t got;
+        struct dirent_reader dr = { .fd = dir, .buf = r->dents, .size = sizeof(r->dents) };
+        const struct linux_dirent64 *de;
 
-        while (!all_found(r->l) && (got = syscall(SYS_getdents64, dir, r->dents, sizeof(r->dents))) > 0)
-                for (ssize_t off = 0; off < got && !all_found(r->l);) {
-                        const struct linux_dirent64 *de = (const void *) (r->dents + off);
-
-                        off += de->d_reclen;
-                        if (de->d_name[0] == '.' || (from > 0 && strtoul(de->d_name, NULL, 10) < from))
-                                continue;
-                        (void) read_fd(r, dir, de->d_name, pid, holds);
-                }
+        while (!all_found(r->l) && (de = dirent_next(&dr))) {
+                if (de->d_name[0] == '.' || (from > 0 && strtoul(de->d_name, NULL, 10) < from))
+                        continue;
+                (void) read_fd(r, dir, de->d_name, pid, holds);
+        }
 }
 
 /* The descriptors of dir read by number from 0 until all open_fds are seen,
@@ -325,7 +313,7 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
                 return -ENOMEM;
         for (size_t i = 0; i < n_readers; i++)
                 readers[i].l = &l;
-        qsort(wanted, n, sizeof(*wanted), cmp_wanted);
+        qsort(wanted, n, sizeof(*wanted), owner_cmp_inode);
 
         /* the processes of the sockets' cgroups first, each once */
         for (size_t i = 0; hints && i < hints->n_cgroup_dirs; i++)

@@ -55,6 +55,9 @@ struct owner_hints {
 int owner_find(const char *proc_root, const struct owner_hints *hints, struct inode_owner *wanted, size_t n,
                struct owner_stats *stats);
 
+/* struct inode_owner by inode (qsort, bsearch). */
+int owner_cmp_inode(const void *a, const void *b);
+
 /* The inode of a descriptor's link text "socket:[INODE]" (len bytes, no
  * NUL needed): 1 and *ret, or 0 for anything else. */
 int owner_parse_socket_link(const char *text, size_t len, uint32_t *ret);

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -346,4 +347,21 @@ int write_file_atomic(const char *path, mode_t mode, int (*fn)(FILE *f, const vo
         if (r < 0)
                 unlink(tmp);
         return r;
+}
+
+const struct linux_dirent64 *dirent_next(struct dirent_reader *r) {
+        const struct linux_dirent64 *de;
+
+        if (r->off >= r->got) {
+                r->got = syscall(SYS_getdents64, r->fd, r->buf, r->size);
+                r->off = 0;
+                if (r->got <= 0) {
+                        if (r->got == 0)
+                                errno = 0;
+                        return NULL;
+                }
+        }
+        de = (const void *) (r->buf + r->off);
+        r->off += de->d_reclen;
+        return de;
 }

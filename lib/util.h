@@ -101,6 +101,27 @@ uint64_t now_usec(clockid_t clock);
  * FIFO", "a symbolic link", ... */
 const char *file_type_name(mode_t mode);
 
+/* A directory's entries read with getdents64 straight into the caller's
+ * buffer (no DIR: fdopendir costs an fcntl and an fstat; none of its
+ * buffer's size): { .fd = dir, .buf = b, .size = sizeof(b) }, b aligned
+ * to 8. */
+struct linux_dirent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+struct dirent_reader {
+        int fd;
+        char *buf;
+        size_t size;
+        ssize_t got, off;
+};
+/* The next entry ("." and ".." among them), or NULL: at the end (errno
+ * 0) or failing (errno set). */
+const struct linux_dirent64 *dirent_next(struct dirent_reader *r);
+
 /* Send one packet of len bytes on a socket, with n_fds descriptors
  * (SCM_RIGHTS, at most SEND_FDS_MAX) if n_fds > 0. flags as for sendmsg().
  * 0 when it all went, -errno otherwise (-EMSGSIZE for too many fds, -EIO

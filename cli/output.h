@@ -42,6 +42,16 @@ struct row {
         uint8_t peer;                   /* enum peer_state (peer.h), the daemon's verdict; 0 unknown */
 };
 
+/* For the output files (output.c, output-json.c): s when set, else dflt
+ * (NULL and "" both mean unknown). */
+static inline const char *or_else(const char *s, const char *dflt) {
+        return s && *s ? s : dflt;
+}
+/* Rows (or their cells) read in the display order, all over memory, are
+ * asked for this many rows ahead (__builtin_prefetch): a cache miss each
+ * otherwise, at 50,000 rows most of the time spent writing them out. */
+#define OUTPUT_PREFETCH 8
+
 /* output_table() flags */
 #define OUTPUT_NETNS 1u                 /* a Netns column */
 #define OUTPUT_PROCESSES 2u             /* a Process column (rows looked up with gather's processes) */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,10 +68,35 @@ static int via_daemon(const struct gathered *g, const char *socket_path, int *re
         return 0;
 }
 
+/* sd_journal_sendv(), from libsystemd loaded now: only a kill without
+ * finwatchd needs it, and linking it would load it (and the eight
+ * libraries it needs) for every finwatch list. NULL and *ret_error when
+ * it cannot be loaded. */
+typedef int (*journal_sendv_fn)(const struct iovec *iov, int n);
+
+static void dlclosep(void **lib) {
+        if (*lib)
+                (void) dlclose(*lib);
+}
+
+static journal_sendv_fn journal_sendv(void **lib, int *ret_error) {
+        journal_sendv_fn fn;
+
+        *lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+        if (!*lib) {
+                *ret_error = -ELIBACC;
+                return NULL;
+        }
+        fn = (journal_sendv_fn) dlsym(*lib, "sd_journal_sendv");
+        if (!fn)
+                *ret_error = -ELIBBAD;
+        return fn;
+}
+
 /* The audit record the daemon would have written, written by us: a kill
  * without finwatchd is in the journal all the same (journald adds our
  * _UID and _PID, which it checks, beside the fields we claim). */
-static int record_direct_kill(const struct row *row, int result) {
+static int record_direct_kill(journal_sendv_fn sendv, const struct row *row, int result) {
         const struct fw_sock *s = &row->sock;
         char netns[32];
         struct record_sock v = {
@@ -106,22 +132,26 @@ static int record_direct_kill(const struct row *row, int result) {
                 v.netns = netns;
         }
         record_killed(&r, "finwatch", &v, &k);
-        return sd_journal_sendv(r.iov, r.n);
+        return sendv(r.iov, r.n);
 }
 
 int destroy_rows(const struct gathered *g, const char *socket_path, int *results, int *ret_unrecorded, char *err,
                  size_t errsize) {
+        _cleanup_(dlclosep) void *lib = NULL;
+        journal_sendv_fn sendv;
+
         *ret_unrecorded = 0;
 
         if (socket_path)
                 return via_daemon(g, socket_path, results, err, errsize);
+        sendv = journal_sendv(&lib, ret_unrecorded);
         for (size_t i = 0; i < g->n; i++) {
                 struct diag *d = gather_diag(g, &g->rows[i]);
                 uint8_t state;
                 int r;
 
                 results[i] = d ? diag_kill(d, &g->rows[i].sock.id, &state) : -ENOENT;
-                r = record_direct_kill(&g->rows[i], results[i]);
+                r = sendv ? record_direct_kill(sendv, &g->rows[i], results[i]) : 0;
                 if (r < 0 && *ret_unrecorded == 0)
                         *ret_unrecorded = r;
         }

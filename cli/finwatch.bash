@@ -20,7 +20,7 @@ _finwatch() {
 
     case $cmd in
         "") COMPREPLY=($(compgen -W "list kill status reload --socket --help --version" -- "$cur")) ;;
-        list) COMPREPLY=($(compgen -W "--state --older-than --json --summary --ipv4 --ipv6 --unit --container --pod --netns --no-daemon --help" -- "$cur")) ;;
+        list) COMPREPLY=($(compgen -W "--state --older-than --json --summary --ipv4 --ipv6 --unit --container --pod --netns --processes --no-daemon --help" -- "$cur")) ;;
         kill) COMPREPLY=($(compgen -W "--state --older-than --unit --container --pod --netns --local --peer --cookie --dry-run --yes --ipv4 --ipv6 --no-daemon --help" -- "$cur")) ;;
         status) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
         reload) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;

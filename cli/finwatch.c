@@ -201,12 +201,13 @@ static int selection_option(int c, const char *arg, void *userdata) {
         }
 }
 
-/* Gather what the selection names; an exit code. */
-static int gather_or_fail(const struct verb_args *a, struct gathered *g) {
+/* Gather what the selection names (hook: each row as it is made, may be
+ * NULL); an exit code. */
+static int gather_or_fail(const struct verb_args *a, const struct gather_hook *hook, struct gathered *g) {
         char err[256] = "";
         int r;
 
-        r = gather(&a->sel, arg_socket, !a->sel.no_daemon, g, err, sizeof(err));
+        r = gather(&a->sel, arg_socket, !a->sel.no_daemon, hook, g, err, sizeof(err));
         if (r < 0)
                 return diag_error(err, r);
         if (g->netns_unwatched.denied)
@@ -248,6 +249,10 @@ static int list_option(int c, const char *arg, void *userdata) {
                 a->summary = true;
                 return PARSED;
         }
+        if (c == 'P') {
+                a->sel.processes = true;
+                return PARSED;
+        }
         return selection_option(c, arg, userdata);
 }
 
@@ -257,10 +262,14 @@ static int write_summary(const struct verb_args *a, const struct gathered *g) {
         _cleanup_(summary_done) struct summary s = {};
         int r;
 
-        r = summary_build(&s, g->rows, g->n);
+        r = summary_build(&s, g->rows, g->order, g->n);
         if (r < 0)
                 return fail(EXIT_FAILURE_RUNTIME, "list --summary: grouping %zu sockets: %s", g->n, strerror(-r));
         return a->json ? summary_json(stdout, &s) : summary_table(stdout, &s, a->sel.netns ? OUTPUT_NETNS : 0);
+}
+
+static void table_add_row(void *userdata, const struct row *row, size_t index) {
+        output_table_add(userdata, row, index);
 }
 
 static int verb_list(int argc, char **argv) {
@@ -268,22 +277,42 @@ static int verb_list(int argc, char **argv) {
                 SELECTION_OPTIONS,
                 { "json",       no_argument,       NULL, 'j' },
                 { "summary",    no_argument,       NULL, ARG_SUMMARY },
+                { "processes",  no_argument,       NULL, 'P' },
                 {}
         };
         struct verb_args a = { .verb = "list", .sel = SELECTION_DEFAULT };
         _cleanup_(gathered_done) struct gathered g = {};
+        _cleanup_(output_table_freep) struct output_table *table = NULL;
+        struct gather_hook hook = {};
         int r;
 
-        r = parse_options("list", argc, argv, SELECTION_SHORT "j", options, list_option, &a, usage_list);
+        r = parse_options("list", argc, argv, SELECTION_SHORT "jP", options, list_option, &a, usage_list);
         if (r != PARSED)
                 return r;
-        r = gather_or_fail(&a, &g);
+        /* The table's cells made as each row comes, while it is in the
+         * cache; with --processes, once they are known, after. */
+        if (!a.summary && !a.json) {
+                r = output_table_new(&table, (a.sel.netns ? OUTPUT_NETNS : 0) |
+                                             (a.sel.processes ? OUTPUT_PROCESSES : 0));
+                if (r < 0)
+                        return fail(EXIT_FAILURE_RUNTIME, "out of memory");
+                if (!a.sel.processes)
+                        hook = (struct gather_hook) { .row = table_add_row, .userdata = table, .rows_unkept = true };
+        }
+        r = gather_or_fail(&a, hook.row ? &hook : NULL, &g);
         if (r != EXIT_OK)
                 return r;
-        gather_select(&g, &a.sel);
+        if (table && !hook.row) {
+                /* the rows in the display order, a socket the dumps gave
+                 * twice once (order is then NULL; kept if memory ran out,
+                 * over all the rows made) */
+                gathered_sort(&g);
+                for (size_t i = 0; i < g.n_rows; i++)
+                        output_table_add(table, &g.rows[i], i);
+        }
         r = a.summary ? write_summary(&a, &g)
-            : a.json  ? output_json(stdout, g.rows, g.n, now_usec(CLOCK_REALTIME))
-                      : output_table(stdout, g.rows, g.n, a.sel.netns ? OUTPUT_NETNS : 0);
+            : a.json  ? output_json(stdout, g.rows, g.order, g.n, now_usec(CLOCK_REALTIME))
+                      : output_table_write(table, stdout, g.order, g.n);
         if (r > 0)
                 return r; /* said already */
         if (r < 0)
@@ -386,10 +415,11 @@ static int verb_kill(int argc, char **argv) {
             !sel->local.set && !sel->peer.set && !sel->have_cookie)
                 return fail(EXIT_USAGE, "kill: say which sockets: --state, --older-than, --unit, --container, --pod, "
                             "--local, --peer or --cookie");
-        r = gather_or_fail(&a, &g);
+        r = gather_or_fail(&a, NULL, &g);
         if (r != EXIT_OK)
                 return r;
-        n = gather_select(&g, sel);
+        n = g.n; /* gather() kept only what the selection wants */
+        gathered_sort(&g); /* what is killed, said in order */
         if (n == 0) {
                 fprintf(stderr, "%s: kill: no stuck socket matches\n", program);
                 return EXIT_OK;
@@ -407,7 +437,7 @@ static int verb_kill(int argc, char **argv) {
                 if (!isatty(STDIN_FILENO))
                         return fail(EXIT_USAGE, "kill: %zu socket%s selected; not on a terminal, so nothing is "
                                     "killed without --yes", n, n == 1 ? "" : "s");
-                output_table(stderr, g.rows, n, sel->netns ? OUTPUT_NETNS : 0);
+                output_table(stderr, g.rows, NULL, n, sel->netns ? OUTPUT_NETNS : 0);
                 if (!confirm(n)) {
                         fprintf(stderr, "%s: kill: nothing killed\n", program);
                         return EXIT_OK;

@@ -42,6 +42,7 @@ struct selection {
         char pod[POD_UID_MAX + 1]; /* only of the pod of this UID, if have_pod */
         bool have_pod;
         const char *netns;         /* NULL: ours; "all"; or names */
+        bool processes;            /* look up the process of each owned socket (costly: owner.h) */
         struct endpoint_sel local, peer;
         uint64_t cookie;           /* valid if have_cookie */
         bool have_cookie;
@@ -49,8 +50,11 @@ struct selection {
 #define SELECTION_DEFAULT { .states = DIAG_STATES_DEFAULT }
 
 struct gathered {
-        struct row *rows;
-        size_t n, allocated;
+        struct row *rows;          /* as the dumps gave them */
+        size_t n_rows, allocated;  /* rows made (a socket the dumps gave twice twice) */
+        uint32_t *order;           /* n of rows' indices: the rows shown, each socket once, in the
+                                    * display order (output.h); NULL: rows[0..n) are those, in it */
+        size_t n;
         bool have_daemon;          /* finwatchd answered: rows it tracks are known */
         bool daemon_runs;          /* something listens at the control socket (answered or not):
                                     * kills go through it, never around it */
@@ -66,19 +70,44 @@ struct gathered {
  * it): cause_unconfirmed, fate unknown. */
 void gather_confirm_causes(struct row *rows, size_t n);
 
-/* Take the snapshot, ask finwatchd at socket_path (if ask_daemon) and join
- * its ages, annotate and sort. 0, or -errno with err naming what failed
- * ("socket dump failed", ...); on failure *ret holds nothing. */
-int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, struct gathered *ret, char *err,
-           size_t errsize);
+/* Ask finwatchd at socket_path (if ask_daemon) for its ages, take the
+ * snapshot, each socket annotated and joined with the daemon's age as it
+ * comes and kept only if sel selects it (gather_select()), and find the
+ * display order (order; the rows are not moved: gathered_sort() moves
+ * them). 0, or -errno with err naming what failed ("socket dump failed",
+ * ...); on failure *ret holds nothing. */
+struct gather_hook {
+        /* each row kept, as it is made (its index in rows): what it shows
+         * can be made while the row is in the cache (output_table_add()) */
+        void (*row)(void *userdata, const struct row *row, size_t index);
+        void *userdata;
+        /* and only given to row(): rows stays NULL, n counts them (the
+         * table needs no more, and 50,000 rows are 14 MB to write) */
+        bool rows_unkept;
+};
+int gather(const struct selection *sel, const char *socket_path, bool ask_daemon, const struct gather_hook *hook,
+           struct gathered *ret, char *err, size_t errsize);
 void gathered_done(struct gathered *g);
+/* The display order of rows[0..n) from their keys (the key of rows[i]
+ * added i-th; sorted here): order, each socket once, n its length, n_rows the rows.
+ * inet_diag dumps can give a socket twice (never marked: NLM_F_DUMP_INTR is
+ * not set for them), and its two rows have one key (its cookie is in it,
+ * and no other socket's is the same): neighbours once sorted, the first
+ * taken first, it is kept. Out of memory, order is NULL (a repeat kept). */
+void gather_order(struct gathered *g, struct output_keys *keys);
+
+/* Put the rows shown in the display order, the others dropped (order is
+ * then NULL, rows[0..n) the rows). */
+void gathered_sort(struct gathered *g);
 
 /* What gather() adds to the rows of a snapshot: their cgroup, unit,
  * container and pod, from the hierarchy cc (NULL: none, all unknown), and
- * for owned sockets the process holding them. Apart so a test can give it
- * a tree of its own. */
+ * with processes, for owned sockets the process holding them (owner.h: the
+ * descriptors of the processes of their cgroups and namespaces first, then
+ * of the others until all are found; each process read once). Apart so a
+ * test can give it a tree of its own. */
 struct cgroup_cache;
-void gather_annotate(struct gathered *g, struct cgroup_cache *cc);
+void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes);
 
 /* Each row's age (row.age): the kernel's bounds of its time without
  * progress, and the daemon's age where it tracks the row (known). */

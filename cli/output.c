@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <endian.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -10,125 +10,14 @@
 #include "cgroup.h"
 #include "container.h"
 #include "escape.h"
+#include "idmap.h"
 #include "peer.h"
 #include "output.h"
 #include "proto.h"
 #include "sockfmt.h"
+#include "textbuf.h"
 #include "util.h"
 
-/* s when set, else dflt (NULL and "" both mean unknown). */
-static const char *or_else(const char *s, const char *dflt) {
-        return s && *s ? s : dflt;
-}
-
-/* The display order - family, local address and port, peer address and
- * port, cookie - as bytes for one memcmp (numbers big-endian). Sorting
- * these small keys reads each (large) row once, not at every comparison. */
-struct sort_key {
-        uint8_t k[1 + 16 + 2 + 16 + 2 + 8];
-        size_t at; /* the row's index before sorting */
-};
-
-static void sort_key_of(struct sort_key *key, const struct fw_sock *s, size_t at) {
-        uint16_t sport = htobe16(s->id.sport), dport = htobe16(s->id.dport);
-        uint64_t cookie = htobe64(s->id.cookie);
-        uint8_t *p = key->k;
-
-        *p++ = s->id.family;
-        p = mempcpy(p, s->id.src, sizeof(s->id.src));
-        p = mempcpy(p, &sport, sizeof(sport));
-        p = mempcpy(p, s->id.dst, sizeof(s->id.dst));
-        p = mempcpy(p, &dport, sizeof(dport));
-        memcpy(p, &cookie, sizeof(cookie));
-        key->at = at;
-}
-
-static int cmp_sort_key(const void *a, const void *b) {
-        const struct sort_key *x = a, *y = b;
-
-        return memcmp(x->k, y->k, sizeof(x->k));
-}
-
-void output_sort(struct row *rows, size_t n) {
-        _cleanup_(freep) struct sort_key *keys = NULL;
-
-        if (n < 2)
-                return;
-        keys = malloc(n * sizeof(*keys));
-        if (!keys)
-                return; /* unsorted is still right, only less tidy */
-        memory_prefault(keys, n * sizeof(*keys));
-        for (size_t i = 0; i < n; i++)
-                sort_key_of(&keys[i], &rows[i].sock, i);
-        qsort(keys, n, sizeof(*keys), cmp_sort_key);
-        /* Rows are large: put each in place by following the cycles of the
-         * permutation (one row of scratch). Position i takes row keys[i].at;
-         * a done position gets at = i. */
-        for (size_t i = 0; i < n; i++) {
-                struct row held;
-                size_t j = i;
-
-                if (keys[i].at == i)
-                        continue;
-                held = rows[i];
-                while (keys[j].at != i) {
-                        size_t next = keys[j].at;
-
-                        rows[j] = rows[next];
-                        keys[j].at = j;
-                        j = next;
-                }
-                rows[j] = held;
-                keys[j].at = j;
-        }
-}
-
-/* The text of every cell of one row. */
-struct cells_text {
-        char recv_q[16], send_q[16];
-        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
-        char timer[TIMER_STRLEN];
-        char age[DURATION_STRLEN + 1]; /* "~" or ">" and a duration */
-        char fate[DURATION_STRLEN + 2];
-        /* other users' names, escaped (escape.h): a unit's is shorter than
-         * CGROUP_UNIT_MAX (cgroup.h: a user's behind its manager), a command
-         * 15 bytes (owner.h), a namespace's 63 (netns.h) */
-        char unit[ESCAPE_MAX_PER_BYTE * (CGROUP_UNIT_MAX - 1) + 1];
-        char process[24 + ESCAPE_MAX_PER_BYTE * 15];
-        char netns[ESCAPE_MAX_PER_BYTE * 63 + 1];
-        const char *unit_shown, *netns_shown; /* the name itself, or its escape above */
-        char container[CONTAINER_SHORT_NAME_MAX];
-        char cookie[24];
-};
-
-/* name as shown: itself when it needs no escaping, as nearly all do */
-static const char *shown(char *buf, size_t size, const char *name) {
-        return escape_needed(name) ? escape_cut(buf, size, name) : name;
-}
-
-static void row_fill(struct cells_text *row, const struct row *r) {
-        const struct fw_sock *s = &r->sock;
-
-        *put_u64(row->recv_q, s->recv_q) = '\0';
-        *put_u64(row->send_q, s->send_q) = '\0';
-        sockfmt_endpoint(row->local, sizeof(row->local), s->id.family, s->id.src, s->id.sport);
-        sockfmt_endpoint(row->peer, sizeof(row->peer), s->id.family, s->id.dst, s->id.dport);
-        sockfmt_timer(row->timer, sizeof(row->timer), s);
-        age_format(row->age, sizeof(row->age), &r->age);
-        cause_format_fate(row->fate, sizeof(row->fate), s->fate_msec);
-        if (r->pid > 0) {
-                char *p = put_u64(row->process, (uint64_t) r->pid);
-
-                *p++ = '/';
-                escape_cut(p, sizeof(row->process) - (size_t) (p - row->process), or_else(r->process, "?"));
-        } else
-                strcpy(row->process, "-");
-        row->unit_shown = shown(row->unit, sizeof(row->unit), r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"));
-        row->netns_shown = shown(row->netns, sizeof(row->netns), or_else(r->netns, "host"));
-        /* the short ID, as docker ps, podman ps and crictl ps show it (a user's behind its manager) */
-        container_name_short(or_else(r->container_id, "-"), row->container);
-        *put_u64(row->cookie, s->id.cookie) = '\0';
-}
 
 enum {
         COL_PROTO, COL_RECVQ, COL_SENDQ, COL_LOCAL, COL_PEER, COL_STATE, COL_TIMER, COL_AGE, COL_ALERTED,
@@ -145,90 +34,464 @@ static const char *const col_titles[_COL_MAX] = {
         "Orphan", "Cause", "Fate", "Peer", "Unit", "Container", "Pod", "QoS", "Process", "Netns", "Cookie",
 };
 
-static void row_cells(const struct cells_text *row, const struct row *r, const char *cells[_COL_MAX]) {
-        const struct fw_sock *s = &r->sock;
-        const char *state = sockfmt_state_or_null(s->state);
-
-        cells[COL_PROTO] = sockfmt_proto(s);
-        cells[COL_RECVQ] = row->recv_q;
-        cells[COL_SENDQ] = row->send_q;
-        cells[COL_LOCAL] = row->local;
-        cells[COL_PEER] = row->peer;
-        cells[COL_STATE] = state ? state : "?";
-        cells[COL_TIMER] = row->timer;
-        cells[COL_AGE] = row->age;
-        cells[COL_ALERTED] = r->known ? (r->alerted ? "yes" : "no") : "-";
-        cells[COL_ORPHAN] = fw_sock_is_orphan(s) ? "yes" : "no";
-        cells[COL_CAUSE] = output_row_cause(r);
-        cells[COL_FATE] = row->fate;
-        cells[COL_PEER_STATE] = peer_state_to_string(r->peer);
-        cells[COL_UNIT] = row->unit_shown;
-        cells[COL_CONTAINER] = row->container;
-        cells[COL_POD] = or_else(r->pod_uid, "-");
-        cells[COL_QOS] = r->pod_uid ? or_else(pod_qos_to_string(r->pod_qos), "-") : "-";
-        cells[COL_PROCESS] = row->process;
-        cells[COL_NETNS] = row->netns_shown;
-        cells[COL_COOKIE] = row->cookie;
+static bool col_right(int c) {
+        return c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
 }
 
-/* A line, built in memory and written at once. */
-struct line {
-        FILE *f;
-        size_t n;
-        char buf[4096];
+static bool col_shown(int c, unsigned flags) {
+        return !((c == COL_NETNS && !(flags & OUTPUT_NETNS)) || (c == COL_PROCESS && !(flags & OUTPUT_PROCESSES)) ||
+                 (c == COL_CONTAINER && !(flags & OUTPUT_CONTAINERS)) ||
+                 ((c == COL_POD || c == COL_QOS) && !(flags & OUTPUT_PODS)));
+}
+
+/* A name's cell as shown, once per name: the rows' names are interned (one
+ * pointer per distinct name), so its escape and its width on a terminal
+ * (escaped names are valid UTF-8, escape.h: a character takes 0, 1 or 2
+ * columns) are worked out once, not once a row. */
+struct shown_name {
+        const char *text;        /* the name, or its escape in owned */
+        char *owned;
+        size_t len, width;
 };
 
-static void line_put(struct line *l, const char *s, size_t len) {
-        if (len > sizeof(l->buf) - l->n) {
-                fwrite(l->buf, 1, l->n, l->f);
-                l->n = 0;
-                if (len > sizeof(l->buf)) {
-                        fwrite(s, 1, len, l->f);
+struct names_shown {
+        struct idmap by_pointer; /* a name's address -> its index in v */
+        struct shown_name *v;
+        size_t n, allocated;
+};
+
+static void names_shown_done(struct names_shown *m) {
+        for (size_t i = 0; i < m->n; i++)
+                free(m->v[i].owned);
+        free(m->v);
+        idmap_done(&m->by_pointer);
+}
+
+/* name as shown (a container's short: container_name_short()): its
+ * index in m->v (which may move as it grows: never keep a pointer). */
+static uint32_t name_shown(struct names_shown *m, const char *name, bool container) {
+        /* a container's name is shown unlike the same text elsewhere: its own key
+         * (no user space address has the top bit set) */
+        uint64_t key = (uint64_t) (uintptr_t) name | (container ? UINT64_C(1) << 63 : 0);
+        uint32_t at = idmap_get(&m->by_pointer, key);
+        char short_name[CONTAINER_SHORT_NAME_MAX];
+        struct shown_name *e;
+
+        if (at != IDMAP_NONE)
+                return at;
+        if (GROW(m->v, m->allocated, m->n + 1, 16) < 0 || idmap_put(&m->by_pointer, key, (uint32_t) m->n) < 0)
+                return IDMAP_NONE; /* out of memory: "?" */
+        e = &m->v[m->n];
+        *e = (struct shown_name) { .text = name };
+        if (container)
+                name = container_name_short(name, short_name);
+        if (escape_needed(name) || container) {
+                e->owned = escape_needed(name) ? escape_dup(name) : strdup(name);
+                e->text = e->owned ? e->owned : "?";
+        }
+        e->len = strlen(e->text);
+        e->width = utf8_width(e->text);
+        return (uint32_t) m->n++;
+}
+
+static const struct shown_name *name_at(const struct names_shown *m, uint32_t at) {
+        static const struct shown_name unknown = { .text = "?", .len = 1, .width = 1 };
+
+        return at < m->n ? &m->v[at] : &unknown;
+}
+
+/* What pass one keeps of a row for pass two: the words and names it shows,
+ * by their index in the names (finwatch's own words are names too: static
+ * strings, one address each), then its cells that are text made here, each
+ * a length byte and its bytes. Small, as pass two reads them in the display
+ * order, a cache miss or two each. */
+enum { CELL_RECVQ, CELL_SENDQ, CELL_LOCAL, CELL_PEER, CELL_TIMER, CELL_AGE, CELL_FATE, CELL_PROCESS, CELL_COOKIE,
+       _CELL_MAX };
+
+enum { NAME_PROTO, NAME_STATE, NAME_ALERTED, NAME_ORPHAN, NAME_CAUSE, NAME_PEER_STATE, NAME_QOS, NAME_UNIT,
+       NAME_CONTAINER, NAME_POD, NAME_NETNS, _NAME_MAX };
+
+struct row_text {
+        uint32_t name[_NAME_MAX];
+        uint16_t process_width;
+        /* then _CELL_MAX cells: a length byte, that many bytes */
+} __attribute__((packed));
+
+/* The names a table has seen, and the last one of each column: most rows
+ * show what the row before them showed. */
+struct names_seen {
+        struct names_shown names;
+        const char *last[_NAME_MAX];
+        uint32_t last_at[_NAME_MAX];
+};
+
+static uint32_t name_of(struct names_seen *s, int which, const char *name) {
+        if (s->last[which] != name) {
+                s->last[which] = name;
+                s->last_at[which] = name_shown(&s->names, name, which == NAME_CONTAINER);
+        }
+        return s->last_at[which];
+}
+
+struct arena {
+        char *data;
+        size_t len, allocated;
+        int error;               /* -ENOMEM once it could not grow */
+};
+
+static char *arena_room(struct arena *a, size_t n) {
+        if (a->allocated - a->len < n) {
+                size_t was = a->allocated;
+
+                if (grow_array((void **) &a->data, &a->allocated, a->len + n, 1, 64 << 10) < 0) {
+                        a->error = -ENOMEM;
+                        return NULL;
+                }
+                memory_prefault(a->data + was, a->allocated - was);
+        }
+        return a->data + a->len;
+}
+
+/* A cell written at len_at + 1 up to end (at most 255 bytes): its length
+ * in the byte before it, its column grown to it. Returns end. */
+static char *cell_done(char *len_at, char *end, size_t *width) {
+        size_t n = (size_t) (end - len_at - 1);
+
+        *len_at = (char) n;
+        if (n > *width)
+                *width = n;
+        return end;
+}
+
+/* s (at most 255 bytes) as a cell: its length, its bytes. */
+static char *cell_put(char *p, const char *s, size_t len) {
+        *p++ = (char) len;
+        return mempcpy(p, s, len);
+}
+
+#define ROW_TEXT_MAX (sizeof(struct row_text) + _CELL_MAX * (1 + 255))
+
+/* Pass one: a row's cells made once, into the arena; the widths grown. */
+static void row_text(struct arena *a, struct names_seen *seen, const struct row *r, size_t width[_COL_MAX],
+                     size_t *extra, unsigned *flags) {
+        static const int name_col[_NAME_MAX] = {
+                [NAME_PROTO] = COL_PROTO, [NAME_STATE] = COL_STATE, [NAME_ALERTED] = COL_ALERTED,
+                [NAME_ORPHAN] = COL_ORPHAN, [NAME_CAUSE] = COL_CAUSE, [NAME_PEER_STATE] = COL_PEER_STATE,
+                [NAME_QOS] = COL_QOS, [NAME_UNIT] = COL_UNIT, [NAME_CONTAINER] = COL_CONTAINER, [NAME_POD] = COL_POD,
+                [NAME_NETNS] = COL_NETNS,
+        };
+        const struct fw_sock *s = &r->sock;
+        struct row_text t;
+        char *start = arena_room(a, ROW_TEXT_MAX), *p, buf[24];
+        const char *state = sockfmt_state_or_null(s->state);
+        size_t len, row_extra = 0;
+
+        if (!start)
+                return;
+        p = start + sizeof(t);
+        /* each cell written where it goes, its length byte first */
+        p = cell_done(p, put_u64(p + 1, s->recv_q), &width[COL_RECVQ]);
+        p = cell_done(p, put_u64(p + 1, s->send_q), &width[COL_SENDQ]);
+        p = cell_done(p, sockfmt_put_endpoint(p + 1, s->id.family, s->id.src, s->id.sport), &width[COL_LOCAL]);
+        p = cell_done(p, sockfmt_put_endpoint(p + 1, s->id.family, s->id.dst, s->id.dport), &width[COL_PEER]);
+        p = cell_done(p, sockfmt_put_timer(p + 1, s), &width[COL_TIMER]);
+        p = cell_done(p, age_put(p + 1, &r->age), &width[COL_AGE]);
+        p = cell_done(p, cause_put_fate(p + 1, s->fate_msec), &width[COL_FATE]);
+        /* "PID/command", the command escaped */
+        if (r->pid > 0) {
+                const struct shown_name *comm =
+                        name_at(&seen->names, name_shown(&seen->names, or_else(r->process, "?"), 0));
+
+                len = (size_t) (put_u64(buf, (uint64_t) r->pid) - buf);
+                buf[len++] = '/';
+                *p++ = (char) (len + comm->len);
+                p = mempcpy(p, buf, len);
+                p = mempcpy(p, comm->text, comm->len);
+                t.process_width = (uint16_t) (len + comm->width);
+                row_extra = comm->len - comm->width;
+        } else {
+                p = cell_put(p, "-", 1);
+                t.process_width = 1;
+        }
+        p = cell_done(p, put_u64(p + 1, s->id.cookie), &width[COL_COOKIE]);
+
+        t.name[NAME_PROTO] = name_of(seen, NAME_PROTO, sockfmt_proto(s));
+        t.name[NAME_STATE] = name_of(seen, NAME_STATE, state ? state : "?");
+        t.name[NAME_ALERTED] = name_of(seen, NAME_ALERTED, r->known ? (r->alerted ? "yes" : "no") : "-");
+        t.name[NAME_ORPHAN] = name_of(seen, NAME_ORPHAN, fw_sock_is_orphan(s) ? "yes" : "no");
+        t.name[NAME_CAUSE] = name_of(seen, NAME_CAUSE, output_row_cause(r));
+        t.name[NAME_PEER_STATE] = name_of(seen, NAME_PEER_STATE, peer_state_to_string(r->peer));
+        t.name[NAME_QOS] = name_of(seen, NAME_QOS, r->pod_uid ? or_else(pod_qos_to_string(r->pod_qos), "-") : "-");
+        t.name[NAME_UNIT] = name_of(seen, NAME_UNIT, r->cgroup_deleted ? "(deleted)" : or_else(r->unit, "-"));
+        /* the short ID, as docker ps, podman ps and crictl ps show it (a user's behind its manager) */
+        t.name[NAME_CONTAINER] = name_of(seen, NAME_CONTAINER, or_else(r->container_id, "-"));
+        t.name[NAME_POD] = name_of(seen, NAME_POD, or_else(r->pod_uid, "-"));
+        t.name[NAME_NETNS] = name_of(seen, NAME_NETNS, or_else(r->netns, "host"));
+        memcpy(start, &t, sizeof(t));
+        a->len += (size_t) (p - start);
+
+        if (r->container_id)
+                *flags |= OUTPUT_CONTAINERS;
+        if (r->pod_uid)
+                *flags |= OUTPUT_PODS;
+        /* a line's bytes are its columns' and what its names' UTF-8
+         * takes beyond their columns (a character of 2 to 4 bytes in one
+         * or two columns): the most of that is kept */
+        for (int i = 0; i < _NAME_MAX; i++) {
+                const struct shown_name *nm = name_at(&seen->names, t.name[i]);
+
+                if (nm->width > width[name_col[i]])
+                        width[name_col[i]] = nm->width;
+                row_extra += nm->len - nm->width; /* escaped: width <= len */
+        }
+        if (row_extra > *extra)
+                *extra = row_extra;
+        if (t.process_width > width[COL_PROCESS])
+                width[COL_PROCESS] = t.process_width;
+}
+
+/* One cell of a line, padded to its column (the last one not). */
+static void put_cell(struct textbuf *out, int c, const char *text, size_t len, size_t cell_width,
+                     const size_t width[_COL_MAX], bool last) {
+        size_t pad = !last && width[c] > cell_width ? width[c] - cell_width : 0;
+
+        if (col_right(c)) {
+                textbuf_pad(out, pad);
+                textbuf_put(out, text, len);
+        } else {
+                textbuf_put(out, text, len);
+                textbuf_pad(out, pad);
+        }
+        textbuf_char(out, last ? '\n' : ' ');
+}
+
+static void put_header(struct textbuf *out, const size_t width[_COL_MAX], unsigned flags) {
+        for (int c = 0; c < _COL_MAX; c++)
+                if (col_shown(c, flags))
+                        put_cell(out, c, col_titles[c], strlen(col_titles[c]), strlen(col_titles[c]), width,
+                                 c == COL_COOKIE);
+}
+
+/* The columns shown, in order, what each takes its text from, and how
+ * long a line can be: worked out once, so that a row's line is a short
+ * loop with nothing to decide. */
+struct line_col {
+        int8_t name;             /* NAME_*, or -1 */
+        int8_t cell;             /* CELL_*, or -1 */
+        bool right;              /* right-aligned */
+        uint16_t width;
+};
+
+struct line_plan {
+        struct line_col col[_COL_MAX];
+        size_t n;
+        size_t max_bytes;        /* columns, separators, names' UTF-8 beyond their columns */
+};
+
+static void line_plan(struct line_plan *lp, const size_t width[_COL_MAX], unsigned flags, size_t extra) {
+        static const int8_t col_name[_COL_MAX] = {
+                [COL_PROTO] = NAME_PROTO, [COL_STATE] = NAME_STATE, [COL_ALERTED] = NAME_ALERTED,
+                [COL_ORPHAN] = NAME_ORPHAN, [COL_CAUSE] = NAME_CAUSE, [COL_PEER_STATE] = NAME_PEER_STATE,
+                [COL_QOS] = NAME_QOS, [COL_UNIT] = NAME_UNIT, [COL_CONTAINER] = NAME_CONTAINER, [COL_POD] = NAME_POD,
+                [COL_NETNS] = NAME_NETNS,
+                [COL_RECVQ] = -1, [COL_SENDQ] = -1, [COL_LOCAL] = -1, [COL_PEER] = -1, [COL_TIMER] = -1,
+                [COL_AGE] = -1, [COL_FATE] = -1, [COL_PROCESS] = -1, [COL_COOKIE] = -1,
+        };
+        static const int8_t col_cell[_COL_MAX] = {
+                [COL_RECVQ] = CELL_RECVQ, [COL_SENDQ] = CELL_SENDQ, [COL_LOCAL] = CELL_LOCAL, [COL_PEER] = CELL_PEER,
+                [COL_TIMER] = CELL_TIMER, [COL_AGE] = CELL_AGE, [COL_FATE] = CELL_FATE, [COL_PROCESS] = CELL_PROCESS,
+                [COL_COOKIE] = CELL_COOKIE,
+                [COL_PROTO] = -1, [COL_STATE] = -1, [COL_ALERTED] = -1, [COL_ORPHAN] = -1, [COL_CAUSE] = -1,
+                [COL_PEER_STATE] = -1, [COL_QOS] = -1, [COL_UNIT] = -1, [COL_CONTAINER] = -1, [COL_POD] = -1,
+                [COL_NETNS] = -1,
+        };
+
+        lp->n = 0;
+        lp->max_bytes = extra;
+        for (int c = 0; c < _COL_MAX; c++)
+                if (col_shown(c, flags)) {
+                        lp->col[lp->n++] = (struct line_col) {
+                                .name = col_name[c], .cell = col_cell[c], .right = col_right(c),
+                                .width = (uint16_t) width[c],
+                        };
+                        lp->max_bytes += width[c] + 1;
+                }
+}
+
+/* n bytes from s to q, without a call for the short ones a cell has: two
+ * copies of a constant size that overlap as much as they must. */
+static inline char *copy_short(char *q, const char *s, size_t n) {
+        if (n >= 16 && n <= 32) {
+                memcpy(q, s, 16);
+                memcpy(q + n - 16, s + n - 16, 16);
+        } else if (n >= 8 && n < 16) {
+                memcpy(q, s, 8);
+                memcpy(q + n - 8, s + n - 8, 8);
+        } else if (n >= 4 && n < 8) {
+                memcpy(q, s, 4);
+                memcpy(q + n - 4, s + n - 4, 4);
+        } else if (n < 4) {
+                for (size_t i = 0; i < n; i++)
+                        q[i] = s[i];
+        } else
+                memcpy(q, s, n);
+        return q + n;
+}
+
+/* Pass two: a row's line, from what pass one made of it alone (the row
+ * itself is not read again): spaces, then each cell copied where its
+ * column puts it. */
+static void put_row(struct textbuf *out, const char *text, const struct names_shown *names,
+                    const struct line_plan *lp) {
+        struct row_text t;
+        const char *cell[_CELL_MAX], *p = text + sizeof(t);
+        size_t len[_CELL_MAX];
+        char *line = textbuf_room(out, lp->max_bytes), *q = line;
+
+        memcpy(&t, text, sizeof(t));
+        for (int i = 0; i < _CELL_MAX; i++) {
+                len[i] = (unsigned char) *p++;
+                cell[i] = p;
+                p += len[i];
+        }
+        memset(line, ' ', lp->max_bytes);
+        for (size_t i = 0; i < lp->n; i++) {
+                const struct line_col *lc = &lp->col[i];
+                const char *txt;
+                size_t l, w;
+
+                if (lc->name >= 0) {
+                        const struct shown_name *nm = name_at(names, t.name[lc->name]);
+
+                        txt = nm->text;
+                        l = nm->len;
+                        w = nm->width;
+                } else {
+                        txt = cell[lc->cell];
+                        l = len[lc->cell];
+                        w = lc->cell == CELL_PROCESS ? t.process_width : l;
+                }
+                if (i + 1 == lp->n) { /* the last: not padded */
+                        q = copy_short(q, txt, l);
+                        *q++ = '\n';
+                        break;
+                }
+                if (lc->right) {
+                        q += lc->width - w;
+                        q = copy_short(q, txt, l);
+                } else
+                        q = copy_short(q, txt, l) + (lc->width - w);
+                q++; /* the space between */
+        }
+        out->n += (size_t) (q - line);
+}
+
+struct output_table {
+        unsigned flags;
+        size_t width[_COL_MAX];
+        size_t extra;            /* the most bytes a line's names take beyond their columns */
+        struct names_seen seen;
+        struct arena text;       /* every row's cells (struct row_text) */
+        size_t *at;              /* row index -> where its cells start in text */
+        size_t n, allocated;
+};
+
+int output_table_new(struct output_table **ret, unsigned flags) {
+        struct output_table *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        t->flags = flags;
+        for (int c = 0; c < _COL_MAX; c++)
+                t->width[c] = strlen(col_titles[c]);
+        *ret = t;
+        return 0;
+}
+
+struct output_table *output_table_free(struct output_table *t) {
+        if (!t)
+                return NULL;
+        names_shown_done(&t->seen.names);
+        free(t->text.data);
+        free(t->at);
+        free(t);
+        return NULL;
+}
+
+void output_table_add(struct output_table *t, const struct row *row, size_t index) {
+        if (t->text.error < 0)
+                return;
+        if (index >= t->allocated) {
+                size_t was = t->allocated;
+
+                if (grow_array((void **) &t->at, &t->allocated, index + 1, sizeof(*t->at), 1024) < 0) {
+                        t->text.error = -ENOMEM;
                         return;
                 }
+                memory_prefault(t->at + was, (t->allocated - was) * sizeof(*t->at));
         }
-        memcpy(l->buf + l->n, s, len);
-        l->n += len;
+        t->at[index] = t->text.len;
+        if (index >= t->n)
+                t->n = index + 1;
+        row_text(&t->text, &t->seen, row, t->width, &t->extra, &t->flags);
 }
 
-static void line_pad(struct line *l, size_t n) {
-        static const char spaces[64] = "                                                                ";
+int output_table_write(struct output_table *t, FILE *f, const uint32_t *order, size_t n) {
+        _cleanup_(freep) struct textbuf *out = malloc(sizeof(*out));
+        _cleanup_(freep) size_t *at = NULL;
+        struct line_plan lp;
 
-        for (; n > sizeof(spaces); n -= sizeof(spaces))
-                line_put(l, spaces, sizeof(spaces));
-        line_put(l, spaces, n);
-}
-
-/* Columns are as wide as their widest cell on a terminal. Our own cells are
- * ASCII; names are escaped, so valid UTF-8 (escape.h), and a character of
- * theirs takes 0, 1 or 2 columns. */
-static size_t cell_width(int c, const char *cell, size_t len) {
-        return c == COL_UNIT || c == COL_PROCESS || c == COL_NETNS ? utf8_width(cell) : len;
-}
-
-static void print_cells(FILE *f, const char *const cells[_COL_MAX], const size_t width[_COL_MAX], unsigned flags) {
-        struct line l; /* not zeroed: 4 KiB a row */
-
-        l.f = f;
-        l.n = 0;
-        for (int c = 0; c < _COL_MAX; c++) {
-                bool right = c == COL_RECVQ || c == COL_SENDQ || c == COL_AGE;
-                size_t len = strlen(cells[c]), cw = cell_width(c, cells[c], len), pad = width[c] > cw ? width[c] - cw : 0;
-
-                if ((c == COL_NETNS && !(flags & OUTPUT_NETNS)) ||
-                    (c == COL_CONTAINER && !(flags & OUTPUT_CONTAINERS)) ||
-                    ((c == COL_POD || c == COL_QOS) && !(flags & OUTPUT_PODS)))
-                        continue;
-                if (c == _COL_MAX - 1)
-                        pad = 0; /* the last column is not padded */
-                if (right)
-                        line_pad(&l, pad);
-                line_put(&l, cells[c], len);
-                if (!right)
-                        line_pad(&l, pad);
-                line_put(&l, c == _COL_MAX - 1 ? "\n" : " ", 1);
+        if (t->text.error < 0)
+                return t->text.error; /* nothing written */
+        if (!out)
+                return -ENOMEM;
+        /* where each row's cells are, in the display order: one loop of
+         * loads that do not wait on each other, so that the loop below
+         * knows them ahead and can ask for the cells early */
+        if (order) {
+                at = malloc((n ? n : 1) * sizeof(*at));
+                if (!at)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++) {
+                        assert(order[i] < t->n);
+                        at[i] = t->at[order[i]];
+                }
         }
-        fwrite(l.buf, 1, l.n, f);
+        /* Written as it is made: nothing can fail between its first byte and
+         * its last but the writing itself, which holding it in memory would
+         * not undo. */
+        line_plan(&lp, t->width, t->flags, t->extra);
+        /* every name is bounded (a unit's escaped name: 1 KiB), a line
+         * a few KiB at most */
+        assert(lp.max_bytes <= TEXTBUF_SIZE);
+        textbuf_init(out, f);
+        put_header(out, t->width, t->flags);
+        for (size_t i = 0; i < n; i++) {
+                if (at && i + OUTPUT_PREFETCH < n) {
+                        __builtin_prefetch(t->text.data + at[i + OUTPUT_PREFETCH]);
+                        __builtin_prefetch(t->text.data + at[i + OUTPUT_PREFETCH] + 64);
+                }
+                assert(at || i < t->n);
+                put_row(out, t->text.data + (at ? at[i] : t->at[i]), &t->seen.names, &lp);
+        }
+        return textbuf_done(out);
+}
+
+int output_table(FILE *f, const struct row *rows, const uint32_t *order, size_t n, unsigned flags) {
+        _cleanup_(output_table_freep) struct output_table *t = NULL;
+        int r;
+
+        r = output_table_new(&t, flags);
+        if (r < 0)
+                return r;
+        /* Two passes: the columns are as wide as their widest cell, so
+         * every cell is made (once) before the first line is written. The
+         * first goes through the rows as they are in memory, the second in
+         * the display order through what the first made of them, far
+         * smaller than the rows. */
+        for (size_t i = 0; i < n; i++)
+                output_table_add(t, &rows[i], i);
+        return output_table_write(t, f, order, n);
 }
 
 /* Output held in memory until it is whole. Not open_memstream: that copies
@@ -289,71 +552,9 @@ static int write_whole(FILE *f, int (*fn)(FILE *m, const void *args), const void
         return 0;
 }
 
-struct rows_args {
-        const struct row *rows;
-        size_t n;
-        uint64_t now_realtime_usec;
-};
-
-static void render_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
-        size_t width[_COL_MAX];
-        struct cells_text text;
-        const char *cells[_COL_MAX];
-
-        for (int c = 0; c < _COL_MAX; c++)
-                width[c] = strlen(col_titles[c]);
-
-        /* Two passes, each row formatted in each: the columns as wide as
-         * their widest cell first, then the lines. Keeping every row's text
-         * instead costs the same time (its pages are new) and 250 bytes a
-         * row. */
-        for (size_t i = 0; i < n; i++) {
-                row_fill(&text, &rows[i]);
-                row_cells(&text, &rows[i], cells);
-                if (rows[i].container_id)
-                        flags |= OUTPUT_CONTAINERS;
-                if (rows[i].pod_uid)
-                        flags |= OUTPUT_PODS;
-                for (int c = 0; c < _COL_MAX; c++) {
-                        size_t w = cell_width(c, cells[c], strlen(cells[c]));
-                        if (w > width[c])
-                                width[c] = w;
-                }
-        }
-
-        print_cells(f, col_titles, width, flags);
-        for (size_t i = 0; i < n; i++) {
-                row_fill(&text, &rows[i]);
-                row_cells(&text, &rows[i], cells);
-                print_cells(f, cells, width, flags);
-        }
-}
-
-int output_table(FILE *f, const struct row *rows, size_t n, unsigned flags) {
-        /* Written as it is made: nothing can fail between its first byte and
-         * its last but the writing itself, which holding it in memory would
-         * not undo (and that made the table of 50k sockets, 7 MB, take 2.5
-         * times as long). */
-        render_table(f, rows, n, flags);
-        if (fflush(f) != 0 || ferror(f))
-                return -EIO;
-        return 0;
-}
-
 int output_json_set(json_t *o, const char *key, json_t *v) {
         /* json_object_set_new steals v even on failure. */
         return v && json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
-}
-
-/* "2026-11-24T08:16:58Z" */
-static json_t *json_time(uint64_t realtime_usec) {
-        time_t t = (time_t) (realtime_usec / USEC_PER_SEC);
-        struct tm tm;
-        char buf[32];
-
-        if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                return json_null();
-        return json_string(buf);
 }
 
 /* A name another user wrote, escaped as in the table (escape.h): valid
@@ -365,140 +566,6 @@ json_t *output_json_name(const char *s) {
                 return json_string(s);
         escaped = escape_dup(s);
         return escaped ? json_string(escaped) : NULL;
-}
-
-/* The daemon's verdict on the peer, null when none (one sample says nothing). */
-static json_t *json_peer(const struct row *row) {
-        return row->peer != PEER_UNKNOWN ? json_string(peer_state_to_string(row->peer)) : json_null();
-}
-
-json_t *output_row_json(const struct row *row, uint64_t now_realtime_usec) {
-        const struct fw_sock *s = &row->sock;
-        char local[ENDPOINT_STRLEN], peer[ENDPOINT_STRLEN];
-        const char *state = sockfmt_state_or_null(s->state);
-        bool info = s->info.len > 0, has_age = row->age.source != AGE_SOURCE_NONE;
-        json_t *o;
-        int r = 0;
-
-        o = json_object();
-        if (!o)
-                return NULL;
-
-        sockfmt_address(local, sizeof(local), s->id.family, s->id.src);
-        sockfmt_address(peer, sizeof(peer), s->id.family, s->id.dst);
-
-        r |= output_json_set(o, "family", json_string(s->id.family == AF_INET6 ? "ipv6" : "ipv4"));
-        r |= output_json_set(o, "proto", json_string(sockfmt_proto(s)));
-        r |= output_json_set(o, "local_address", json_string(local));
-        r |= output_json_set(o, "local_port", json_integer(s->id.sport));
-        r |= output_json_set(o, "peer_address", json_string(peer));
-        r |= output_json_set(o, "peer_port", json_integer(s->id.dport));
-        r |= output_json_set(o, "state", state ? json_string(state) : json_null());
-        r |= output_json_set(o, "recv_q", json_integer(s->recv_q));
-        r |= output_json_set(o, "send_q", json_integer(s->send_q));
-        r |= output_json_set(o, "timer", json_string(sockfmt_timer_name(s->timer)));
-        r |= output_json_set(o, "timer_count", json_integer(s->timer_count));
-        r |= output_json_set(o, "timer_expires_ms", json_integer(s->timer_expires));
-        r |= output_json_set(o, "retransmits", info ? json_integer(s->info.retransmits) : json_null());
-        r |= output_json_set(o, "probes", info ? json_integer(s->info.probes) : json_null());
-        r |= output_json_set(o, "backoff", info ? json_integer(s->info.backoff) : json_null());
-        r |= output_json_set(o, "unacked", info ? json_integer(s->info.unacked) : json_null());
-        r |= output_json_set(o, "snd_wnd", info ? json_integer(s->info.snd_wnd) : json_null());
-        r |= output_json_set(o, "notsent_bytes", info ? json_integer(s->info.notsent_bytes) : json_null());
-        r |= output_json_set(o, "rto_usec", info ? json_integer(s->info.rto) : json_null());
-        r |= output_json_set(o, "last_data_sent_ms", info ? json_integer(s->info.last_data_sent) : json_null());
-        r |= output_json_set(o, "last_ack_recv_ms", info ? json_integer(s->info.last_ack_recv) : json_null());
-        r |= output_json_set(o, "age_seconds", has_age ? json_real((double) age_shown_usec(&row->age) / 1e6) : json_null());
-        r |= output_json_set(o, "age_min_seconds", has_age ? json_real((double) row->age.min_usec / 1e6) : json_null());
-        r |= output_json_set(o, "age_max_seconds", has_age && row->age.has_max ? json_real((double) row->age.max_usec / 1e6)
-                                                                       : json_null());
-        r |= output_json_set(o, "age_source", has_age ? json_string(age_source_to_string(row->age.source)) : json_null());
-        r |= output_json_set(o, "first_seen", row->known && now_realtime_usec > row->first_seen_ago_usec
-                                              ? json_time(now_realtime_usec - row->first_seen_ago_usec)
-                                              : json_null());
-        r |= output_json_set(o, "alerted", row->known ? json_boolean(row->alerted) : json_null());
-        r |= output_json_set(o, "orphan", json_boolean(fw_sock_is_orphan(s)));
-        r |= output_json_set(o, "cause", json_string(cause_to_string(s->cause)));
-        r |= output_json_set(o, "cause_confirmed", json_boolean(!row->cause_unconfirmed));
-        r |= output_json_set(o, "peer", json_peer(row));
-        r |= output_json_set(o, "fate", json_string(s->fate_msec == FATE_NEVER ? "never" : s->fate_msec < 0 ? "unknown" : "reaped"));
-        r |= output_json_set(o, "reaped_in_seconds", s->fate_msec >= 0 ? json_real((double) s->fate_msec / 1e3) : json_null());
-        r |= output_json_set(o, "unit", row->cgroup_deleted ? json_string("(deleted)")
-                                : or_else(row->unit, NULL) ? output_json_name(row->unit) : json_null());
-        r |= output_json_set(o, "cgroup", or_else(row->cgroup, NULL) ? output_json_name(row->cgroup) : json_null());
-        r |= output_json_set(o, "cgroup_deleted", json_boolean(row->cgroup_deleted));
-        r |= output_json_set(o, "container_id", row->container_id ? json_string(row->container_id) : json_null());
-        r |= output_json_set(o, "container_owner", row->container_id && container_name_owner_len(row->container_id)
-                                ? json_stringn(row->container_id, container_name_owner_len(row->container_id))
-                                : json_null());
-        r |= output_json_set(o, "container_runtime", row->container_id && container_runtime_to_string(row->container_runtime)
-                                ? json_string(container_runtime_to_string(row->container_runtime)) : json_null());
-        r |= output_json_set(o, "pod_uid", row->pod_uid ? json_string(row->pod_uid) : json_null());
-        r |= output_json_set(o, "pod_qos", row->pod_uid && pod_qos_to_string(row->pod_qos)
-                                ? json_string(pod_qos_to_string(row->pod_qos)) : json_null());
-        r |= output_json_set(o, "netns", output_json_name(or_else(row->netns, "host")));
-        r |= output_json_set(o, "netns_inode", s->id.netns_ino ? json_integer((json_int_t) s->id.netns_ino) : json_null());
-        r |= output_json_set(o, "netns_unit", or_else(row->netns_unit, NULL) ? output_json_name(row->netns_unit) : json_null());
-        r |= output_json_set(o, "pid", row->pid > 0 ? json_integer(row->pid) : json_null());
-        r |= output_json_set(o, "process", row->pid > 0 && or_else(row->process, NULL) ? output_json_name(row->process) : json_null());
-        r |= output_json_set(o, "uid", json_integer(s->uid));
-        r |= output_json_set(o, "inode", json_integer(s->inode));
-        /* JSON numbers: cookies and cgroup ids are counters, far below 2^53. */
-        r |= output_json_set(o, "cookie", json_integer((json_int_t) s->id.cookie));
-        r |= output_json_set(o, "cgroup_id", s->has_cgroup_id ? json_integer((json_int_t) s->cgroup_id) : json_null());
-        r |= output_json_set(o, "shutdown", s->has_shutdown ? json_integer(s->shutdown) : json_null());
-        r |= output_json_set(o, "ifindex", json_integer(s->id.ifindex));
-
-        if (r != 0) {
-                json_decref(o);
-                return NULL;
-        }
-        return o;
-}
-
-/* Write a dumped object indented one level more, as an array element. */
-static void put_indented(FILE *f, const char *text) {
-        fputs("  ", f);
-        for (const char *p = text; *p;) {
-                size_t l = strcspn(p, "\n");
-
-                fwrite(p, 1, l, f);
-                p += l;
-                if (*p == '\n') {
-                        fputs("\n  ", f);
-                        p++;
-                }
-        }
-}
-
-static int render_json(FILE *f, const void *args) {
-        const struct rows_args *a = args;
-        const struct row *rows = a->rows;
-        uint64_t now_realtime_usec = a->now_realtime_usec;
-        size_t n = a->n;
-
-        /* One object at a time: the whole array as jansson values would take
-         * about 6 KiB a socket (300 MB at 50k sockets); its text, about 1.4
-         * KiB a socket, is held until it is written. */
-        fputs(n ? "[\n" : "[", f);
-        for (size_t i = 0; i < n; i++) {
-                json_t *o = output_row_json(&rows[i], now_realtime_usec);
-                char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-
-                json_decref(o);
-                if (!text)
-                        return -ENOMEM;
-                put_indented(f, text);
-                free(text);
-                fputs(i + 1 < n ? ",\n" : "\n", f);
-        }
-        fputs("]\n", f);
-        return 0;
-}
-
-int output_json(FILE *f, const struct row *rows, size_t n, uint64_t now_realtime_usec) {
-        return write_whole(f, render_json, &(const struct rows_args) {
-                .rows = rows, .n = n, .now_realtime_usec = now_realtime_usec });
 }
 
 static int status_json(FILE *f, const struct proto_status *st) {

@@ -188,7 +188,7 @@ void summary_done(struct summary *s) {
         *s = (struct summary) {};
 }
 
-int summary_build(struct summary *s, const struct row *rows, size_t n) {
+int summary_build(struct summary *s, const struct row *rows, const uint32_t *order, size_t n) {
         *s = (struct summary) {};
         for (int b = 0; b < _SUMMARY_BY_MAX; b++)
                 if (grouping_init(&s->by[b], n) < 0) {
@@ -196,7 +196,7 @@ int summary_build(struct summary *s, const struct row *rows, size_t n) {
                         return -ENOMEM;
                 }
         for (size_t i = 0; i < n; i++) {
-                const struct row *r = &rows[i];
+                const struct row *r = &rows[order ? order[i] : i];
                 uint64_t age = 0;
                 bool has_age = output_row_age(r, &age);
 

@@ -65,9 +65,10 @@ struct summary {
         struct summary_grouping by[_SUMMARY_BY_MAX];
 };
 
-/* Group the rows (all of them: select before). 0 or -ENOMEM (then s holds
- * nothing). */
-int summary_build(struct summary *s, const struct row *rows, size_t n);
+/* Group the rows (all of them: select before; order: those of rows to
+ * take, as gather() leaves them, NULL for rows[0..n)). 0 or -ENOMEM (then
+ * s holds nothing). */
+int summary_build(struct summary *s, const struct row *rows, const uint32_t *order, size_t n);
 void summary_done(struct summary *s);
 
 /* The table shows each grouping's first SUMMARY_TABLE_ROWS groups and a

@@ -3,78 +3,24 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "idmap.h"
 #include "labels.h"
 #include "util.h"
 
-/* Empty the tables this often (polls), or once they hold this many names:
- * a host that runs a container an hour would otherwise keep every name. */
+/* Empty the tables this often (polls), or once they hold this many names
+ * and more than twice as many as the last poll used: a host that runs a
+ * container an hour would otherwise keep every name, and one whose stuck
+ * sockets come from 5,000 units must not intern them all again each poll. */
 #define LABELS_RESET_POLLS 720
 #define LABELS_MAX_NAMES 4096
-
-/* An open-addressing map from a nonzero 64-bit key to an id. */
-struct idmap_slot {
-        uint64_t key;            /* 0: empty */
-        uint32_t id;
-};
-
-struct idmap {
-        struct idmap_slot *slots;
-        size_t capacity;         /* a power of two, or 0 */
-        size_t size;
-};
-
-static void idmap_clear(struct idmap *m) {
-        if (m->slots)
-                memset(m->slots, 0, m->capacity * sizeof(*m->slots));
-        m->size = 0;
-}
-
-static struct idmap_slot *idmap_slot(const struct idmap *m, uint64_t key) {
-        size_t i = (size_t) mix64(key) & (m->capacity - 1);
-
-        while (m->slots[i].key != 0 && m->slots[i].key != key)
-                i = (i + 1) & (m->capacity - 1);
-        return &m->slots[i];
-}
-
-/* The id of key, or UINT32_MAX. */
-static uint32_t idmap_get(const struct idmap *m, uint64_t key) {
-        const struct idmap_slot *s;
-
-        if (m->capacity == 0)
-                return UINT32_MAX;
-        s = idmap_slot(m, key);
-        return s->key ? s->id : UINT32_MAX;
-}
-
-static int idmap_put(struct idmap *m, uint64_t key, uint32_t id) {
-        struct idmap_slot *s;
-
-        if ((m->size + 1) * 4 > m->capacity * 3) {
-                size_t capacity = m->capacity ? m->capacity * 2 : 64;
-                struct idmap_slot *old = m->slots, *slots = calloc(capacity, sizeof(*slots));
-                size_t old_capacity = m->capacity;
-
-                if (!slots)
-                        return -ENOMEM;
-                m->slots = slots;
-                m->capacity = capacity;
-                for (size_t i = 0; i < old_capacity; i++)
-                        if (old[i].key)
-                                *idmap_slot(m, old[i].key) = old[i];
-                free(old);
-        }
-        s = idmap_slot(m, key);
-        if (!s->key)
-                m->size++;
-        *s = (struct idmap_slot) { .key = key, .id = id };
-        return 0;
-}
 
 struct labels {
         struct cgroup_cache *cgroups;  /* owned; NULL without cgroup v2 */
         char **names;                  /* id -> name, owned */
         size_t n_names, names_allocated;
+        uint32_t *used;                /* id -> the poll (generation) that last used it */
+        size_t used_allocated;
+        uint32_t generation;           /* this poll's, counting from 1 */
         struct idmap by_name;          /* hash of a name -> its id, checked with strcmp */
         struct idmap cgroup_ids;       /* cgroup id -> its index in by_cgroup */
         struct cgroup_labels *by_cgroup;
@@ -83,6 +29,13 @@ struct labels {
         uint32_t host;                 /* the id of "host": our own namespace */
         unsigned polls;                /* since the tables were last emptied */
 };
+
+/* id, marked as used by this poll. */
+static uint32_t use(struct labels *l, uint32_t id) {
+        if (id < l->n_names && id < l->used_allocated)
+                l->used[id] = l->generation;
+        return id;
+}
 
 static uint64_t hash_name(const char *s) {
         uint64_t h = UINT64_C(0xcbf29ce484222325);
@@ -102,8 +55,9 @@ static uint32_t intern(struct labels *l, const char *name) {
                 uint32_t id = idmap_get(&l->by_name, k);
                 char *copy;
 
-                if (id == UINT32_MAX) {
-                        if (GROW(l->names, l->names_allocated, l->n_names + 1, 64) < 0)
+                if (id == IDMAP_NONE) {
+                        if (GROW(l->names, l->names_allocated, l->n_names + 1, 64) < 0 ||
+                            GROW(l->used, l->used_allocated, l->n_names + 1, 64) < 0)
                                 return LABEL_NONE;
                         copy = strdup(name);
                         if (!copy)
@@ -114,10 +68,10 @@ static uint32_t intern(struct labels *l, const char *name) {
                                 return LABEL_NONE;
                         }
                         l->names[l->n_names++] = copy;
-                        return id;
+                        return use(l, id);
                 }
                 if (strcmp(l->names[id], name) == 0)
-                        return id;
+                        return use(l, id);
         }
 }
 
@@ -156,17 +110,23 @@ struct labels *labels_free(struct labels *l) {
         for (size_t i = 0; i < l->n_names; i++)
                 free(l->names[i]);
         free(l->names);
-        free(l->by_name.slots);
-        free(l->cgroup_ids.slots);
+        free(l->used);
+        idmap_done(&l->by_name);
+        idmap_done(&l->cgroup_ids);
         free(l->by_cgroup);
-        free(l->netns.slots);
+        idmap_done(&l->netns);
         cgroup_cache_free(l->cgroups);
         free(l);
         return NULL;
 }
 
 int labels_begin(struct labels *l, const struct netns_set *netns) {
-        if (++l->polls >= LABELS_RESET_POLLS || l->n_names >= LABELS_MAX_NAMES)
+        size_t used = 0;
+
+        for (size_t i = 0; i < l->n_names; i++)
+                used += l->used[i] == l->generation;
+        l->generation++;
+        if (++l->polls >= LABELS_RESET_POLLS || (l->n_names >= LABELS_MAX_NAMES && l->n_names > 2 * used))
                 reset(l);
         if (l->cgroups)
                 cgroup_cache_refresh_allowed(l->cgroups);
@@ -197,8 +157,13 @@ struct cgroup_labels labels_cgroup(struct labels *l, const struct tracked *e) {
         if (!e->has_cgroup_id || !l->cgroups || e->cgroup_id == 0)
                 return cl;
         at = idmap_get(&l->cgroup_ids, e->cgroup_id);
-        if (at != UINT32_MAX)
-                return l->by_cgroup[at];
+        if (at != IDMAP_NONE) {
+                cl = l->by_cgroup[at];
+                use(l, cl.unit);
+                use(l, cl.container);
+                use(l, cl.pod);
+                return cl;
+        }
         r = cgroup_cache_unit(l->cgroups, e->cgroup_id, unit, sizeof(unit), &path);
         if (r < 0)
                 return cl; /* not remembered: asked again next time */
@@ -227,9 +192,9 @@ uint32_t labels_netns(struct labels *l, const struct tracked *e) {
         uint32_t id;
 
         if (e->id.netns_ino == 0)
-                return l->host;
+                return use(l, l->host);
         id = idmap_get(&l->netns, e->id.netns_ino);
-        return id == UINT32_MAX ? LABEL_NONE : id;
+        return id == IDMAP_NONE ? LABEL_NONE : use(l, id);
 }
 
 const char *labels_name(const struct labels *l, uint32_t id) {

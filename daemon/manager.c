@@ -199,7 +199,7 @@ static void check_orphans(struct manager *m) {
         }
 }
 
-static void write_metrics(struct manager *m) {
+static void write_metrics(struct manager *m, uint64_t poll_duration) {
         struct metrics *x = &m->metrics;
         int r;
 
@@ -211,7 +211,8 @@ static void write_metrics(struct manager *m) {
         x->alerts_held = m->alerter.held_total;
         x->polls = m->polls;
         x->poll_failures = m->poll_failures;
-        x->poll_duration_usec = m->last_poll_duration;
+        x->poll_duration_usec = poll_duration;
+        x->netns_discovery_usec = m->last_discovery_duration;
         x->netns_others = m->config.netns_mode != NETNS_HOST;
         x->netns_watched = (uint32_t) manager_netns_watched(m);
         x->netns_denied = m->netns_unwatched.denied;
@@ -336,7 +337,7 @@ static void discover_netns(struct manager *m, uint64_t now) {
 int manager_poll(struct manager *m, uint64_t now) {
         struct observe_ctx ctx = { .m = m, .now = now, .peer_hold_polls = peer_hold_polls(m->config.interval) };
         const struct policy_kill_ops kill_ops = { .kill = policy_kill, .userdata = m };
-        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        uint64_t start = now_usec(CLOCK_MONOTONIC), discovery;
         bool other_netns = m->config.netns_mode != NETNS_HOST;
         int r = 0;
 
@@ -347,7 +348,9 @@ int manager_poll(struct manager *m, uint64_t now) {
         if (newly_failing(&m->limits_error, r))
                 log_warning("cannot read net.ipv4.tcp_orphan_retries and tcp_retries2: %s: "
                             "the fates assume the kernel's defaults", strerror(-r));
+        discovery = now_usec(CLOCK_MONOTONIC);
         discover_netns(m, now);
+        m->last_discovery_duration = other_netns ? now_usec(CLOCK_MONOTONIC) - discovery : 0;
         r = labels_begin(m->labels, m->netns); /* -ENOMEM: a failed poll, said below */
 
         tracker_begin(m->tracker);
@@ -399,16 +402,18 @@ int manager_poll(struct manager *m, uint64_t now) {
         if (m->last_poll_error == 0)
                 check_orphans(m);
         alert_tick(&m->alerter, now, false);
-        m->last_poll_duration = now_usec(CLOCK_MONOTONIC) - start;
 
         if (m->state_dirty && now - m->last_save >= MANAGER_SAVE_INTERVAL_USEC)
                 save_state(m, now);
-        write_metrics(m);
+        /* the metrics say how long the poll took up to their writing */
+        write_metrics(m, now_usec(CLOCK_MONOTONIC) - start);
         notify_status(m);
         if (!m->ready && m->last_poll_error == 0) {
                 (void) sd_notify(false, "READY=1");
                 m->ready = true;
         }
+        /* the status: the whole poll, what it wrote included */
+        m->last_poll_duration = now_usec(CLOCK_MONOTONIC) - start;
         return m->last_poll_error;
 }
 

@@ -63,7 +63,8 @@ struct manager {
         bool state_dirty;             /* tracker changed since the last save */
         uint64_t last_save;           /* usec, CLOCK_BOOTTIME */
         uint64_t polls, poll_failures;
-        uint64_t last_poll_duration;  /* usec */
+        uint64_t last_poll_duration;  /* usec, the whole poll (what status says) */
+        uint64_t last_discovery_duration; /* usec, of it finding the namespaces; 0 with netns = host */
         int last_poll_error;          /* -errno of the last failed poll, 0 after a good one */
 };
 

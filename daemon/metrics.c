@@ -163,7 +163,7 @@ int metrics_format(FILE *f, const struct metrics *m) {
         fprintf(f, "# HELP finwatch_polls_total Polls of the kernel, failed ones included.\n"
                    "# TYPE finwatch_polls_total counter\n"
                    "finwatch_polls_total %" PRIu64 "\n"
-                   "# HELP finwatch_poll_duration_seconds How long the last poll took.\n"
+                   "# HELP finwatch_poll_duration_seconds How long the last poll took, up to writing this file.\n"
                    "# TYPE finwatch_poll_duration_seconds gauge\n"
                    "finwatch_poll_duration_seconds %.6f\n",
                 m->polls, (double) m->poll_duration_usec / 1e6);
@@ -189,8 +189,13 @@ int metrics_format(FILE *f, const struct metrics *m) {
                            "finwatch_netns_unwatched{reason=\"denied\"} %" PRIu32 "\n"
                            "finwatch_netns_unwatched{reason=\"no_fds\"} %" PRIu32 "\n"
                            "finwatch_netns_unwatched{reason=\"max_netns\"} %" PRIu32 "\n"
-                           "finwatch_netns_unwatched{reason=\"not_netns\"} %" PRIu32 "\n",
-                        m->netns_watched, m->netns_denied, m->netns_no_fds, m->netns_over_cap, m->netns_not_netns);
+                           "finwatch_netns_unwatched{reason=\"not_netns\"} %" PRIu32 "\n"
+                           "# HELP finwatch_netns_discovery_seconds How long the last poll took to find the network "
+                           "namespaces (part of the poll's duration).\n"
+                           "# TYPE finwatch_netns_discovery_seconds gauge\n"
+                           "finwatch_netns_discovery_seconds %.6f\n",
+                        m->netns_watched, m->netns_denied, m->netns_no_fds, m->netns_over_cap, m->netns_not_netns,
+                        (double) m->netns_discovery_usec / 1e6);
         fprintf(f, "# HELP finwatch_control_refused_total Control connections refused by the per-user limits.\n"
                    "# TYPE finwatch_control_refused_total counter\n"
                    "finwatch_control_refused_total %" PRIu64 "\n"

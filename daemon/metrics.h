@@ -38,7 +38,8 @@ struct metrics {
         struct metrics_label_count by_netns[METRICS_TOP + 1];
         uint64_t polls;
         uint64_t poll_failures;           /* of polls; by errno below */
-        uint64_t poll_duration_usec;      /* the last poll */
+        uint64_t poll_duration_usec;      /* the last poll, up to writing the file */
+        uint64_t netns_discovery_usec;    /* of it, finding the namespaces (with netns_others) */
         struct {
                 int error;                /* -errno */
                 uint64_t count;

@@ -265,14 +265,20 @@ uint64_t age_shown_usec(const struct age_view *v) {
         return v->source == AGE_SOURCE_KERNEL && v->close ? v->est_usec : v->min_usec;
 }
 
+char *age_put(char *p, const struct age_view *v) {
+        if (v->source == AGE_SOURCE_NONE) {
+                *p++ = '-';
+                return p;
+        }
+        if (v->source == AGE_SOURCE_DAEMON)
+                return put_duration(p, v->min_usec);
+        *p++ = v->close ? '~' : '>';
+        return put_duration(p, age_shown_usec(v));
+}
+
 char *age_format(char *buf, size_t size, const struct age_view *v) {
         char d[DURATION_STRLEN + 1];
 
-        if (v->source == AGE_SOURCE_NONE)
-                return copy_cut(buf, size, "-");
-        if (v->source == AGE_SOURCE_DAEMON)
-                return format_duration(buf, size, v->min_usec);
-        d[0] = v->close ? '~' : '>';
-        format_duration(d + 1, sizeof(d) - 1, age_shown_usec(v));
+        *age_put(d, v) = '\0';
         return copy_cut(buf, size, d);
 }

@@ -69,3 +69,5 @@ uint64_t age_shown_usec(const struct age_view *v);
 /* "-", "2min 3s" (the daemon's), "~2min 3s" (the kernel's estimate, close
  * bounds) or ">2min 3s" (a lower bound only). */
 char *age_format(char *buf, size_t size, const struct age_view *v);
+/* The same at p (room for DURATION_STRLEN + 1), no NUL; returns the end. */
+char *age_put(char *p, const struct age_view *v);

@@ -159,13 +159,20 @@ void cause_annotate(struct fw_sock *s, const struct tcp_limits *l) {
         s->fate_msec = cause_fate_msec(s, c, l);
 }
 
-char *cause_format_fate(char *buf, size_t size, int64_t fate_msec) {
-        char d[DURATION_STRLEN + 1] = "~";
-
+char *cause_put_fate(char *p, int64_t fate_msec) {
         if (fate_msec == FATE_NEVER)
-                return copy_cut(buf, size, "never");
-        if (fate_msec < 0)
-                return copy_cut(buf, size, "-");
-        format_duration(d + 1, sizeof(d) - 1, (uint64_t) fate_msec * USEC_PER_MSEC);
+                return mempcpy(p, "never", 5);
+        if (fate_msec < 0) {
+                *p++ = '-';
+                return p;
+        }
+        *p++ = '~';
+        return put_duration(p, (uint64_t) fate_msec * USEC_PER_MSEC);
+}
+
+char *cause_format_fate(char *buf, size_t size, int64_t fate_msec) {
+        char d[DURATION_STRLEN + 1];
+
+        *cause_put_fate(d, fate_msec) = '\0';
         return copy_cut(buf, size, d);
 }

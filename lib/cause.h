@@ -60,3 +60,5 @@ void cause_annotate(struct fw_sock *s, const struct tcp_limits *l);
 
 /* "never", "~3min 5s", or "-" when unknown. */
 char *cause_format_fate(char *buf, size_t size, int64_t fate_msec);
+/* The same at p (room for DURATION_STRLEN + 1), no NUL; returns the end. */
+char *cause_put_fate(char *p, int64_t fate_msec);

@@ -22,14 +22,37 @@ static inline void cgroup_cache_freep(struct cgroup_cache **c) {
 }
 
 /* The path of cgroup id below the hierarchy's root ("/" for the root,
- * "/system.slice/nginx.service"). Unknown ids make the cache walk the
- * hierarchy again, at most once per cgroup_cache_refresh_allowed().
- * Returns 1 found, 0 not there (the cgroup was deleted), -EAGAIN not
- * found by a walk that could not see everything (a directory it could not
- * open, EMFILE say: cannot tell), -errno. */
+ * "/system.slice/nginx.service"), valid until the next lookup. An id not
+ * known yet is looked up by itself where the kernel allows it (cgroup v2
+ * takes the id as a file handle: open_by_handle_at(), which needs
+ * CAP_DAC_READ_SEARCH; its siblings come with it, from one listing of
+ * their directory): a cost per cgroup asked about, never per cgroup on
+ * the host. Elsewhere the cache walks the hierarchy again, at most once per
+ * cgroup_cache_refresh_allowed(). A cgroup found gone is remembered as gone
+ * (ids never come back), so it costs no walk or handle again. Returns 1
+ * found, 0 not there (the cgroup was deleted), -EAGAIN not found by a walk
+ * that could not see everything (a directory it could not open, EMFILE
+ * say: cannot tell), -errno. */
 int cgroup_cache_lookup(struct cgroup_cache *c, uint64_t id, const char **ret_path);
+/* Allow one more walk. Call it before taking the dump whose ids are then
+ * looked up: an id a later walk does not find is of a cgroup removed since. */
 void cgroup_cache_refresh_allowed(struct cgroup_cache *c);
 const char *cgroup_cache_root(const struct cgroup_cache *c);
+
+/* How an id is looked up by itself: 1 and its path below the root in
+ * path, 0 when the cgroup is gone, -errno when this way cannot tell
+ * (-EPERM, -EOPNOTSUPP: never again; others: not this time). */
+typedef int (*cgroup_resolve_fn)(void *userdata, uint64_t id, char *path, size_t size);
+/* Tests: ids looked up by fn (NULL: by walks only) instead of by handle. */
+void cgroup_cache_set_resolver(struct cgroup_cache *c, cgroup_resolve_fn fn, void *userdata);
+
+/* What the cache did so far. */
+struct cgroup_cache_stats {
+        unsigned walks;           /* of the whole hierarchy */
+        unsigned resolved;        /* ids looked up by themselves (found or gone) */
+        unsigned listings;        /* directories listed for an id's siblings */
+};
+void cgroup_cache_get_stats(const struct cgroup_cache *c, struct cgroup_cache_stats *ret);
 
 /* The unit of cgroup id (cgroup_path_unit() of its path) into buf, and its
  * path in *ret_path (if not NULL): 1, 0 when the cgroup is gone, -errno. */

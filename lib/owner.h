@@ -1,21 +1,63 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Whose is a socket a process still owns: the process, looked up only for
- * the sockets asked about, and only among the processes of their cgroup
- * (cgroup.h) when they share one. */
+/* Whose is a socket a process still owns: the process holding its
+ * descriptor, looked up for the sockets asked about only. No kernel
+ * interface names it: each candidate process's descriptors are read (a
+ * readlink each, "socket:[INODE]"; by number where procfs gives their
+ * count, Linux 6.2+, otherwise listed), which costs in proportion to every
+ * descriptor those processes hold, live connections too - why finwatch
+ * list does it only when asked (--processes). */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Find which processes hold the given socket inodes: scans /proc/PID/fd of
- * the processes in cgroup_dir (an absolute cgroup directory; NULL: every
- * process). pids[i] and comms[i] are set for inodes[i] found (0 and "" if
- * not). Returns the number found. */
 struct inode_owner {
-        uint32_t inode;
-        pid_t pid;
-        char comm[16];
+        uint32_t inode;         /* the socket's (idiag_inode); the caller's */
+        pid_t pid;              /* set: a process holding it, 0 none found */
+        char comm[16];          /* set: its command name as the kernel has it */
 };
-int owner_find_pids(const char *cgroup_dir, struct inode_owner *wanted, size_t n);
+
+/* What a lookup read: each process's descriptors at most once, its command
+ * name at most once and only if it holds a wanted socket. */
+struct owner_stats {
+        unsigned pids_read;     /* fd directories read */
+        unsigned fds_read;      /* descriptors looked at (readlink) */
+        unsigned comms_read;    /* command names read */
+};
+
+/* Where the holders of the sockets asked about are likely to be, to read
+ * them first: the sockets' own cgroups (where the processes that made them
+ * ran; absolute cgroup directories, NULL entries skipped) and network
+ * namespaces (inodes). */
+struct owner_hints {
+        const char *const *cgroup_dirs;
+        size_t n_cgroup_dirs;
+        const uint64_t *netns;
+        size_t n_netns;
+};
+
+/* Readers at most: one per CPU up to this, the caller's thread one of them. */
+#define OWNER_MAX_READERS 8
+
+/* Find the processes holding the sockets of wanted[] (sorted here by
+ * inode), under proc_root ("/proc"; a test gives a tree of its own): the
+ * processes of the hinted cgroups first, then those in the hinted network
+ * namespaces, then the rest, until every socket is found. A process we may
+ * not read is passed over; a socket several hold is the lowest pid's of
+ * those read. Each of those three groups is read by up to one reader per
+ * CPU (threads that take its processes in turn and stop when every socket
+ * is found), so a lookup among busy processes takes its time over the
+ * CPUs, not once per process. Returns how many were found, or -errno:
+ * proc_root cannot be read, or -ENOMEM (the pids found are set, names may
+ * be missing); *stats if not NULL (the readers' sums). hints may be NULL. */
+int owner_find(const char *proc_root, const struct owner_hints *hints, struct inode_owner *wanted, size_t n,
+               struct owner_stats *stats);
+
+/* struct inode_owner by inode (qsort, bsearch). */
+int owner_cmp_inode(const void *a, const void *b);
+
+/* The inode of a descriptor's link text "socket:[INODE]" (len bytes, no
+ * NUL needed): 1 and *ret, or 0 for anything else. */
+int owner_parse_socket_link(const char *text, size_t len, uint32_t *ret);

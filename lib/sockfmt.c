@@ -123,13 +123,26 @@ const char *sockfmt_timer_name(uint8_t timer) {
         }
 }
 
-static char *put_ipv4(char *p, const uint8_t a[4]) {
-        for (int i = 0; i < 4; i++) {
-                if (i)
-                        *p++ = '.';
-                p = put_u64(p, a[i]);
-        }
+/* An octet's digits, no leading zero (finwatch list writes 8 a row). */
+static char *put_octet(char *p, unsigned v) {
+        if (v >= 100) {
+                *p++ = (char) ('0' + v / 100);
+                v %= 100;
+                *p++ = (char) ('0' + v / 10);
+        } else if (v >= 10)
+                *p++ = (char) ('0' + v / 10);
+        *p++ = (char) ('0' + v % 10);
         return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t a[4]) {
+        p = put_octet(p, a[0]);
+        *p++ = '.';
+        p = put_octet(p, a[1]);
+        *p++ = '.';
+        p = put_octet(p, a[2]);
+        *p++ = '.';
+        return put_octet(p, a[3]);
 }
 
 /* As glibc's inet_ntop (and so ss) writes it: RFC 5952 (lowercase, the
@@ -208,39 +221,48 @@ char *sockfmt_address(char *buf, size_t size, uint8_t family, const uint8_t addr
 }
 
 /* Hot in finwatch list: no printf. */
-char *sockfmt_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
-        char tmp[ENDPOINT_STRLEN + 8], *p = tmp + 1;
-        bool bracket;
+char *sockfmt_put_endpoint(char *p, uint8_t family, const uint8_t addr[16], uint16_t port) {
+        static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+        bool bracket = family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) != 0;
 
+        if (bracket)
+                *p++ = '[';
         p = put_address(p, family, addr, &bracket);
-        if (bracket) {
-                tmp[0] = '[';
+        if (bracket)
                 *p++ = ']';
-        }
         *p++ = ':';
-        p = put_u64(p, port);
-        *p = '\0';
-        return copy_cut(buf, size, bracket ? tmp : tmp + 1);
+        return put_u64(p, port);
+}
+
+char *sockfmt_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port) {
+        char tmp[ENDPOINT_STRLEN + 8];
+
+        *sockfmt_put_endpoint(tmp, family, addr, port) = '\0';
+        return copy_cut(buf, size, tmp);
 }
 
 const char *sockfmt_proto(const struct fw_sock *s) {
         return s->id.family == AF_INET6 ? "tcp6" : "tcp";
 }
 
-char *sockfmt_timer(char *buf, size_t size, const struct fw_sock *s) {
-        char tmp[TIMER_STRLEN + 8], *p = tmp;
+char *sockfmt_put_timer(char *p, const struct fw_sock *s) {
         const char *name;
         size_t l;
 
         if (s->timer == DIAG_TIMER_OFF)
-                return copy_cut(buf, size, "off");
+                return mempcpy(p, "off", 3);
         name = sockfmt_timer_name(s->timer);
         l = strnlen(name, TIMER_STRLEN - 8);
-        memcpy(p, name, l);
-        p += l;
+        p = mempcpy(p, name, l);
         *p++ = '(';
         p = put_u64(p, s->timer_count);
         *p++ = ')';
-        *p = '\0';
+        return p;
+}
+
+char *sockfmt_timer(char *buf, size_t size, const struct fw_sock *s) {
+        char tmp[TIMER_STRLEN + 8];
+
+        *sockfmt_put_timer(tmp, s) = '\0';
         return copy_cut(buf, size, tmp);
 }

@@ -30,6 +30,8 @@ const char *sockfmt_timer_name(uint8_t timer);
 /* "127.0.0.1:9000", "[::1]:9000"; v4-mapped IPv6 shown as IPv4. */
 #define ENDPOINT_STRLEN (46 + 2 + 1 + 5 + 1)
 char *sockfmt_endpoint(char *buf, size_t size, uint8_t family, const uint8_t addr[16], uint16_t port);
+/* The same at p (room for ENDPOINT_STRLEN), no NUL; returns the end. */
+char *sockfmt_put_endpoint(char *p, uint8_t family, const uint8_t addr[16], uint16_t port);
 /* The address alone, without brackets or port. */
 char *sockfmt_address(char *buf, size_t size, uint8_t family, const uint8_t addr[16]);
 
@@ -39,3 +41,5 @@ const char *sockfmt_proto(const struct fw_sock *s);
 /* "retransmit(3)", "persist(5)", "off" */
 #define TIMER_STRLEN 32
 char *sockfmt_timer(char *buf, size_t size, const struct fw_sock *s);
+/* The same at p (room for TIMER_STRLEN), no NUL; returns the end. */
+char *sockfmt_put_timer(char *p, const struct fw_sock *s);

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,17 +98,38 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         return 0;
 }
 
-char *put_u64(char *p, uint64_t v) {
-        char tmp[20];
-        size_t n = 0;
+unsigned u64_digits(uint64_t v) {
+        unsigned d = 1;
 
-        do {
-                tmp[n++] = (char) ('0' + v % 10);
+        while (v >= 10) {
                 v /= 10;
-        } while (v);
-        while (n)
-                *p++ = tmp[--n];
-        return p;
+                d++;
+        }
+        return d;
+}
+
+char *put_u64_padded(char *p, uint64_t v, unsigned len) {
+        /* two digits at a time, written from the last: no copy */
+        static const char pairs[201] =
+                "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                "8081828384858687888990919293949596979899";
+        char *end = p + len;
+
+        p = end;
+        while (len >= 2) {
+                p -= 2;
+                memcpy(p, pairs + 2 * (v % 100), 2);
+                v /= 100;
+                len -= 2;
+        }
+        if (len)
+                *--p = (char) ('0' + v % 10);
+        return end;
+}
+
+char *put_u64(char *p, uint64_t v) {
+        return put_u64_padded(p, v, u64_digits(v));
 }
 
 int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min) {
@@ -135,7 +157,7 @@ void memory_prefault(void *p, size_t len) {
         uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
         uintptr_t from = ((uintptr_t) p + page - 1) & ~(page - 1), to = ((uintptr_t) p + len) & ~(page - 1);
 
-        if (to > from && to - from >= (1u << 20))
+        if (to > from && to - from >= MEMORY_PREFAULT_MIN)
                 (void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
 }
 
@@ -151,7 +173,7 @@ char *copy_cut(char *buf, size_t size, const char *src) {
 }
 
 /* Hot in finwatch list: no printf. */
-char *format_duration(char *buf, size_t size, uint64_t usec) {
+char *put_duration(char *p, uint64_t usec) {
         static const struct {
                 const char *suffix;
                 uint64_t usec;
@@ -161,13 +183,11 @@ char *format_duration(char *buf, size_t size, uint64_t usec) {
                 { "min", USEC_PER_MIN },
                 { "s",   USEC_PER_SEC },
         };
-        char tmp[DURATION_STRLEN], *p = tmp;
         int shown = 0;
 
         if (usec < USEC_PER_SEC) {
                 p = put_u64(p, usec / USEC_PER_MSEC);
-                memcpy(p, "ms", 3);
-                return copy_cut(buf, size, tmp);
+                return mempcpy(p, "ms", 2);
         }
 
         /* Show the two most significant non-zero units: "2min 3s", "1h 5min". */
@@ -188,7 +208,13 @@ char *format_duration(char *buf, size_t size, uint64_t usec) {
                 p += l;
                 shown++;
         }
-        *p = '\0';
+        return p;
+}
+
+char *format_duration(char *buf, size_t size, uint64_t usec) {
+        char tmp[DURATION_STRLEN];
+
+        *put_duration(tmp, usec) = '\0';
         return copy_cut(buf, size, tmp);
 }
 
@@ -321,4 +347,21 @@ int write_file_atomic(const char *path, mode_t mode, int (*fn)(FILE *f, const vo
         if (r < 0)
                 unlink(tmp);
         return r;
+}
+
+const struct linux_dirent64 *dirent_next(struct dirent_reader *r) {
+        const struct linux_dirent64 *de;
+
+        if (r->off >= r->got) {
+                r->got = syscall(SYS_getdents64, r->fd, r->buf, r->size);
+                r->off = 0;
+                if (r->got <= 0) {
+                        if (r->got == 0)
+                                errno = 0;
+                        return NULL;
+                }
+        }
+        de = (const void *) (r->buf + r->off);
+        r->off += de->d_reclen;
+        return de;
 }

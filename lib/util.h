@@ -58,13 +58,22 @@ int grow_array(void **p, size_t *allocated, size_t need, size_t size, size_t min
 /* Fault in, all at once, the pages of a large array about to be written
  * (MADV_POPULATE_WRITE, Linux 5.14): a fault per 4 KiB page costs far more,
  * most of all in a VM (finwatch list of 50k sockets here: 4,085 faults ->
- * 1,036, 182 -> 169 ms). Arrays under 1 MiB are left alone. Only a hint. */
+ * 1,036, 182 -> 169 ms). Under MEMORY_PREFAULT_MIN of whole pages is left
+ * alone (a system call is not worth fewer faults; 1 MiB was too much: an
+ * array doubling from a power of two adds exactly that, less the part of
+ * a page at each end, and was never prefaulted). Only a hint. */
+#define MEMORY_PREFAULT_MIN (64u << 10)
 void memory_prefault(void *p, size_t len);
 
 /* Parse "500ms", "30s", "5min", "2h", "1d" (and sums such as "1min 30s") into
  * microseconds. A bare number is seconds. Returns 0 or -EINVAL/-ERANGE. */
 int parse_duration(const char *s, uint64_t *ret_usec);
 
+/* The decimal digits of v (1 for 0). */
+unsigned u64_digits(uint64_t v);
+/* v in exactly len decimal digits at p (leading zeros; the low len digits
+ * of a larger v), no NUL; returns the end. */
+char *put_u64_padded(char *p, uint64_t v, unsigned len);
 /* Decimal digits of v at p, no NUL; returns the end. Needs room for 20. */
 char *put_u64(char *p, uint64_t v);
 
@@ -75,6 +84,8 @@ char *copy_cut(char *buf, size_t size, const char *src);
  * Always NUL-terminates; returns buf. */
 char *format_duration(char *buf, size_t size, uint64_t usec);
 #define DURATION_STRLEN 32
+/* The same at p (room for DURATION_STRLEN), no NUL; returns the end. */
+char *put_duration(char *p, uint64_t usec);
 
 /* Format microseconds exactly, in the syntax parse_duration reads back:
  * "5s", "200ms", "1min 30s", "0". */
@@ -89,6 +100,27 @@ uint64_t now_usec(clockid_t clock);
 /* What a file of this st_mode is, for a message: "a regular file", "a
  * FIFO", "a symbolic link", ... */
 const char *file_type_name(mode_t mode);
+
+/* A directory's entries read with getdents64 straight into the caller's
+ * buffer (no DIR: fdopendir costs an fcntl and an fstat; none of its
+ * buffer's size): { .fd = dir, .buf = b, .size = sizeof(b) }, b aligned
+ * to 8. */
+struct linux_dirent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+struct dirent_reader {
+        int fd;
+        char *buf;
+        size_t size;
+        ssize_t got, off;
+};
+/* The next entry ("." and ".." among them), or NULL: at the end (errno
+ * 0) or failing (errno set). */
+const struct linux_dirent64 *dirent_next(struct dirent_reader *r);
 
 /* Send one packet of len bytes on a socket, with n_fds descriptors
  * (SCM_RIGHTS, at most SEND_FDS_MAX) if n_fds > 0. flags as for sendmsg().

@@ -339,11 +339,14 @@ class NotifyListener(Listener):
 
 class Daemon:
     """finwatchd in the fixture's network namespace and, if given, the test
-    journald's mount namespace; stopped by PID."""
+    journald's mount namespace (else one of its own with an empty /run,
+    unless fresh_run is False: a caller whose /run is its own already);
+    stopped by PID."""
 
     count = 0
 
-    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None, prefix=(), watchdog_usec=1000000):
+    def __init__(self, binary, conf, fx, workdir, journal=None, notify=None, prefix=(), watchdog_usec=1000000,
+                 fresh_run=True):
         Daemon.count += 1
         self.errpath = os.path.join(workdir, f"finwatchd-{Daemon.count}.err")
         self.err = open(self.errpath, "w")
@@ -351,14 +354,15 @@ class Daemon:
         cmd = ["nsenter", f"--net=/proc/{fx.pid}/ns/net" if fx else "--net=/proc/self/ns/net"]
         if journal:
             cmd.append(f"--mount={journal.mount_ns()}")
-        else:
+        elif fresh_run:
             # no journald: a mount namespace of its own with an empty /run
             cmd = ["unshare", "--mount", "--propagation", "private", *cmd[:1], cmd[1], "--", "sh", "-c",
                    'mount -t tmpfs tmpfs /run && exec "$@"', "sh"]
         # e.g. valgrind (meson test --setup valgrind): the daemon runs under it
         # prefix: words before it all, e.g. env LD_PRELOAD=... (test_faults)
         wrapper = [*prefix, *os.environ.get("FINWATCH_DAEMON_WRAPPER", "").split()]
-        cmd += ["--", *wrapper, binary, "--config", conf] if journal else [*wrapper, binary, "--config", conf]
+        daemon = [*wrapper, binary, "--config", conf]
+        cmd += daemon if fresh_run and not journal else ["--", *daemon]
         env = dict(os.environ, WATCHDOG_USEC=str(watchdog_usec))
         env.pop("NOTIFY_SOCKET", None)
         if notify:

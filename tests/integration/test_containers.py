@@ -106,6 +106,9 @@ def hostile_shapes():
                      f"{USER}/{C1}", "docker", None, None, f"{USER}/docker-{C1}.scope"),
         "user-crio": (f"{user}/user.slice/crio-{C3}.scope", "lost-fin:fin-wait-1:orphan:mapped:1",
                       None, None, None, None, f"{USER}/crio-{C3}.scope"),
+        # a name the kernel puts after a removed directory's path: it lives
+        "named-deleted": (f"{user}/odd.slice/odd (deleted)", "zero-window:last-ack:orphan:6:1",
+                          None, None, None, None, f"{USER}/odd.slice"),
     }
 
 
@@ -214,6 +217,7 @@ def run_hostile(t, a, fx, evil, whose, view):
         t.eq((o.get("container_id"), o.get("container_owner"), o.get("container_runtime"), o.get("pod_uid"),
               o.get("pod_qos"), o.get("unit")), (cid, owner_of(cid), runtime, pod, qos, unit),
              f"{name}: container, owner, runtime, pod, QoS, unit")
+        t.eq(o.get("cgroup_deleted"), False, f"{name}: its cgroup lives")
     for args, names in ((["--container", D[:12]], []),
                         (["--container", C1[:12]], []),
                         (["--container", "docker://" + C1], []),

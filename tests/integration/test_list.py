@@ -42,9 +42,9 @@ def list_json(fx, binary, *args):
 
 
 TITLES = ("Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State", "Timer", "Age", "Alerted",
-          "Orphan", "Cause", "Fate", "Unit", "Process", "Cookie")
+          "Orphan", "Cause", "Fate", "Unit", "Cookie")
 NAMES = ("proto", "recv_q", "send_q", "local", "peer", "state", "timer", "age", "alerted", "orphan", "cause",
-         "fate", "unit", "process", "cookie")
+         "fate", "unit", "cookie")
 
 
 def parse_table(text):

@@ -7,11 +7,13 @@ transient cgroup named like a unit are attributed to it, also after
 close(), and to "(deleted)" once the cgroup is gone; alerts carry cause,
 fate and unit; --unit filters list and kill. In a cgroup tree shaped like a
 user's manager, the user's units are named behind it and never pass for the
-system's unit of the same name."""
+system's unit of the same name. The process holding an owned socket is
+looked up with --processes only, each process read once."""
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -60,7 +62,7 @@ def remove_cgroups(top, home):
 
 def in_cgroup(cg, *cmd):
     """cmd, moved into the cgroup cg before it starts (it makes its sockets there)."""
-    return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *cmd]
+    return ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", cg, *cmd]
 
 
 def key(o):
@@ -99,8 +101,57 @@ def test_causes(t, a):
                 t.eq(o["fate"], "reaped", f"{key(o)} fate")
                 t.check(o["reaped_in_seconds"] is not None and o["reaped_in_seconds"] > 0, f"{key(o)} reaped in")
         table = fx.run(a.finwatch, "list", "--no-daemon").stdout.splitlines()
-        t.check("Cause" in table[0] and "Fate" in table[0] and "Unit" in table[0] and "Process" in table[0],
-                "table has Cause, Fate, Unit and Process")
+        t.check("Cause" in table[0] and "Fate" in table[0] and "Unit" in table[0] and "Process" not in table[0],
+                f"table has Cause, Fate and Unit, no Process without --processes: {table[0]}")
+        table = fx.run(a.finwatch, "list", "--no-daemon", "--processes").stdout.splitlines()
+        t.check("Unit" in table[0] and "Process" in table[0], f"--processes: a Process column: {table[0]}")
+
+
+def reads_per_process(trace):
+    """From strace -f -e trace=openat of finwatch: how often it opened
+    each process's fd directory and command name, by (kind, pid)."""
+    counts = {}
+    for m in re.finditer(r'"(?:/proc/)?(\d+)/(fd|comm)"', trace):
+        counts[m.group(2), int(m.group(1))] = counts.get((m.group(2), int(m.group(1))), 0) + 1
+    return counts
+
+
+def test_process_lookup(t, a):
+    """A busy owner: stuck sockets held among many ESTABLISHED ones by a few
+    processes. The Process column only with --processes, and then each
+    process's descriptors and command name read once (0.3.0 opened
+    /proc/PID/comm once per socket of the same process)."""
+    if not shutil.which("strace"):
+        fwtest.skip_or_fail("strace not installed")
+    owned = ["lost-fin:fin-wait-1:owned:4:20", "zero-window:last-ack:owned:4:20"]
+    with fwtest.Fixture(a.fixture, owned, established=300, extra=["--interleave", "--files-per-process", "300"],
+                        timeout=120) as fx:
+        workers = {int(p) for p in subprocess.run(["pgrep", "-P", str(fx.pid)], capture_output=True,
+                                                   text=True).stdout.split()}
+        t.check(len(workers) >= 2, f"the fixture split over workers: {workers}")
+        plain = list_json(fx, a)
+        t.eq(len(plain), 40, "every owned socket listed")
+        t.check(all(o["pid"] is None and o["process"] is None for o in plain),
+                "without --processes no process is looked up")
+        # LeakSanitizer cannot run under ptrace: an ASan build's exit status would say so
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
+            r = fx.run("strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace.name, a.finwatch, "list",
+                       "--no-daemon", "--json", env=env)
+            counts = reads_per_process(open(trace.name).read())
+            t.eq(counts, {}, "list without --processes reads no process's descriptors or name")
+            r = fx.run("strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace.name, a.finwatch, "list",
+                       "--no-daemon", "--json", "--processes", env=env)
+            got = json.loads(r.stdout) if r.returncode == 0 else []
+            counts = reads_per_process(open(trace.name).read())
+        owners = {o["pid"] for o in got}
+        t.eq(len(got), 40, "--processes: every owned socket listed")
+        t.check(owners <= workers and all(o["process"] == "fw-stuck" for o in got),
+                f"--processes: each held by a worker of the fixture: {owners} of {workers}")
+        many = {k: v for k, v in counts.items() if v > 1}
+        t.eq(many, {}, "each process's fd directory and command name read at most once")
+        t.eq(sorted(p for (kind, p) in counts if kind == "comm"), sorted(owners),
+             "the command names read: the owners' only")
 
 
 def test_fate(t, a):
@@ -148,8 +199,13 @@ def test_owner(t, a, work, jd):
             owned = [o for o in got if not o["orphan"]]
             orphans = [o for o in got if o["orphan"]]
             t.check(len(orphans) == 2 and all(o["pid"] is None for o in orphans), "orphans have no process")
+            t.check(len(owned) == 1 and owned[0]["pid"] is None and owned[0]["process"] is None,
+                    f"without --processes no process is looked up: {owned}")
+            got = list_json(fx, a, "--processes")
+            owned = [o for o in got if not o["orphan"]]
+            t.check(all(o["pid"] is None for o in got if o["orphan"]), "--processes: orphans have no process")
             t.check(len(owned) == 1 and owned[0]["pid"] == fx.proc.pid and owned[0]["process"] == "fw-stuck",
-                    f"the owned socket's process: {owned}")
+                    f"--processes: the owned socket's process: {owned}")
             t.eq(len(list_json(fx, a, "--unit", unit)), 3, "--unit selects them")
             t.eq(list_json(fx, a, "--unit", "nginx.service"), [], "--unit of another unit selects none")
 
@@ -176,8 +232,37 @@ def test_owner(t, a, work, jd):
             got = list_json(fx, a)
             t.check(got and all(o["unit"] == "(deleted)" and o["cgroup_deleted"] for o in got),
                     f"a deleted cgroup is shown as such: {[(o['unit'], o['cgroup_deleted']) for o in got]}")
+            deleted_cgroup_daemon(t, a, fx, conf, work, jd)
     finally:
         remove_cgroups(cg, home)
+
+
+def deleted_cgroup_daemon(t, a, fx, conf, work, jd):
+    """A tracked socket whose cgroup is gone, watched by finwatchd as the
+    shipped unit runs it (no CAP_DAC_READ_SEARCH: no cgroup by its id, so
+    walks of the hierarchy): the unit is "(deleted cgroup)", and once known
+    gone the cgroup costs no walk at later polls."""
+    if not shutil.which("strace"):
+        fwtest.skip_or_fail("strace not installed")
+    d = fwtest.Daemon(a.finwatchd, conf, fx, work, journal=jd, prefix=["setpriv", "--bounding-set", "-dac_read_search"])
+    try:
+        recs = fwtest.wait_for(lambda: jd.records(f"_PID={d.pid}", "MESSAGE_ID=b4cd1459bf4140c695af9432d3238033"), 15)
+        t.check(recs and all(r.get("FINWATCH_UNIT") == "(deleted cgroup)" for r in recs),
+                f"without CAP_DAC_READ_SEARCH: FINWATCH_UNIT of a deleted cgroup: {[r.get('FINWATCH_UNIT') for r in recs or []]}")
+        with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
+            # sendto too: each poll's dump requests, so that a trace that
+            # saw nothing (strace not attached) cannot pass for no walk
+            p = subprocess.Popen(["strace", "-c", "-f", "-qq", "-e", "trace=getdents64,sendto", "-o", trace.name,
+                                  "-p", str(d.pid)], stderr=subprocess.DEVNULL)
+            time.sleep(2)  # 10 polls
+            p.send_signal(signal.SIGINT)
+            p.wait(30)
+            counts = {line.split()[-1]: int(line.split()[3]) for line in open(trace.name)
+                      if line.split()[-1:] in (["getdents64"], ["sendto"])}
+        t.check(counts.get("sendto", 0) >= 5, f"strace saw the polls' dump requests: {counts}")
+        t.eq(counts.get("getdents64", 0), 0, "no walk of the cgroup hierarchy at later polls")
+    finally:
+        d.stop()
 
 
 def test_user_manager(t, a, work, jd):
@@ -227,7 +312,7 @@ def test_user_manager(t, a, work, jd):
                                    "--make", "zero-window:fin-wait-1:owned:6:1")
             with userfx, podfx:
                 time.sleep(0.5)
-                got = list_json(sysfx, a)
+                got = list_json(sysfx, a, "--processes")
                 t.eq(sorted((whose(o), o["unit"]) for o in got),
                      sorted([("system", names["system"])] * 2 + [("user", names["user"])] * 2 +
                             [("pod", names["pod"])]),
@@ -320,7 +405,7 @@ def test_hostile_names(t, a, work, jd):
             with open(f"/proc/{fx.pid}/comm", "rb") as f:
                 t.eq(f.read(), HOSTILE_COMM + b"\n", "the fixture's command name as the kernel has it")
 
-            r = run_bytes(fx, a.finwatch, "list", "--no-daemon")
+            r = run_bytes(fx, a.finwatch, "list", "--no-daemon", "--processes")
             t.eq(r.returncode, 0, f"list: {r.stderr!r}")
             bad = sorted({c for c in r.stdout if c < 0x20 and c != 0x0a})
             t.eq(bad, [], "no control byte in the table but newlines")
@@ -335,7 +420,7 @@ def test_hostile_names(t, a, work, jd):
                     f"the command name escaped in the table: {lines}")
             t.eq(sum(unit_shown in line for line in lines), 2, f"the unit escaped in the table: {lines}")
 
-            r = run_bytes(fx, a.finwatch, "list", "--no-daemon", "--json")
+            r = run_bytes(fx, a.finwatch, "list", "--no-daemon", "--json", "--processes")
             t.eq((r.returncode, r.stderr), (0, b""), "list --json")
             try:
                 got = json.loads(r.stdout.decode("utf-8"))
@@ -436,6 +521,7 @@ def main():
     work = tempfile.mkdtemp(prefix="finwatch-test-")
     try:
         test_causes(t, a)
+        test_process_lookup(t, a)
         test_fate(t, a)
         with fwtest.Journal() as jd:
             test_owner(t, a, work, jd)

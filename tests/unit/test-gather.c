@@ -185,7 +185,7 @@ static void test_select_user_units(void) {
                         rows[i].sock.has_cgroup_id = true;
                         rows[i].sock.cgroup_id = ids[i];
                 }
-                gather_annotate(&g, cc);
+                gather_annotate(&g, cc, false);
                 if (k == ELEMENTSOF(selections)) {
                         /* the names, as the table and JSON show them */
                         for (size_t i = 0; i < ELEMENTSOF(rows); i++)
@@ -271,7 +271,7 @@ static void test_select_containers(void) {
                         rows[i].sock.has_cgroup_id = true;
                         rows[i].sock.cgroup_id = ids[i < ELEMENTSOF(ids) ? i : 0];
                 }
-                gather_annotate(&g, cc);
+                gather_annotate(&g, cc, false);
                 if (k == ELEMENTSOF(selections)) {
                         CHECK_STR(rows[0].container_id, CID_A);
                         CHECK_INT(rows[0].container_runtime, CONTAINER_RUNTIME_CONTAINERD);
@@ -477,7 +477,82 @@ static void test_select_kernel_age(void) {
         CHECK_INT(g.rows[0].sock.id.cookie, 1);
 }
 
+/* The display order and a socket the dumps gave twice: one row of it
+ * shown, the first taken, among rows of every family in no order. */
+static void test_order(void) {
+        enum { N = 3000 };
+        struct row *rows = calloc(N + 2, sizeof(*rows));
+        struct output_keys keys = {};
+        struct gathered g = { .rows = rows, .n = N + 2 };
+        bool *shown = calloc(N + 2, sizeof(*shown));
+        size_t n = 0;
+
+        CHECK(rows && shown);
+        if (!rows || !shown)
+                return;
+        srandom(3);
+        for (size_t i = 0; i < N; i++) {
+                struct fw_sock *s = &rows[i].sock;
+
+                s->id.family = random() % 3 ? AF_INET : AF_INET6;
+                /* few addresses and ports: most order is decided late in the key */
+                s->id.src[0] = (uint8_t) (random() % 2);
+                s->id.dst[s->id.family == AF_INET ? 3 : 15] = (uint8_t) (random() % 3);
+                s->id.sport = (uint16_t) (random() % 2);
+                s->id.dport = (uint16_t) (random() % 4);
+                s->id.cookie = (uint64_t) random() << 20 | i;
+        }
+        /* the same sockets again, later in the dump, changed meanwhile */
+        rows[N] = rows[17];
+        rows[N].sock.send_q = 99;
+        for (size_t i = 0; i < N; i++)
+                if (rows[i].sock.id.family == AF_INET6) {
+                        rows[N + 1] = rows[i]; /* an IPv6 one: its key's rest compared too */
+                        break;
+                }
+        for (size_t i = 0; i < N + 2; i++)
+                CHECK_INT(output_keys_add(&keys, &rows[i].sock, i), 0);
+        gather_order(&g, &keys);
+        CHECK(g.order != NULL);
+        CHECK_INT(g.n, N);
+        CHECK_INT(g.n_rows, N + 2);
+        for (size_t i = 0; g.order && i < g.n; i++) {
+                CHECK(g.order[i] < N); /* the first of each, the repeats left out */
+                if (g.order[i] < N + 2 && !shown[g.order[i]]) {
+                        shown[g.order[i]] = true;
+                        n++;
+                }
+                if (i > 0) {
+                        const struct sock_id *a = &rows[g.order[i - 1]].sock.id, *b = &rows[g.order[i]].sock.id;
+                        size_t len = a->family == AF_INET ? 4 : 16;
+                        int c = a->family != b->family ? (a->family < b->family ? -1 : 1)
+                                : memcmp(a->src, b->src, len) ? memcmp(a->src, b->src, len)
+                                : a->sport != b->sport ? (a->sport < b->sport ? -1 : 1)
+                                : memcmp(a->dst, b->dst, len) ? memcmp(a->dst, b->dst, len)
+                                : a->dport != b->dport ? (a->dport < b->dport ? -1 : 1)
+                                : a->cookie < b->cookie ? -1 : 1;
+
+                        if (c >= 0) {
+                                fprintf(stderr, "rows %u and %u out of order\n", g.order[i - 1], g.order[i]);
+                                test_failures++;
+                                break;
+                        }
+                }
+        }
+        CHECK_INT(n, N); /* every socket once */
+        gathered_sort(&g); /* the rows themselves in that order, the repeats gone */
+        CHECK(g.order == NULL);
+        CHECK_INT(g.n, N);
+        CHECK_INT(g.rows[0].sock.id.family, AF_INET);
+        for (size_t i = 0; i < g.n; i++)
+                CHECK(g.rows[i].sock.send_q != 99);
+        free(g.rows);
+        output_keys_done(&keys);
+        free(shown);
+}
+
 int main(void) {
+        test_order();
         test_parse_endpoint();
         test_select_kernel_age();
         test_endpoint_matches();

@@ -139,6 +139,157 @@ static void test_user_units(void) {
         tracker_free(t);
 }
 
+/* A resolver of the test's own in place of file handles: the tree's
+ * cgroups by their inode, one id that is gone, -EPERM when told to (a
+ * process without CAP_DAC_READ_SEARCH). */
+struct fake_resolver {
+        const uint64_t *ids;
+        const char *const *paths;
+        size_t n;
+        uint64_t gone;
+        bool eperm;
+        unsigned calls;
+};
+
+static int fake_resolve(void *userdata, uint64_t id, char *path, size_t size) {
+        struct fake_resolver *f = userdata;
+
+        f->calls++;
+        if (f->eperm)
+                return -EPERM;
+        if (id == f->gone)
+                return 0;
+        for (size_t i = 0; i < f->n; i++)
+                if (f->ids[i] == id) {
+                        snprintf(path, size, "%s", f->paths[i]);
+                        return 1;
+                }
+        return -ESTALE; /* cannot tell: never said of a real one */
+}
+
+/* An id looked up by itself brings its siblings (one listing), a gone one
+ * is remembered, and where handles are refused the cache walks, once a
+ * refresh; a walk's miss is remembered too. */
+static void test_cgroup_lookups(void) {
+        static const char *const paths[] = {
+                "/kubepods.slice/kubepods-pod1.slice/cri-containerd-1.scope",
+                "/kubepods.slice/kubepods-pod1.slice/cri-containerd-2.scope",
+                "/kubepods.slice/kubepods-pod1.slice/cri-containerd-3.scope",
+                "/system.slice/nginx.service",
+        };
+        uint64_t ids[ELEMENTSOF(paths)];
+        struct fake_resolver f = { .ids = ids, .paths = paths, .n = ELEMENTSOF(paths), .gone = UINT64_C(0x7ffffffff1) };
+        struct cgroup_cache_stats st;
+        struct cgroup_cache *cc = NULL;
+        const char *path;
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                ids[i] = mkcg(paths[i]);
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+        cgroup_cache_set_resolver(cc, fake_resolve, &f);
+        CHECK_INT(cgroup_cache_lookup(cc, ids[0], &path), 1);
+        CHECK_STR(path, paths[0]);
+        /* its siblings from the one listing: no lookup of their own */
+        CHECK_INT(cgroup_cache_lookup(cc, ids[2], &path), 1);
+        CHECK_STR(path, paths[2]);
+        CHECK_INT(cgroup_cache_lookup(cc, ids[1], &path), 1);
+        CHECK_STR(path, paths[1]);
+        CHECK_INT(f.calls, 1);
+        CHECK_INT(cgroup_cache_lookup(cc, ids[3], &path), 1);
+        CHECK_STR(path, paths[3]);
+        CHECK_INT(f.calls, 2);
+        /* gone: said once by the resolver, remembered */
+        for (int i = 0; i < 3; i++) {
+                cgroup_cache_refresh_allowed(cc);
+                CHECK_INT(cgroup_cache_lookup(cc, f.gone, &path), 0);
+        }
+        CHECK_INT(f.calls, 3);
+        cgroup_cache_get_stats(cc, &st);
+        CHECK_INT(st.walks, 0);
+        CHECK_INT(st.resolved, 3);
+        CHECK_INT(st.listings, 2);
+        cgroup_cache_free(cc);
+
+        /* refused: walks from then on, at most one a refresh, and a miss
+         * of a walk that saw everything is remembered (0.3.0 walked again
+         * at every refresh while a tracked socket's cgroup was gone) */
+        f = (struct fake_resolver) { .ids = ids, .paths = paths, .n = ELEMENTSOF(paths), .eperm = true };
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+        cgroup_cache_set_resolver(cc, fake_resolve, &f);
+        CHECK_INT(cgroup_cache_lookup(cc, ids[3], &path), 1);
+        CHECK_STR(path, paths[3]);
+        for (int i = 0; i < 3; i++) {
+                cgroup_cache_refresh_allowed(cc);
+                CHECK_INT(cgroup_cache_lookup(cc, UINT64_C(0x7ffffffff2), &path), 0);
+                CHECK_INT(cgroup_cache_lookup(cc, ids[1], &path), 1);
+        }
+        CHECK_INT(f.calls, 1);
+        cgroup_cache_get_stats(cc, &st);
+        CHECK_INT(st.walks, 2); /* the first id's, the gone one's first time */
+        cgroup_cache_free(cc);
+}
+
+/* A host whose stuck sockets come from 5,000 units: every poll uses them
+ * all, so the tables are not emptied at each poll (0.3.0 did past 4,096
+ * names, and looked every cgroup up again, walking the hierarchy for the
+ * gone ones); and a cgroup found gone stays "(deleted cgroup)" after the
+ * tables are emptied, without a walk (one that cannot see everything now
+ * would say "cannot tell"). */
+static void test_many_units(void) {
+        enum { UNITS = 5000 };
+        struct cgroup_cache *cc = NULL;
+        struct labels *l = NULL;
+        struct tracker *t = NULL;
+        uint64_t gone = UINT64_C(0x7ffffffff3);
+        char rel[4096] = "";
+        size_t count;
+
+        CHECK_INT(tracker_new(&t), 0);
+        for (unsigned i = 0; i < UNITS; i++) {
+                char path[64];
+                struct tracked e;
+
+                snprintf(path, sizeof(path), "/many.slice/many-%u.service", i);
+                e = entry(1000 + i, FW_TCP_FIN_WAIT1, mkcg(path), true, 0, 10 * S, 1);
+                CHECK_INT(tracker_restore(t, &e), 0);
+        }
+        {
+                struct tracked e = entry(999, FW_TCP_LAST_ACK, gone, true, 0, 10 * S, 1);
+
+                CHECK_INT(tracker_restore(t, &e), 0);
+        }
+        CHECK_INT(cgroup_cache_new_at(&cc, root), 0);
+        CHECK_INT(labels_new(&l, cc), 0);
+        for (int poll = 0; poll < 3; poll++) {
+                CHECK_INT(labels_begin(l, NULL), 0);
+                if (poll > 0)
+                        CHECK_INT(labels_count(l), count); /* kept: not emptied and filled again */
+                for (unsigned i = 0; i < UNITS; i++)
+                        (void) labels_cgroup(l, tracker_get(t, 1000 + i)).unit;
+                CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 999)).unit), "(deleted cgroup)");
+                count = labels_count(l);
+                CHECK(count > UNITS);
+        }
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1000 + 4242)).unit), "many-4242.service");
+
+        /* walks cannot see everything from now on; the tables emptied */
+        for (int i = 0; i < 70; i++)
+                strcat(rel, "/deep");
+        (void) mkcg(rel);
+        for (unsigned i = 0; i < 800; i++)
+                CHECK_INT(labels_begin(l, NULL), 0);
+        CHECK(labels_count(l) < 10);
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 999)).unit), "(deleted cgroup)");
+        CHECK_STR(labels_name(l, labels_cgroup(l, tracker_get(t, 1000 + 7)).unit), "many-7.service");
+
+        labels_free(l);
+        tracker_free(t);
+        snprintf(rel, sizeof(rel), "%s/deep", root);
+        cgtree_remove(rel);
+        snprintf(rel, sizeof(rel), "%s/many.slice", root);
+        cgtree_remove(rel);
+}
+
 #define CID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* Containers and pods: the whole ID and the UID in the journal records,
@@ -295,6 +446,8 @@ int main(void) {
         uint32_t a, b;
 
         CHECK(mkdtemp(root) != NULL);
+        test_cgroup_lookups();
+        test_many_units();
         nginx = mkcg("/system.slice/nginx.service");
         squid = mkcg("/system.slice/squid.service/worker");
         scope = mkcg("/machine.slice/docker-1.scope");

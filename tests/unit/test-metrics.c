@@ -84,6 +84,19 @@ int main(void) {
         /* eight reasons at most, the rest as "other" */
         CHECK(strstr(text, "finwatch_poll_errors_total{reason=\"other\"} 14\n") != NULL);
         CHECK(strstr(text, "finwatch_poll_failures_total 23\n") != NULL);
+
+        /* the namespaces' series only when others are watched, how long
+         * finding them took among them */
+        CHECK(strstr(text, "finwatch_netns_") == NULL);
+        free(text);
+        m.netns_others = true;
+        m.netns_watched = 200;
+        m.netns_discovery_usec = 2500;
+        f = open_memstream(&text, &size);
+        CHECK_INT(metrics_format(f, &m), 0);
+        fclose(f);
+        CHECK(strstr(text, "finwatch_netns_watched 200\n") != NULL);
+        CHECK(strstr(text, "finwatch_netns_discovery_seconds 0.002500\n") != NULL);
         free(text);
 
         /* no failure yet: the total is there, 0, and no reason's series */

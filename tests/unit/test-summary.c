@@ -90,7 +90,7 @@ static void test_addresses(void) {
         const struct summary_group *g;
         char buf[INET6_ADDRSTRLEN];
 
-        CHECK_INT(summary_build(&s, r, ELEMENTSOF(r)), 0);
+        CHECK_INT(summary_build(&s, r, NULL, ELEMENTSOF(r)), 0);
         CHECK_INT(s.total.count, 8);
         CHECK_INT(s.total.ages_known, 5);
         CHECK_INT(s.total.oldest_usec, 99 * USEC_PER_SEC);
@@ -157,7 +157,7 @@ static void test_networks(void) {
         char buf[INET6_ADDRSTRLEN];
         json_t *j, *a;
 
-        CHECK_INT(summary_build(&s, r, ELEMENTSOF(r)), 0);
+        CHECK_INT(summary_build(&s, r, NULL, ELEMENTSOF(r)), 0);
         CHECK_INT(s.by[SUMMARY_BY_PEER_NETWORK].n, 4);
         /* two of 2: the one with a known age first */
         g = group(&s, SUMMARY_BY_PEER_NETWORK, 0);
@@ -200,7 +200,7 @@ static void test_ties_and_unknown_ages(void) {
         _cleanup_(summary_done) struct summary s = {};
         char buf[INET6_ADDRSTRLEN], *text;
 
-        CHECK_INT(summary_build(&s, r, ELEMENTSOF(r)), 0);
+        CHECK_INT(summary_build(&s, r, NULL, ELEMENTSOF(r)), 0);
         CHECK_STR(addr_of(buf, group(&s, SUMMARY_BY_PEER_ADDRESS, 0)), "10.0.0.1");
         CHECK_INT(group(&s, SUMMARY_BY_PEER_ADDRESS, 0)->st.oldest_usec, 4 * USEC_PER_SEC);
         CHECK_INT(group(&s, SUMMARY_BY_PEER_ADDRESS, 0)->st.ages_known, 1);
@@ -237,7 +237,7 @@ static void test_units_causes_netns(void) {
         r[4].unit = "";
         r[5].sock.cause = SOCK_CAUSE_PEER_ZERO_WINDOW;
         r[5].netns = "ct1";
-        CHECK_INT(summary_build(&s, r, ELEMENTSOF(r)), 0);
+        CHECK_INT(summary_build(&s, r, NULL, ELEMENTSOF(r)), 0);
 
         /* unknown ("" and none) 2, oldest 5 s; nginx 2 (interned or not), 1 s;
          * (deleted) 3 s; the hostile name 2 s */
@@ -301,7 +301,7 @@ static void test_no_timer_groups(void) {
         }
         r[0].sock.fate_msec = FATE_NEVER;
         r[1].cause_unconfirmed = r[2].cause_unconfirmed = true;
-        CHECK_INT(summary_build(&s, r, ELEMENTSOF(r)), 0);
+        CHECK_INT(summary_build(&s, r, NULL, ELEMENTSOF(r)), 0);
         CHECK_INT(s.by[SUMMARY_BY_CAUSE].n, 2);
         CHECK(group(&s, SUMMARY_BY_CAUSE, 0)->key.cause_unconfirmed);
         CHECK_INT(group(&s, SUMMARY_BY_CAUSE, 0)->st.count, 2);
@@ -332,7 +332,7 @@ static void test_cap(void) {
                 snprintf(peer, sizeof(peer), "10.%zu.%zu.%zu", i / 65536, i / 256 % 256, i % 256);
                 r[i] = row(AF_INET, peer, (uint16_t) (1000 + i % 12), (int64_t) i, 1000 * (int64_t) i);
         }
-        CHECK_INT(summary_build(&s, r, N), 0);
+        CHECK_INT(summary_build(&s, r, NULL, N), 0);
         CHECK_INT(s.by[SUMMARY_BY_PEER_ADDRESS].n, N);
         CHECK_INT(s.by[SUMMARY_BY_PEER_NETWORK].n, (N + 255) / 256);
         CHECK_INT(s.by[SUMMARY_BY_LOCAL_PORT].n, 12);
@@ -369,7 +369,7 @@ static void test_empty(void) {
         json_t *j;
         char *text;
 
-        CHECK_INT(summary_build(&s, NULL, 0), 0);
+        CHECK_INT(summary_build(&s, NULL, NULL, 0), 0);
         text = render_table(&s, 0);
         CHECK_STR(text, "0 stuck sockets\n");
         free(text);

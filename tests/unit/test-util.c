@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <sys/stat.h>
 
+#include "idmap.h"
 #include "test.h"
 #include "util.h"
 
@@ -80,7 +81,70 @@ static void test_file_type_name(void) {
         CHECK_STR(file_type_name(0), "a file of unknown type");
 }
 
+/* idmap: sequential keys (cookies, cgroup ids) through growth */
+static void test_idmap(void) {
+        struct idmap m = {};
+
+        CHECK_INT(idmap_get(&m, 5), IDMAP_NONE);
+        CHECK_INT(idmap_put(&m, 0, 1), -EINVAL);
+        for (uint64_t k = 1; k <= 10000; k++)
+                CHECK_INT(idmap_put(&m, k * 4096, (uint32_t) k), 0);
+        CHECK_INT(m.size, 10000);
+        CHECK(m.size * 4 <= m.capacity * 3);
+        for (uint64_t k = 1; k <= 10000; k++)
+                if (idmap_get(&m, k * 4096) != k) {
+                        fprintf(stderr, "idmap: key %" PRIu64 " lost\n", k * 4096);
+                        test_failures++;
+                        break;
+                }
+        CHECK_INT(idmap_get(&m, 4097), IDMAP_NONE);
+        CHECK_INT(idmap_get(&m, 0), IDMAP_NONE);
+        CHECK_INT(idmap_put(&m, 4096, 77), 0); /* set again: replaced, not added */
+        CHECK_INT(idmap_get(&m, 4096), 77);
+        CHECK_INT(m.size, 10000);
+        /* add: a set's insert, the first value kept */
+        CHECK_INT(idmap_add(&m, 4096, 5), 0);
+        CHECK_INT(idmap_get(&m, 4096), 77);
+        CHECK_INT(idmap_add(&m, 4097, 5), 1);
+        CHECK_INT(idmap_get(&m, 4097), 5);
+        CHECK_INT(m.size, 10001);
+        CHECK_INT(idmap_add(&m, 0, 5), -EINVAL);
+        idmap_clear(&m);
+        CHECK_INT(m.size, 0);
+        CHECK_INT(idmap_get(&m, 8192), IDMAP_NONE);
+        idmap_done(&m);
+        CHECK(m.slots == NULL);
+}
+
+static void test_put_u64(void) {
+        for (int i = 0; i < 3000; i++) {
+                uint64_t v = i < 1000 ? (uint64_t) i : ((uint64_t) random() << 33 ^ (uint64_t) random()) >> (i % 64);
+                char want[32], got[32];
+
+                snprintf(want, sizeof(want), "%" PRIu64, v);
+                *put_u64(got, v) = '\0';
+                CHECK_STR(got, want);
+        }
+        {
+                char got[32];
+
+                *put_u64(got, UINT64_MAX) = '\0';
+                CHECK_STR(got, "18446744073709551615");
+                /* padded: leading zeros, the low digits of a larger one */
+                *put_u64_padded(got, 7, 3) = '\0';
+                CHECK_STR(got, "007");
+                *put_u64_padded(got, 123456, 4) = '\0';
+                CHECK_STR(got, "3456");
+                *put_u64_padded(got, 0, 1) = '\0';
+                CHECK_STR(got, "0");
+                *put_u64_padded(got, UINT64_MAX, 20) = '\0';
+                CHECK_STR(got, "18446744073709551615");
+        }
+}
+
 int main(void) {
+        test_put_u64();
+        test_idmap();
         test_parse_duration();
         test_file_type_name();
         test_format_duration();

@@ -39,7 +39,9 @@ static int make_room(struct idmap *m) {
         return 0;
 }
 
-int idmap_put(struct idmap *m, uint64_t key, uint32_t value) {
+/* key's value set (replace) or set only if key has none: 1 set, 0 kept
+ * (only without replace), or -errno. */
+static int set(struct idmap *m, uint64_t key, uint32_t value, bool replace) {
         struct idmap_slot *s;
 
         if (key == 0)
@@ -47,25 +49,22 @@ int idmap_put(struct idmap *m, uint64_t key, uint32_t value) {
         if (make_room(m) < 0)
                 return -ENOMEM;
         s = slot_of(m, key);
+        if (s->key && !replace)
+                return 0;
         if (!s->key)
                 m->size++;
         *s = (struct idmap_slot) { .key = key, .value = value };
-        return 0;
+        return 1;
+}
+
+int idmap_put(struct idmap *m, uint64_t key, uint32_t value) {
+        int r = set(m, key, value, true);
+
+        return r < 0 ? r : 0;
 }
 
 int idmap_add(struct idmap *m, uint64_t key, uint32_t value) {
-        struct idmap_slot *s;
-
-        if (key == 0)
-                return -EINVAL;
-        if (make_room(m) < 0)
-                return -ENOMEM;
-        s = slot_of(m, key);
-        if (s->key)
-                return 0;
-        m->size++;
-        *s = (struct idmap_slot) { .key = key, .value = value };
-        return 1;
+        return set(m, key, value, false);
 }
 
 void idmap_clear(struct idmap *m) {

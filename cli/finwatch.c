@@ -272,6 +272,22 @@ static void table_add_row(void *userdata, const struct row *row, size_t index) {
         output_table_add(userdata, row, index);
 }
 
+/* How --processes reads (FINWATCH_PROCESS_LOOKUP): "bpf" or "proc" alone,
+ * else BPF where it loads and procfs otherwise. */
+static int processes_via(enum owner_via *ret) {
+        const char *v = getenv("FINWATCH_PROCESS_LOOKUP");
+
+        if (!v || !*v)
+                *ret = OWNER_VIA_ANY;
+        else if (strcmp(v, "bpf") == 0)
+                *ret = OWNER_VIA_BPF;
+        else if (strcmp(v, "proc") == 0)
+                *ret = OWNER_VIA_PROC;
+        else
+                return fail(EXIT_USAGE, "FINWATCH_PROCESS_LOOKUP='%s': bpf or proc (or unset: BPF where it loads)", v);
+        return EXIT_OK;
+}
+
 static int verb_list(int argc, char **argv) {
         static const struct option options[] = {
                 SELECTION_OPTIONS,
@@ -288,6 +304,9 @@ static int verb_list(int argc, char **argv) {
 
         r = parse_options("list", argc, argv, SELECTION_SHORT "jP", options, list_option, &a, usage_list);
         if (r != PARSED)
+                return r;
+        r = processes_via(&a.sel.processes_via);
+        if (r != EXIT_OK)
                 return r;
         /* The table's cells made as each row comes, while it is in the
          * cache; with --processes, once they are known, after. */

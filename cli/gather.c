@@ -184,20 +184,23 @@ static int cmp_ptr(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* The process holding each owned socket (--processes): owner.h, the
- * processes of its cgroups and then of its namespaces read first. */
-static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
+/* The process holding each owned socket (--processes): owner.h, by BPF or
+ * from procfs, there the processes of its cgroups and then of its
+ * namespaces read first. -errno only when via BPF alone and that failed;
+ * otherwise what is not found stays unknown. */
+static int gather_processes(struct gathered *g, struct cgroup_cache *cc, enum owner_via via) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
         _cleanup_(freep) const char **cgroups = NULL;
         _cleanup_(freep) uint64_t *netns = NULL;
         size_t n_wanted = 0, n_cgroups = 0, n_netns = 0, kept = 0;
         struct owner_hints hints;
+        int r;
 
         wanted = calloc(g->n ? g->n : 1, sizeof(*wanted));
         cgroups = calloc(g->n ? g->n : 1, sizeof(*cgroups));
         netns = calloc(g->n ? g->n : 1, sizeof(*netns));
         if (!wanted || !cgroups || !netns)
-                return; /* processes unknown */
+                return 0; /* processes unknown */
         for (size_t i = 0; i < g->n; i++) {
                 const struct row *row = &g->rows[i];
                 uint64_t ns = row->sock.id.netns_ino ? row->sock.id.netns_ino : g->netns->home_ino;
@@ -213,7 +216,7 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
                         netns[n_netns++] = ns; /* repeats left: owner_find takes them as they are */
         }
         if (n_wanted == 0)
-                return;
+                return 0;
         /* each socket once (a socket's inode is unique, whatever namespace) */
         qsort(wanted, n_wanted, sizeof(*wanted), owner_cmp_inode);
         for (size_t i = 0; i < n_wanted; i++)
@@ -237,7 +240,9 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
         }
         hints = (struct owner_hints) { .cgroup_dirs = cgroups, .n_cgroup_dirs = n_cgroups, .netns = netns,
                                        .n_netns = n_netns };
-        (void) owner_find("/proc", &hints, wanted, n_wanted, NULL);
+        r = owner_find("/proc", &hints, via, wanted, n_wanted, NULL);
+        if (r < 0 && via == OWNER_VIA_BPF)
+                return r;
         for (size_t i = 0; i < g->n; i++) {
                 struct inode_owner key = { .inode = g->rows[i].sock.inode }, *w;
 
@@ -249,6 +254,7 @@ static void gather_processes(struct gathered *g, struct cgroup_cache *cc) {
                         g->rows[i].process = strpool_add(&g->strings, w->comm);
                 }
         }
+        return 0;
 }
 
 void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes) {
@@ -261,7 +267,7 @@ void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes
                         row_names(row, cgroup_names_of(g, cc, &memo, row->sock.cgroup_id));
         }
         if (processes)
-                gather_processes(g, cc);
+                (void) gather_processes(g, cc, OWNER_VIA_ANY);
 }
 
 static int failed(int r, char *err, size_t errsize, const char *what) {
@@ -537,8 +543,8 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         cgroup_memo_done(&t.memo);
         if (r < 0)
                 return failed(r, err, errsize, "socket dump failed");
-        if (sel->processes)
-                gather_processes(&g, cc);
+        if (sel->processes && (r = gather_processes(&g, cc, sel->processes_via)) < 0)
+                return failed(r, err, errsize, "the process lookup by BPF (FINWATCH_PROCESS_LOOKUP=bpf) failed");
         gather_order(&g, &keys);
         *ret = g;
         g = (struct gathered) {};

@@ -13,6 +13,7 @@
 #include "container.h"
 #include "netns.h"
 #include "output.h"
+#include "owner.h"
 #include "strpool.h"
 
 /* An ADDR[:PORT] selector: "1.2.3.4", "1.2.3.4:80", "[::1]:80", "::1", ":80". */
@@ -43,6 +44,7 @@ struct selection {
         bool have_pod;
         const char *netns;         /* NULL: ours; "all"; or names */
         bool processes;            /* look up the process of each owned socket (costly: owner.h) */
+        enum owner_via processes_via; /* how (FINWATCH_PROCESS_LOOKUP) */
         struct endpoint_sel local, peer;
         uint64_t cookie;           /* valid if have_cookie */
         bool have_cookie;

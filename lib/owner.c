@@ -80,14 +80,14 @@ static bool all_found(const struct lookup *l) {
 /* The command name as the kernel has it: all of it, a newline in it too
  * (only the one the kernel adds is dropped; fgets stopped at the first, so
  * "nginx\nevil" showed as "nginx"). "" when it cannot be read. */
-static void read_comm(struct reader *r, pid_t pid, char comm[16]) {
+static void read_comm(const char *proc_root, pid_t pid, char comm[16], struct owner_stats *stats) {
         char path[4200], buf[17];
         _cleanup_(closep) int fd = -EBADF;
         ssize_t len;
 
         comm[0] = '\0';
-        snprintf(path, sizeof(path), "%s/%d/comm", r->l->proc_root, (int) pid);
-        r->stats.comms_read++;
+        snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int) pid);
+        stats->comms_read++;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return;
@@ -193,7 +193,7 @@ static void read_pid(struct reader *r, pid_t pid) {
                 if (GROW(r->holders, r->holders_allocated, r->n_holders + 1, 16) < 0)
                         return; /* its sockets found, its name not kept */
                 r->holders[r->n_holders].pid = pid;
-                read_comm(r, pid, r->holders[r->n_holders].comm);
+                read_comm(l->proc_root, pid, r->holders[r->n_holders].comm, &r->stats);
                 r->n_holders++;
         }
 }
@@ -285,35 +285,72 @@ static size_t n_readers_here(void) {
         return cpus < 1 ? 1 : cpus > OWNER_MAX_READERS ? OWNER_MAX_READERS : (size_t) cpus;
 }
 
-int owner_find(const char *proc_root, const struct owner_hints *hints, struct inode_owner *wanted, size_t n,
-               struct owner_stats *stats) {
-        struct lookup l = { .proc_root = proc_root, .wanted = wanted, .n = n };
+/* By BPF: every socket held, each wanted one given its lowest pid; the
+ * holders named, each once. */
+static int find_by_bpf(struct lookup *l, struct holder **ret, size_t *n_ret, struct owner_stats *stats) {
+        _cleanup_(freep) struct owner_bpf_record *records = NULL;
+        _cleanup_(freep) pid_t *pids = NULL;
+        struct holder *holders;
+        size_t n_records, n_pids = 0;
+        int r;
+
+        r = owner_bpf_read(l->proc_root, &records, &n_records);
+        if (r < 0)
+                return r;
+        stats->bpf = true;
+        stats->fds_read = (unsigned) n_records;
+        for (size_t i = 0; i < n_records; i++) {
+                struct inode_owner key = { .inode = records[i].inode }, *w;
+
+                if (records[i].pid <= 0 ||
+                    !(w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), owner_cmp_inode)))
+                        continue;
+                if (w->pid == 0)
+                        l->found++;
+                if (w->pid == 0 || records[i].pid < w->pid)
+                        w->pid = records[i].pid;
+        }
+        pids = malloc((l->found ? l->found : 1) * sizeof(*pids));
+        if (!pids)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n; i++)
+                if (l->wanted[i].pid)
+                        pids[n_pids++] = l->wanted[i].pid;
+        if (n_pids > 1)
+                qsort(pids, n_pids, sizeof(*pids), cmp_pid);
+        n_pids = dedup_pids(pids, n_pids);
+        holders = calloc(n_pids ? n_pids : 1, sizeof(*holders));
+        if (!holders)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_pids; i++) {
+                holders[i].pid = pids[i];
+                read_comm(l->proc_root, pids[i], holders[i].comm, stats);
+        }
+        *ret = holders;
+        *n_ret = n_pids;
+        return 0;
+}
+
+/* From procfs: the processes of the sockets' cgroups, then of their
+ * namespaces, then the rest, each group by the readers, until every socket
+ * is found; the holders each reader named, gathered. */
+static int find_in_proc(struct lookup *l, const struct owner_hints *hints, struct holder **ret, size_t *n_ret,
+                        struct owner_stats *stats) {
         _cleanup_(freep) struct reader *readers = NULL;
-        _cleanup_(freep) struct holder *holders = NULL;
         _cleanup_(freep) pid_t *first = NULL, *near = NULL, *later = NULL;
         _cleanup_(freep) uint64_t *netns = NULL;
         size_t n_first = 0, first_allocated = 0, n_near = 0, near_allocated = 0, n_later = 0, later_allocated = 0;
         size_t n_netns = 0, n_readers = n_readers_here(), n_holders = 0;
-        struct statfs fs;
+        struct holder *holders;
         DIR *d;
         struct dirent *de;
         int r = 0;
 
-        if (stats)
-                *stats = (struct owner_stats) {};
-        for (size_t i = 0; i < n; i++) {
-                wanted[i].pid = 0;
-                wanted[i].comm[0] = '\0';
-        }
-        if (n == 0)
-                return 0;
-        l.procfs = statfs(proc_root, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
         readers = calloc(n_readers, sizeof(*readers));
         if (!readers)
                 return -ENOMEM;
         for (size_t i = 0; i < n_readers; i++)
-                readers[i].l = &l;
-        qsort(wanted, n, sizeof(*wanted), owner_cmp_inode);
+                readers[i].l = l;
 
         /* the processes of the sockets' cgroups first, each once */
         for (size_t i = 0; hints && i < hints->n_cgroup_dirs; i++)
@@ -322,7 +359,7 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
         if (n_first > 1)
                 qsort(first, n_first, sizeof(*first), cmp_pid);
         n_first = dedup_pids(first, n_first);
-        read_phase(&l, first, n_first, readers, n_readers);
+        read_phase(l, first, n_first, readers, n_readers);
         if (hints && hints->n_netns > 0) {
                 netns = malloc(hints->n_netns * sizeof(*netns));
                 if (netns) {
@@ -334,8 +371,8 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
 
         /* then those in the sockets' namespaces, then the rest, if any
          * socket is still unknown */
-        if (!all_found(&l)) {
-                d = opendir(proc_root);
+        if (!all_found(l)) {
+                d = opendir(l->proc_root);
                 if (!d)
                         r = -errno;
                 while (d && (de = readdir(d))) {
@@ -348,7 +385,7 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
                                 continue;
                         if (n_first && bsearch(&key, first, n_first, sizeof(*first), cmp_pid))
                                 continue; /* read above */
-                        is_near = !n_netns || in_netns(proc_root, key, netns, n_netns);
+                        is_near = !n_netns || in_netns(l->proc_root, key, netns, n_netns);
                         if (is_near ? GROW(near, near_allocated, n_near + 1, 256) < 0
                                     : GROW(later, later_allocated, n_later + 1, 256) < 0) {
                                 r = -ENOMEM;
@@ -361,22 +398,19 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
                 }
                 if (d)
                         closedir(d);
-                read_phase(&l, near, n_near, readers, n_readers);
-                read_phase(&l, later, n_later, readers, n_readers);
+                read_phase(l, near, n_near, readers, n_readers);
+                read_phase(l, later, n_later, readers, n_readers);
         }
 
-        /* the readers' counts summed, each holder's name given to the
-         * sockets it holds */
+        /* the readers' counts summed, their holders gathered */
         for (size_t i = 0; i < n_readers; i++) {
-                if (stats) {
-                        stats->pids_read += readers[i].stats.pids_read;
-                        stats->fds_read += readers[i].stats.fds_read;
-                        stats->comms_read += readers[i].stats.comms_read;
-                }
+                stats->pids_read += readers[i].stats.pids_read;
+                stats->fds_read += readers[i].stats.fds_read;
+                stats->comms_read += readers[i].stats.comms_read;
                 n_holders += readers[i].n_holders;
         }
-        holders = n_holders ? malloc(n_holders * sizeof(*holders)) : NULL;
-        if (n_holders && !holders && r == 0)
+        holders = calloc(n_holders ? n_holders : 1, sizeof(*holders));
+        if (!holders && r == 0)
                 r = -ENOMEM;
         n_holders = 0;
         for (size_t i = 0; i < n_readers; i++) {
@@ -385,6 +419,39 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, struct in
                                 holders[n_holders++] = readers[i].holders[j];
                 free(readers[i].holders);
         }
+        *ret = holders;
+        *n_ret = n_holders;
+        return r;
+}
+
+int owner_find(const char *proc_root, const struct owner_hints *hints, enum owner_via via, struct inode_owner *wanted,
+               size_t n, struct owner_stats *stats) {
+        struct lookup l = { .proc_root = proc_root, .wanted = wanted, .n = n };
+        _cleanup_(freep) struct holder *holders = NULL;
+        struct owner_stats ignored;
+        size_t n_holders = 0;
+        struct statfs fs;
+        int r = -EOPNOTSUPP;
+
+        if (!stats)
+                stats = &ignored;
+        *stats = (struct owner_stats) {};
+        for (size_t i = 0; i < n; i++) {
+                wanted[i].pid = 0;
+                wanted[i].comm[0] = '\0';
+        }
+        if (n == 0)
+                return 0;
+        l.procfs = statfs(proc_root, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+        qsort(wanted, n, sizeof(*wanted), owner_cmp_inode);
+        if (via != OWNER_VIA_PROC && l.procfs)
+                r = find_by_bpf(&l, &holders, &n_holders, stats);
+        if (r < 0 && via == OWNER_VIA_BPF)
+                return r;
+        if (r < 0 && !stats->bpf) /* not read by BPF: from procfs */
+                r = find_in_proc(&l, hints, &holders, &n_holders, stats);
+
+        /* each holder's name given to the sockets it holds */
         if (n_holders > 1)
                 qsort(holders, n_holders, sizeof(*holders), cmp_holder);
         for (size_t i = 0; i < n && n_holders; i++) {

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "owner.h"
@@ -28,7 +29,7 @@ static void find_ourselves(const char *comm) {
         CHECK_INT(fstat(a, &s), 0);
         CHECK_INT(prctl(PR_SET_NAME, comm), 0);
         w.inode = (uint32_t) s.st_ino;
-        CHECK_INT(owner_find("/proc", NULL, &w, 1, &st), 1);
+        CHECK_INT(owner_find("/proc", NULL, OWNER_VIA_PROC, &w, 1, &st), 1);
         CHECK_INT(w.pid, getpid());
         CHECK_STR(w.comm, comm);
         CHECK_INT(st.comms_read, 1);
@@ -58,13 +59,64 @@ static void test_real_tables(void) {
         w[0].inode = (uint32_t) s.st_ino;
         CHECK_INT(fstat(high, &s), 0);
         w[1].inode = (uint32_t) s.st_ino;
-        CHECK_INT(owner_find("/proc", NULL, w, 2, &st), 2);
+        CHECK_INT(owner_find("/proc", NULL, OWNER_VIA_PROC, w, 2, &st), 2);
         CHECK_INT(w[0].pid, getpid());
         CHECK_INT(w[1].pid, getpid());
         for (size_t i = 0; i < n_low; i++)
                 close(low[i]);
         close(fds[0]);
         close(high);
+}
+
+/* By BPF (root, built with it): our socket, and one our child holds too
+ * (the lowest pid's: ours), with no fd directory read and one command name;
+ * not root: refused, never a wrong answer. The integration test
+ * (test_owner.py) checks it against ss -p, in a nested pid namespace too. */
+static void test_bpf(void) {
+        _cleanup_(closep) int a = -EBADF, b = -EBADF;
+        struct inode_owner w = {};
+        struct owner_stats st;
+        int fds[2], sync[2], r, status;
+        struct stat s;
+        pid_t child;
+        char c;
+
+        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        a = fds[0];
+        b = fds[1];
+        CHECK_INT(prctl(PR_SET_NAME, "test-owner-bpf"), 0);
+        CHECK_INT(fstat(a, &s), 0);
+        w.inode = (uint32_t) s.st_ino;
+        r = owner_find("/proc", NULL, OWNER_VIA_BPF, &w, 1, &st);
+#ifndef FW_HAVE_BPF
+        CHECK_INT(r, -EOPNOTSUPP);
+        return;
+#endif
+        if (geteuid() != 0) {
+                CHECK(r == -EPERM || r == -EACCES || r == 1);
+                return;
+        }
+        CHECK_INT(r, 1);
+        CHECK_INT(w.pid, getpid());
+        CHECK_STR(w.comm, "test-owner-bpf");
+        CHECK(st.bpf);
+        CHECK_INT(st.pids_read, 0);
+        CHECK_INT(st.comms_read, 1);
+        CHECK(st.fds_read >= 2); /* at least our pair */
+
+        /* held by a child too: ours, the lower pid */
+        CHECK_INT(pipe2(sync, O_CLOEXEC), 0);
+        child = fork();
+        if (child == 0) {
+                close(sync[1]);
+                (void) read(sync[0], &c, 1); /* until the parent is done */
+                _exit(0);
+        }
+        close(sync[0]);
+        CHECK_INT(owner_find("/proc", NULL, OWNER_VIA_BPF, &w, 1, &st), 1);
+        CHECK_INT(w.pid, getpid());
+        close(sync[1]);
+        CHECK_INT(waitpid(child, &status, 0), child);
 }
 
 static void test_parse_link(void) {
@@ -165,7 +217,7 @@ static void test_fake_proc(void) {
         dirs[0] = cg;
         dirs[1] = cg; /* named twice: its processes read once */
         hints.n_cgroup_dirs = 2;
-        CHECK_INT(owner_find(proc, &hints, w, 4, &st), 3);
+        CHECK_INT(owner_find(proc, &hints, OWNER_VIA_ANY, w, 4, &st), 3);
         /* sorted by inode */
         CHECK_INT(w[0].inode, 111);
         CHECK_INT(w[0].pid, 100);
@@ -185,7 +237,7 @@ static void test_fake_proc(void) {
         /* all found among the cgroup's processes: nothing else is read */
         w[0] = (struct inode_owner) { .inode = 333 };
         hints.n_cgroup_dirs = 1;
-        CHECK_INT(owner_find(proc, &hints, w, 1, &st), 1);
+        CHECK_INT(owner_find(proc, &hints, OWNER_VIA_ANY, w, 1, &st), 1);
         CHECK_INT(w[0].pid, 200);
         CHECK_INT(st.pids_read, 1);
         CHECK(st.fds_read <= 2); /* at most all of 200's (a directory's order is its file system's) */
@@ -193,7 +245,7 @@ static void test_fake_proc(void) {
 
         /* no cgroup: /proc, until it is found */
         w[0] = (struct inode_owner) { .inode = 111 };
-        CHECK_INT(owner_find(proc, NULL, w, 1, &st), 1);
+        CHECK_INT(owner_find(proc, NULL, OWNER_VIA_ANY, w, 1, &st), 1);
         CHECK_INT(w[0].pid, 100);
         CHECK(st.pids_read >= 1 && st.pids_read <= 3);
         CHECK_INT(st.comms_read, 1);
@@ -202,13 +254,13 @@ static void test_fake_proc(void) {
          * alone is read, whatever the directory's order */
         w[0] = (struct inode_owner) { .inode = 777 };
         hints = (struct owner_hints) { .netns = &ns300, .n_netns = 1 };
-        CHECK_INT(owner_find(proc, &hints, w, 1, &st), 1);
+        CHECK_INT(owner_find(proc, &hints, OWNER_VIA_ANY, w, 1, &st), 1);
         CHECK_INT(w[0].pid, 300);
         CHECK_INT(st.pids_read, 1);
         /* and the others after, each once, when it is not there */
         w[0] = (struct inode_owner) { .inode = 333 };
         w[1] = (struct inode_owner) { .inode = 444 };
-        CHECK_INT(owner_find(proc, &hints, w, 2, &st), 1);
+        CHECK_INT(owner_find(proc, &hints, OWNER_VIA_ANY, w, 2, &st), 1);
         CHECK_INT(w[0].pid, 200);
         CHECK_INT(st.pids_read, 3);
 
@@ -217,9 +269,9 @@ static void test_fake_proc(void) {
         dirs[0] = path;
         hints = (struct owner_hints) { .cgroup_dirs = dirs, .n_cgroup_dirs = 1 };
         w[0] = (struct inode_owner) { .inode = 777 };
-        CHECK_INT(owner_find(proc, &hints, w, 1, &st), 1);
+        CHECK_INT(owner_find(proc, &hints, OWNER_VIA_ANY, w, 1, &st), 1);
         CHECK_INT(w[0].pid, 300);
-        CHECK_INT(owner_find(path, NULL, w, 1, &st), -ENOENT);
+        CHECK_INT(owner_find(path, NULL, OWNER_VIA_ANY, w, 1, &st), -ENOENT);
         CHECK_INT(w[0].pid, 0);
 
         snprintf(path, sizeof(path), "rm -rf '%s'", root);
@@ -235,6 +287,7 @@ int main(void) {
         find_ourselves("123456789012345");
         test_parse_link();
         test_real_tables();
+        test_bpf();
         test_fake_proc();
         return test_result("test-owner");
 }

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The socket holders, read in the kernel: a task_file iterator (Linux 5.8+)
+ * visits each process's open files once (threads sharing their leader's
+ * table are skipped) and writes one record per socket: its inode and the
+ * pid of the process holding it, as the reader's pid namespace numbers it.
+ * No readlink per descriptor: a record costs a few loads, where procfs
+ * costs a path walk and a syscall. owner-bpf.c loads it; the kernel's own
+ * BTF places each field (CO-RE), so the few fields named below need only
+ * their names to match the kernel's. */
+#include <linux/types.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+
+/* the kernel's types, the fields read only */
+struct seq_file;
+struct bpf_iter_meta {
+        struct seq_file *seq;
+} __attribute__((preserve_access_index));
+struct upid {
+        int nr;
+} __attribute__((preserve_access_index));
+struct pid {
+        unsigned int level;
+        struct upid numbers[1];
+} __attribute__((preserve_access_index));
+struct inode {
+        unsigned short i_mode;
+        unsigned long i_ino;
+} __attribute__((preserve_access_index));
+struct file {
+        struct inode *f_inode;
+} __attribute__((preserve_access_index));
+struct task_struct {
+        int tgid;
+        struct task_struct *group_leader;
+        struct pid *thread_pid;
+} __attribute__((preserve_access_index));
+struct bpf_iter__task_file {
+        struct bpf_iter_meta *meta;
+        struct task_struct *task;
+        struct file *file;
+} __attribute__((preserve_access_index));
+
+/* owner.h's struct owner_bpf_record */
+struct record {
+        __u32 inode;
+        __s32 pid;
+};
+
+/* the reader's pid namespace's level (0: the first), set before loading */
+const volatile __u32 pid_level = 0;
+
+SEC("iter/task_file")
+int socket_holders(struct bpf_iter__task_file *ctx) {
+        struct task_struct *task = ctx->task;
+        struct file *file = ctx->file;
+        struct record rec;
+        struct inode *inode;
+        struct pid *pid;
+        __u64 at;
+
+        if (!task || !file)
+                return 0; /* the last call, after the last file */
+        inode = BPF_CORE_READ(file, f_inode);
+        if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
+                return 0;
+        rec.inode = (__u32) BPF_CORE_READ(inode, i_ino);
+        if (pid_level == 0) {
+                rec.pid = BPF_CORE_READ(task, tgid);
+        } else {
+                /* the process's pid as a nested namespace numbers it:
+                 * numbers[] of its leader's struct pid, one per level */
+                pid = BPF_CORE_READ(task, group_leader, thread_pid);
+                if (!pid || BPF_CORE_READ(pid, level) < pid_level)
+                        return 0; /* not seen from there */
+                at = bpf_core_field_offset(struct pid, numbers) +
+                     (__u64) pid_level * bpf_core_type_size(struct upid) + bpf_core_field_offset(struct upid, nr);
+                if (bpf_probe_read_kernel(&rec.pid, sizeof(rec.pid), (const char *) pid + at) < 0)
+                        return 0;
+        }
+        bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+        return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -5,13 +5,8 @@
  * its fields by its own BTF (Linux 5.17+), where libbpf would parse all of
  * vmlinux's BTF first (some 100 ms and 12 MiB here, more than the read). */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/nsfs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "owner.h"
@@ -19,25 +14,6 @@
 
 #ifdef FW_HAVE_BPF
 #include "owner.skel.h"
-
-/* How deep our pid namespace is (0: the first): its parents counted up to
- * the first, which has none (EPERM). */
-static int pid_ns_level(void) {
-        int fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC), level = 0;
-
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                int parent = ioctl(fd, NS_GET_PARENT);
-                int err = errno;
-
-                close(fd);
-                if (parent < 0)
-                        return err == EPERM ? level : -err;
-                fd = parent;
-                level++;
-        }
-}
 
 /* Whether proc_root numbers processes as our pid namespace does, as the
  * iterator does: its NSpid of us, our pid from its namespace down to ours,
@@ -94,19 +70,15 @@ static int iter_create(int link_fd) {
 int owner_bpf_read(const char *proc_root, struct owner_bpf_record **ret, size_t *n) {
         struct owner_bpf *skel = NULL;
         _cleanup_(closep) int fd = -EBADF;
-        int level, r;
+        int r;
 
         *ret = NULL;
         *n = 0;
         if (!proc_is_ours(proc_root))
                 return -EXDEV;
-        level = pid_ns_level();
-        if (level < 0)
-                return level;
         skel = owner_bpf__open();
         if (!skel)
                 return -ENOMEM;
-        skel->rodata->pid_level = (__u32) level;
         r = owner_bpf__load(skel); /* -errno */
         if (r == 0 && owner_bpf__attach(skel) < 0)
                 r = -errno;

@@ -8,6 +8,7 @@
  * BTF places each field (CO-RE), so the few fields named below need only
  * their names to match the kernel's. */
 #include <linux/types.h>
+#include <stdbool.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
@@ -50,8 +51,23 @@ struct record {
         __s32 pid;
 };
 
-/* the reader's pid namespace's level (0: the first), set before loading */
-const volatile __u32 pid_level = 0;
+/* The reader's pid namespace's level (0: the first), which the iterator
+ * numbers processes in (task_active_pid_ns(current)): the deepest level of
+ * the reader's own pid. Looked up once per read, at the first record; a
+ * nested namespace cannot learn it from inside (NS_GET_PARENT stops at it). */
+static __u32 pid_level;
+static bool pid_level_known;
+
+static __u32 reader_pid_level(void) {
+        struct task_struct *me;
+
+        if (!pid_level_known) {
+                me = (struct task_struct *) bpf_get_current_task();
+                pid_level = BPF_CORE_READ(me, thread_pid, level);
+                pid_level_known = true;
+        }
+        return pid_level;
+}
 
 SEC("iter/task_file")
 int socket_holders(struct bpf_iter__task_file *ctx) {
@@ -60,6 +76,7 @@ int socket_holders(struct bpf_iter__task_file *ctx) {
         struct record rec;
         struct inode *inode;
         struct pid *pid;
+        __u32 level;
         __u64 at;
 
         if (!task || !file)
@@ -68,16 +85,17 @@ int socket_holders(struct bpf_iter__task_file *ctx) {
         if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
                 return 0;
         rec.inode = (__u32) BPF_CORE_READ(inode, i_ino);
-        if (pid_level == 0) {
+        level = reader_pid_level();
+        if (level == 0) {
                 rec.pid = BPF_CORE_READ(task, tgid);
         } else {
                 /* the process's pid as a nested namespace numbers it:
                  * numbers[] of its leader's struct pid, one per level */
                 pid = BPF_CORE_READ(task, group_leader, thread_pid);
-                if (!pid || BPF_CORE_READ(pid, level) < pid_level)
+                if (!pid || BPF_CORE_READ(pid, level) < level)
                         return 0; /* not seen from there */
-                at = bpf_core_field_offset(struct pid, numbers) +
-                     (__u64) pid_level * bpf_core_type_size(struct upid) + bpf_core_field_offset(struct upid, nr);
+                at = bpf_core_field_offset(struct pid, numbers) + (__u64) level * bpf_core_type_size(struct upid) +
+                     bpf_core_field_offset(struct upid, nr);
                 if (bpf_probe_read_kernel(&rec.pid, sizeof(rec.pid), (const char *) pid + at) < 0)
                         return 0;
         }

@@ -116,11 +116,36 @@ def reads_per_process(trace):
     return counts
 
 
+def ss_holders(text):
+    """From ss -tanpe: the pids holding each socket, by inode."""
+    holders = {}
+    for line in text.splitlines():
+        ino = re.search(r"\bino:(\d+)", line)
+        if ino and int(ino.group(1)):
+            holders[int(ino.group(1))] = {int(p) for p in re.findall(r"\bpid=(\d+)", line)}
+    return holders
+
+
+def traced_list(fx, a, via):
+    """finwatch list --json --processes under strace (opens and bpf calls),
+    FINWATCH_PROCESS_LOOKUP=via: (rows, reads by (kind, pid), bpf calls)."""
+    # LeakSanitizer cannot run under ptrace: an ASan build's exit status would say so
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0", FINWATCH_PROCESS_LOOKUP=via)
+    with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
+        r = fx.run("strace", "-f", "-qq", "-e", "trace=open,openat,bpf", "-o", trace.name, a.finwatch, "list",
+                   "--no-daemon", "--json", "--processes", env=env)
+        text = open(trace.name).read()
+    rows = json.loads(r.stdout) if r.returncode == 0 else []
+    return rows, reads_per_process(text), re.findall(r"bpf\((BPF_\w+)", text)
+
+
 def test_process_lookup(t, a):
     """A busy owner: stuck sockets held among many ESTABLISHED ones by a few
-    processes. The Process column only with --processes, and then each
-    process's descriptors and command name read once (0.3.0 opened
-    /proc/PID/comm once per socket of the same process)."""
+    processes. The Process column only with --processes; then, by BPF and
+    from procfs alike, each socket's holder as ss -p names it (its lowest
+    pid); by BPF no process's descriptors read, from procfs each process's
+    descriptors and command name read once (0.3.0 opened /proc/PID/comm once
+    per socket of the same process)."""
     if not shutil.which("strace"):
         fwtest.skip_or_fail("strace not installed")
     owned = ["lost-fin:fin-wait-1:owned:4:20", "zero-window:last-ack:owned:4:20"]
@@ -133,25 +158,84 @@ def test_process_lookup(t, a):
         t.eq(len(plain), 40, "every owned socket listed")
         t.check(all(o["pid"] is None and o["process"] is None for o in plain),
                 "without --processes no process is looked up")
-        # LeakSanitizer cannot run under ptrace: an ASan build's exit status would say so
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
         with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
-            r = fx.run("strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace.name, a.finwatch, "list",
-                       "--no-daemon", "--json", env=env)
-            counts = reads_per_process(open(trace.name).read())
-            t.eq(counts, {}, "list without --processes reads no process's descriptors or name")
-            r = fx.run("strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace.name, a.finwatch, "list",
-                       "--no-daemon", "--json", "--processes", env=env)
-            got = json.loads(r.stdout) if r.returncode == 0 else []
-            counts = reads_per_process(open(trace.name).read())
-        owners = {o["pid"] for o in got}
-        t.eq(len(got), 40, "--processes: every owned socket listed")
-        t.check(owners <= workers and all(o["process"] == "fw-stuck" for o in got),
-                f"--processes: each held by a worker of the fixture: {owners} of {workers}")
-        many = {k: v for k, v in counts.items() if v > 1}
-        t.eq(many, {}, "each process's fd directory and command name read at most once")
-        t.eq(sorted(p for (kind, p) in counts if kind == "comm"), sorted(owners),
-             "the command names read: the owners' only")
+            fx.run("strace", "-f", "-qq", "-e", "trace=open,openat,bpf", "-o", trace.name, a.finwatch, "list",
+                   "--no-daemon", "--json", env=env)
+            text = open(trace.name).read()
+        t.eq(reads_per_process(text), {}, "list without --processes reads no process's descriptors or name")
+        t.eq(re.findall(r"bpf\((BPF_\w+)", text), [], "list without --processes loads no BPF")
+        oracle = ss_holders(fx.run("ss", "-tanpe", "state", "fin-wait-1", "state", "last-ack").stdout)
+        t.eq(len(oracle), 40, "ss -tanpe names the 40 owned sockets' holders")
+
+        for via in ("bpf", "proc", ""):
+            got, counts, bpf_calls = traced_list(fx, a, via)
+            how = f"FINWATCH_PROCESS_LOOKUP={via}"
+            owners = {o["pid"] for o in got}
+            t.eq(len(got), 40, f"{how}: every owned socket listed")
+            t.eq({o["inode"]: o["pid"] for o in got}, {i: min(p) for i, p in oracle.items() if p},
+                 f"{how}: each socket's process is the lowest pid ss -p names for it")
+            t.check(owners <= workers and all(o["process"] == "fw-stuck" for o in got),
+                    f"{how}: each held by a worker of the fixture: {owners} of {workers}")
+            t.eq({k: v for k, v in counts.items() if v > 1}, {},
+                 f"{how}: each process's fd directory and command name read at most once")
+            t.eq(sorted(p for (kind, p) in counts if kind == "comm"), sorted(owners),
+                 f"{how}: the command names read: the owners' only")
+            fd_dirs = [p for (kind, p) in counts if kind == "fd"]
+            if via == "proc":
+                t.eq(bpf_calls, [], f"{how}: no BPF loaded")
+                t.check(set(fd_dirs) >= owners, f"{how}: the owners' fd directories read: {fd_dirs}")
+            else:
+                t.check("BPF_ITER_CREATE" in bpf_calls, f"{how}: read by the BPF iterator: {bpf_calls}")
+                t.eq(fd_dirs, [], f"{how}: no process's fd directory read")
+        r = fx.run(a.finwatch, "list", "--no-daemon", "--processes", env=dict(env, FINWATCH_PROCESS_LOOKUP="ps"))
+        t.check(r.returncode == 2 and "FINWATCH_PROCESS_LOOKUP" in r.stderr,
+                f"a wrong FINWATCH_PROCESS_LOOKUP is a usage error: {r.returncode} {r.stderr.strip()}")
+        # without CAP_BPF (nor CAP_SYS_ADMIN, which implies it): by BPF alone
+        # fails and says so; the default reads procfs instead (root still,
+        # CAP_SYS_PTRACE kept: it may read every process)
+        drop = ["setpriv", "--inh-caps=-bpf,-perfmon,-sys_admin", "--bounding-set=-bpf,-perfmon,-sys_admin", "--"]
+        r = fx.run(*drop, a.finwatch, "list", "--no-daemon", "--json", "--processes",
+                   env=dict(env, FINWATCH_PROCESS_LOOKUP="bpf"))
+        t.check(r.returncode == 1 and "BPF" in r.stderr,
+                f"without CAP_BPF, by BPF alone fails and says why: {r.returncode} {r.stderr.strip()}")
+        r = fx.run(*drop, a.finwatch, "list", "--no-daemon", "--json", "--processes", env=env)
+        got = json.loads(r.stdout) if r.returncode == 0 else []
+        t.eq({o["inode"]: o["pid"] for o in got}, {i: min(p) for i, p in oracle.items() if p},
+             "without CAP_BPF the default falls back to procfs, same holders")
+
+
+NESTED = r"""
+set -eu
+"$1" --unshare --make lost-fin:fin-wait-1:owned:4:3 --make zero-window:last-ack:owned:6:3 > "$2/fx" &
+for i in $(seq 200); do grep -q READY "$2/fx" && break; sleep 0.1; done
+pid=$(sed -n 's/^READY //p' "$2/fx")
+for via in bpf proc; do
+  FINWATCH_PROCESS_LOOKUP=$via nsenter -t "$pid" -n "$3" list --no-daemon --json --processes > "$2/$via.json"
+done
+nsenter -t "$pid" -n ss -tanpe state fin-wait-1 state last-ack > "$2/ss"
+"""
+
+
+def test_process_lookup_nested(t, a, work):
+    """finwatch in a pid namespace of its own (a container's view, its own
+    /proc): BPF numbers the holders as that namespace does, as procfs and
+    ss there do. The namespace (its PID 1 the script) ends with the script."""
+    d = os.path.join(work, "nested")
+    os.makedirs(d)
+    r = subprocess.run(["unshare", "-m", "-p", "-f", "--mount-proc", "bash", "-c", NESTED, "nested", a.fixture, d,
+                        a.finwatch], capture_output=True, text=True, timeout=120)
+    t.eq(r.returncode, 0, f"the nested run: {r.stderr.strip()[-300:]}")
+    if r.returncode != 0:
+        return
+    oracle = {i: min(p) for i, p in ss_holders(open(os.path.join(d, "ss")).read()).items() if p}
+    inside = int(open(os.path.join(d, "fx")).read().split("READY ")[1])
+    t.eq(len(oracle), 6, "ss there names the 6 owned sockets' holders")
+    t.check(all(p < 100 for p in oracle.values()) and inside < 100,
+            f"pids as the nested namespace numbers them: {oracle}, fixture {inside}")
+    for via in ("bpf", "proc"):
+        got = json.load(open(os.path.join(d, via + ".json")))
+        t.eq({o["inode"]: o["pid"] for o in got}, oracle, f"nested, {via}: the holders as ss there names them")
 
 
 def test_fate(t, a):
@@ -522,6 +606,7 @@ def main():
     try:
         test_causes(t, a)
         test_process_lookup(t, a)
+        test_process_lookup_nested(t, a, work)
         test_fate(t, a)
         with fwtest.Journal() as jd:
             test_owner(t, a, work, jd)

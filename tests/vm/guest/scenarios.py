@@ -649,6 +649,29 @@ def kernel_ages(t):
                         f"daemon: {r['state']} :{r['local_port']} age {r['age_min_seconds']} not past the truth")
 
 
+def process_lookup_bpf(t):
+    """finwatch list --processes by the BPF iterator on 6.1 (the kernel
+    places its fields by its own BTF: the light skeleton's load): each owned
+    socket's process as ss -p names it (its lowest pid), the same as
+    procfs gives."""
+    with Fixture(["lost-fin:fin-wait-1:owned:4:3", "zero-window:last-ack:owned:6:3"]) as fx:
+        oracle = {}
+        for line in run("ss", "-tanpeH", "state", "fin-wait-1", "state", "last-ack").stdout.splitlines():
+            ino, pids = re.search(r"\bino:(\d+)", line), re.findall(r"\bpid=(\d+)", line)
+            if ino and pids:
+                oracle[int(ino.group(1))] = min(int(p) for p in pids)
+        got = {}
+        for via in ("bpf", "proc"):
+            r = run("env", f"FINWATCH_PROCESS_LOOKUP={via}", "finwatch", "list", "--no-daemon", "--processes",
+                    "--json")
+            t.eq(r.returncode, 0, f"{via}: list --processes: {r.stderr.strip()}")
+            rows = [o for o in json.loads(r.stdout or "[]") if row_endpoints([o]) <= fx.endpoints()]
+            got[via] = {o["inode"]: o["pid"] for o in rows}
+            t.eq(len(rows), 6, f"{via}: the fixture's 6 owned sockets listed")
+        t.eq(got["bpf"], {i: p for i, p in oracle.items() if i in got["bpf"]}, "bpf: the holders ss -p names")
+        t.eq(got["bpf"], got["proc"], "bpf and procfs agree")
+
+
 def service_healthy(t):
     """After everything: no failed unit, no restart but the watchdog's."""
     t.eq(is_active(UNIT), "active", "finwatchd active")
@@ -748,5 +771,5 @@ def no_timer_ksmbd(t):
 
 SCENARIOS = [package, install, kernel, notify, reload, seed, privileges, socket_activation, watchdog, sandbox_sysctls,
              orphan_budget, unit_attribution, security, kill_other_netns, netns_all, no_timer_ksmbd, kernel_ages,
-             service_healthy]
+             process_lookup_bpf, service_healthy]
 

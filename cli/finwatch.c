@@ -288,6 +288,31 @@ static int processes_via(enum owner_via *ret) {
         return EXIT_OK;
 }
 
+/* FINWATCH_PROCESS_LOOKUP=bpf and the iterator could not be read: why. */
+static int processes_failed(int r) {
+        const char *why;
+
+        switch (-r) {
+        case EPERM:
+        case EACCES:
+                why = "loading BPF needs CAP_BPF and CAP_PERFMON (root)";
+                break;
+        case EOPNOTSUPP:
+                why = "this finwatch was built without BPF (meson -Dbpf=disabled)";
+                break;
+        case EXDEV:
+                why = "/proc is not this pid namespace's (mount one of its own)";
+                break;
+        case ENOMEM:
+                why = "out of memory";
+                break;
+        default:
+                why = "the kernel refused the iterator (it needs Linux 5.17+ with BTF)";
+        }
+        return fail(EXIT_FAILURE_RUNTIME, "list --processes: the lookup by BPF (FINWATCH_PROCESS_LOOKUP=bpf) failed: "
+                    "%s: %s", why, strerror(-r));
+}
+
 static int verb_list(int argc, char **argv) {
         static const struct option options[] = {
                 SELECTION_OPTIONS,
@@ -305,8 +330,7 @@ static int verb_list(int argc, char **argv) {
         r = parse_options("list", argc, argv, SELECTION_SHORT "jP", options, list_option, &a, usage_list);
         if (r != PARSED)
                 return r;
-        r = processes_via(&a.sel.processes_via);
-        if (r != EXIT_OK)
+        if (a.sel.processes && (r = processes_via(&a.sel.processes_via)) != EXIT_OK)
                 return r;
         /* The table's cells made as each row comes, while it is in the
          * cache; with --processes, once they are known, after. */
@@ -321,6 +345,8 @@ static int verb_list(int argc, char **argv) {
         r = gather_or_fail(&a, hook.row ? &hook : NULL, &g);
         if (r != EXIT_OK)
                 return r;
+        if (g.processes_error < 0)
+                return processes_failed(g.processes_error);
         if (table && !hook.row) {
                 /* the rows in the display order, a socket the dumps gave
                  * twice once (order is then NULL; kept if memory ran out,

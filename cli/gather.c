@@ -186,8 +186,8 @@ static int cmp_ptr(const void *a, const void *b) {
 
 /* The process holding each owned socket (--processes): owner.h, by BPF or
  * from procfs, there the processes of its cgroups and then of its
- * namespaces read first. -errno only when via BPF alone and that failed;
- * otherwise what is not found stays unknown. */
+ * namespaces read first. -errno only when via BPF alone and that failed
+ * (owner_bpf_read()'s); otherwise what is not found stays unknown. */
 static int gather_processes(struct gathered *g, struct cgroup_cache *cc, enum owner_via via) {
         _cleanup_(freep) struct inode_owner *wanted = NULL;
         _cleanup_(freep) const char **cgroups = NULL;
@@ -257,7 +257,7 @@ static int gather_processes(struct gathered *g, struct cgroup_cache *cc, enum ow
         return 0;
 }
 
-void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes) {
+void gather_annotate(struct gathered *g, struct cgroup_cache *cc) {
         _cleanup_(cgroup_memo_done) struct cgroup_memo memo = {};
 
         for (size_t i = 0; i < g->n; i++) {
@@ -266,8 +266,6 @@ void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes
                 if (cc && row->sock.has_cgroup_id)
                         row_names(row, cgroup_names_of(g, cc, &memo, row->sock.cgroup_id));
         }
-        if (processes)
-                (void) gather_processes(g, cc, OWNER_VIA_ANY);
 }
 
 static int failed(int r, char *err, size_t errsize, const char *what) {
@@ -543,8 +541,8 @@ int gather(const struct selection *sel, const char *socket_path, bool ask_daemon
         cgroup_memo_done(&t.memo);
         if (r < 0)
                 return failed(r, err, errsize, "socket dump failed");
-        if (sel->processes && (r = gather_processes(&g, cc, sel->processes_via)) < 0)
-                return failed(r, err, errsize, "the process lookup by BPF (FINWATCH_PROCESS_LOOKUP=bpf) failed");
+        if (sel->processes)
+                g.processes_error = gather_processes(&g, cc, sel->processes_via);
         gather_order(&g, &keys);
         *ret = g;
         g = (struct gathered) {};

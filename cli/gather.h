@@ -58,6 +58,7 @@ struct gathered {
                                     * display order (output.h); NULL: rows[0..n) are those, in it */
         size_t n;
         bool have_daemon;          /* finwatchd answered: rows it tracks are known */
+        int processes_error;       /* -errno: the lookup by BPF alone failed (processes unknown) */
         bool daemon_runs;          /* something listens at the control socket (answered or not):
                                     * kills go through it, never around it */
         struct netns_set *netns;   /* ours, and the namespaces looked at */
@@ -103,13 +104,10 @@ void gather_order(struct gathered *g, struct output_keys *keys);
 void gathered_sort(struct gathered *g);
 
 /* What gather() adds to the rows of a snapshot: their cgroup, unit,
- * container and pod, from the hierarchy cc (NULL: none, all unknown), and
- * with processes, for owned sockets the process holding them (owner.h: the
- * descriptors of the processes of their cgroups and namespaces first, then
- * of the others until all are found; each process read once). Apart so a
- * test can give it a tree of its own. */
+ * container and pod, from the hierarchy cc (NULL: none, all unknown).
+ * Apart so a test can give it a tree of its own. */
 struct cgroup_cache;
-void gather_annotate(struct gathered *g, struct cgroup_cache *cc, bool processes);
+void gather_annotate(struct gathered *g, struct cgroup_cache *cc);
 
 /* Each row's age (row.age): the kernel's bounds of its time without
  * progress, and the daemon's age where it tracks the row (known). */

@@ -12,6 +12,8 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
+#include "owner-record.h"
+
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
 
@@ -39,22 +41,19 @@ struct task_struct {
         struct task_struct *group_leader;
         struct pid *thread_pid;
 } __attribute__((preserve_access_index));
+/* the kernel's has a u32 fd between task and file: the loader places each
+ * field by name (preserve_access_index), so what is not read is left out */
 struct bpf_iter__task_file {
         struct bpf_iter_meta *meta;
         struct task_struct *task;
         struct file *file;
 } __attribute__((preserve_access_index));
 
-/* owner.h's struct owner_bpf_record */
-struct record {
-        __u32 inode;
-        __s32 pid;
-};
-
 /* The reader's pid namespace's level (0: the first), which the iterator
  * numbers processes in (task_active_pid_ns(current)): the deepest level of
- * the reader's own pid. Looked up once per read, at the first record; a
- * nested namespace cannot learn it from inside (NS_GET_PARENT stops at it). */
+ * the reader's own pid. Looked up at the first record, kept for the rest
+ * (owner-bpf.c loads the program for one read); a nested namespace cannot
+ * learn it from inside (NS_GET_PARENT stops at it). */
 static __u32 pid_level;
 static bool pid_level_known;
 
@@ -73,7 +72,7 @@ SEC("iter/task_file")
 int socket_holders(struct bpf_iter__task_file *ctx) {
         struct task_struct *task = ctx->task;
         struct file *file = ctx->file;
-        struct record rec;
+        struct owner_bpf_record rec;
         struct inode *inode;
         struct pid *pid;
         __u32 level;
@@ -87,6 +86,7 @@ int socket_holders(struct bpf_iter__task_file *ctx) {
         rec.inode = (__u32) BPF_CORE_READ(inode, i_ino);
         level = reader_pid_level();
         if (level == 0) {
+                /* numbers[0] too, one read where that is four */
                 rec.pid = BPF_CORE_READ(task, tgid);
         } else {
                 /* the process's pid as a nested namespace numbers it:

@@ -285,8 +285,38 @@ static size_t n_readers_here(void) {
         return cpus < 1 ? 1 : cpus > OWNER_MAX_READERS ? OWNER_MAX_READERS : (size_t) cpus;
 }
 
+int owner_merge_records(struct inode_owner *wanted, size_t n, const struct owner_bpf_record *records,
+                        size_t n_records) {
+        int found = 0;
+
+        for (size_t i = 0; i < n_records; i++) {
+                struct inode_owner key = { .inode = records[i].inode }, *w;
+
+                if (records[i].pid <= 0 || !(w = bsearch(&key, wanted, n, sizeof(*wanted), owner_cmp_inode)))
+                        continue;
+                if (w->pid == 0)
+                        found++;
+                if (w->pid == 0 || records[i].pid < w->pid)
+                        w->pid = records[i].pid;
+        }
+        return found;
+}
+
+bool owner_status_in_own_pidns(const char *status) {
+        const char *line = strstr(status, "\nNSpid:"), *end;
+
+        if (!line)
+                return false;
+        line += strlen("\nNSpid:");
+        line += strspn(line, " \t");
+        end = line + strcspn(line, "\n");
+        /* one number: no tab or space before the line's end */
+        return end > line && line + strcspn(line, " \t") >= end;
+}
+
 /* By BPF: every socket held, each wanted one given its lowest pid; the
- * holders named, each once. */
+ * holders named, each once. -errno when the iterator could not be read:
+ * nothing set then. */
 static int find_by_bpf(struct lookup *l, struct holder **ret, size_t *n_ret, struct owner_stats *stats) {
         _cleanup_(freep) struct owner_bpf_record *records = NULL;
         _cleanup_(freep) pid_t *pids = NULL;
@@ -299,20 +329,10 @@ static int find_by_bpf(struct lookup *l, struct holder **ret, size_t *n_ret, str
                 return r;
         stats->bpf = true;
         stats->fds_read = (unsigned) n_records;
-        for (size_t i = 0; i < n_records; i++) {
-                struct inode_owner key = { .inode = records[i].inode }, *w;
-
-                if (records[i].pid <= 0 ||
-                    !(w = bsearch(&key, l->wanted, l->n, sizeof(*l->wanted), owner_cmp_inode)))
-                        continue;
-                if (w->pid == 0)
-                        l->found++;
-                if (w->pid == 0 || records[i].pid < w->pid)
-                        w->pid = records[i].pid;
-        }
+        l->found = (size_t) owner_merge_records(l->wanted, l->n, records, n_records);
         pids = malloc((l->found ? l->found : 1) * sizeof(*pids));
         if (!pids)
-                return -ENOMEM;
+                return 0; /* the pids found, no names */
         for (size_t i = 0; i < l->n; i++)
                 if (l->wanted[i].pid)
                         pids[n_pids++] = l->wanted[i].pid;
@@ -321,7 +341,7 @@ static int find_by_bpf(struct lookup *l, struct holder **ret, size_t *n_ret, str
         n_pids = dedup_pids(pids, n_pids);
         holders = calloc(n_pids ? n_pids : 1, sizeof(*holders));
         if (!holders)
-                return -ENOMEM;
+                return 0;
         for (size_t i = 0; i < n_pids; i++) {
                 holders[i].pid = pids[i];
                 read_comm(l->proc_root, pids[i], holders[i].comm, stats);
@@ -430,8 +450,9 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, enum owne
         _cleanup_(freep) struct holder *holders = NULL;
         struct owner_stats ignored;
         size_t n_holders = 0;
+        bool by_bpf = false;
         struct statfs fs;
-        int r = -EOPNOTSUPP;
+        int r;
 
         if (!stats)
                 stats = &ignored;
@@ -444,11 +465,13 @@ int owner_find(const char *proc_root, const struct owner_hints *hints, enum owne
                 return 0;
         l.procfs = statfs(proc_root, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
         qsort(wanted, n, sizeof(*wanted), owner_cmp_inode);
-        if (via != OWNER_VIA_PROC && l.procfs)
-                r = find_by_bpf(&l, &holders, &n_holders, stats);
-        if (r < 0 && via == OWNER_VIA_BPF)
-                return r;
-        if (r < 0 && !stats->bpf) /* not read by BPF: from procfs */
+        if (via != OWNER_VIA_PROC) {
+                r = l.procfs ? find_by_bpf(&l, &holders, &n_holders, stats) : -EXDEV;
+                by_bpf = r >= 0;
+                if (!by_bpf && via == OWNER_VIA_BPF)
+                        return r;
+        }
+        if (!by_bpf)
                 r = find_in_proc(&l, hints, &holders, &n_holders, stats);
 
         /* each holder's name given to the sockets it holds */

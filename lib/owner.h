@@ -4,19 +4,21 @@
 /* Whose is a socket a process still owns: the process holding its
  * descriptor, looked up for the sockets asked about only. No kernel
  * interface names it. Where BPF may be loaded (root: CAP_BPF and
- * CAP_PERFMON; Linux 5.8+ with BTF), a task_file iterator reads every
- * process's sockets in the kernel (owner.bpf.c): one pass, about 0.1 us a
- * descriptor. Otherwise each candidate process's descriptors are read from
+ * CAP_PERFMON; Linux 5.17+ with BTF), a task_file iterator reads every
+ * process's sockets in the kernel (owner.bpf.c): one pass over every open
+ * file. Otherwise each candidate process's descriptors are read from
  * procfs (a readlink each, "socket:[INODE]"; by number where procfs gives
- * their count, Linux 6.2+, otherwise listed): some 3.5 us a descriptor
- * here, in proportion to every descriptor those processes hold, live
- * connections too. Either way finwatch list does it only when asked
- * (--processes): loading the program alone costs more than a small list. */
+ * their count, Linux 6.2+, otherwise listed), in proportion to every
+ * descriptor those processes hold, live connections too.
+ * tests/bench/RESULTS.md has what each costs; either way finwatch list does
+ * it only when asked (--processes). */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "owner-record.h"
 
 struct inode_owner {
         uint32_t inode;         /* the socket's (idiag_inode); the caller's */
@@ -60,7 +62,10 @@ struct owner_hints {
  * By BPF (via ANY or BPF, proc_root a procfs of our pid namespace): every
  * socket held, each holder's command name read once from proc_root; a
  * socket several hold is the lowest pid's. ANY falls back to procfs when
- * the program cannot be loaded; BPF returns that -errno instead.
+ * the program cannot be loaded or read; BPF returns that -errno instead
+ * (owner_bpf_read(); -EXDEV too for a proc_root that is no procfs). Out
+ * of memory after the read, the pids found are set and names may be
+ * missing.
  *
  * From procfs (via PROC, or ANY as a fallback): the processes of the
  * hinted cgroups first, then those in the hinted network
@@ -75,17 +80,23 @@ struct owner_hints {
 int owner_find(const char *proc_root, const struct owner_hints *hints, enum owner_via via, struct inode_owner *wanted,
                size_t n, struct owner_stats *stats);
 
-/* One socket held, as the iterator writes it (owner.bpf.c's struct record). */
-struct owner_bpf_record {
-        uint32_t inode;
-        int32_t pid;
-};
-
 /* Every socket held by a process proc_root shows, by the BPF iterator:
  * *ret (to free) and *n. 0, or -errno: -EOPNOTSUPP built without libbpf,
  * -EXDEV proc_root is not our pid namespace's, -EPERM not allowed to load
  * BPF, or whatever loading, attaching or reading failed with. */
 int owner_bpf_read(const char *proc_root, struct owner_bpf_record **ret, size_t *n);
+
+/* Each socket of wanted[] (sorted by inode) held in records[] given the
+ * lowest pid holding it (records in any order; pid <= 0 ignored), pids
+ * already set kept if lower. How many got their first pid. */
+int owner_merge_records(struct inode_owner *wanted, size_t n, const struct owner_bpf_record *records,
+                        size_t n_records);
+
+/* Whether a process's status text (/proc/PID/status, NUL-terminated) says
+ * the procfs it came from numbers processes as the process's own pid
+ * namespace does: its NSpid line, the pid from that procfs's namespace down
+ * to its own, has one number. No NSpid line (before Linux 4.1): no. */
+bool owner_status_in_own_pidns(const char *status);
 
 /* struct inode_owner by inode (qsort, bsearch). */
 int owner_cmp_inode(const void *a, const void *b);

@@ -197,8 +197,8 @@ def test_process_lookup(t, a):
         drop = ["setpriv", "--inh-caps=-bpf,-perfmon,-sys_admin", "--bounding-set=-bpf,-perfmon,-sys_admin", "--"]
         r = fx.run(*drop, a.finwatch, "list", "--no-daemon", "--json", "--processes",
                    env=dict(env, FINWATCH_PROCESS_LOOKUP="bpf"))
-        t.check(r.returncode == 1 and "BPF" in r.stderr,
-                f"without CAP_BPF, by BPF alone fails and says why: {r.returncode} {r.stderr.strip()}")
+        t.check(r.returncode == 1 and "needs CAP_BPF and CAP_PERFMON" in r.stderr and r.stdout == "",
+                f"without CAP_BPF, by BPF alone fails, says why and lists nothing: {r.returncode} {r.stderr.strip()}")
         r = fx.run(*drop, a.finwatch, "list", "--no-daemon", "--json", "--processes", env=env)
         got = json.loads(r.stdout) if r.returncode == 0 else []
         t.eq({o["inode"]: o["pid"] for o in got}, {i: min(p) for i, p in oracle.items() if p},

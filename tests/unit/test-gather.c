@@ -185,7 +185,7 @@ static void test_select_user_units(void) {
                         rows[i].sock.has_cgroup_id = true;
                         rows[i].sock.cgroup_id = ids[i];
                 }
-                gather_annotate(&g, cc, false);
+                gather_annotate(&g, cc);
                 if (k == ELEMENTSOF(selections)) {
                         /* the names, as the table and JSON show them */
                         for (size_t i = 0; i < ELEMENTSOF(rows); i++)
@@ -271,7 +271,7 @@ static void test_select_containers(void) {
                         rows[i].sock.has_cgroup_id = true;
                         rows[i].sock.cgroup_id = ids[i < ELEMENTSOF(ids) ? i : 0];
                 }
-                gather_annotate(&g, cc, false);
+                gather_annotate(&g, cc);
                 if (k == ELEMENTSOF(selections)) {
                         CHECK_STR(rows[0].container_id, CID_A);
                         CHECK_INT(rows[0].container_runtime, CONTAINER_RUNTIME_CONTAINERD);

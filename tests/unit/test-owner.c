@@ -6,12 +6,14 @@
  * at most once, its cgroup's processes first, and no more than needed. */
 #include <fcntl.h>
 #include <limits.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fw-config.h"
 #include "owner.h"
 #include "test.h"
 #include "util.h"
@@ -68,15 +70,49 @@ static void test_real_tables(void) {
         close(high);
 }
 
+/* The iterator's records merged: out of order, repeated, a socket several
+ * hold (the lowest pid, whichever comes first), pids <= 0 and sockets not
+ * asked about ignored, a pid set before kept if lower. */
+static void test_merge_records(void) {
+        struct inode_owner w[3] = { { .inode = 10 }, { .inode = 20 }, { .inode = 30, .pid = 5 } };
+        const struct owner_bpf_record records[] = {
+                { .inode = 20, .pid = 900 }, { .inode = 99, .pid = 1 }, { .inode = 10, .pid = 0 },
+                { .inode = 20, .pid = 300 }, { .inode = 20, .pid = 700 }, { .inode = 10, .pid = -4 },
+                { .inode = 30, .pid = 8 },   { .inode = 20, .pid = 300 },
+        };
+
+        CHECK_INT(owner_merge_records(w, 3, records, ELEMENTSOF(records)), 1);
+        CHECK_INT(w[0].pid, 0);
+        CHECK_INT(w[1].pid, 300);
+        CHECK_INT(w[2].pid, 5);
+        CHECK_INT(owner_merge_records(w, 3, NULL, 0), 0);
+}
+
+/* NSpid: one number, our namespace's procfs; more, an ancestor's; none, a
+ * kernel before 4.1 (no). */
+static void test_status_pidns(void) {
+        CHECK(owner_status_in_own_pidns("Name:\tx\nNSpid:\t5224\nNSpgid:\t5224\n"));
+        CHECK(owner_status_in_own_pidns("Name:\tx\nNSpid:\t7\n"));
+        CHECK(owner_status_in_own_pidns("Name:\tx\nNSpid:\t7"));
+        CHECK(!owner_status_in_own_pidns("Name:\tx\nNSpid:\t7280\t2\nNSpgid:\t1\n"));
+        CHECK(!owner_status_in_own_pidns("Name:\tx\nNSpid:\t7280 2\n"));
+        CHECK(!owner_status_in_own_pidns("Name:\tx\nNSpid:\t\n"));
+        CHECK(!owner_status_in_own_pidns("Name:\tx\nPid:\t7\n"));
+        CHECK(!owner_status_in_own_pidns("Name:\tNSpid:\t7\n"));
+}
+
 /* By BPF (root, built with it): our socket, and one our child holds too
- * (the lowest pid's: ours), with no fd directory read and one command name;
- * not root: refused, never a wrong answer. The integration test
- * (test_owner.py) checks it against ss -p, in a nested pid namespace too. */
+ * (the lowest pid's: ours), with no fd directory read and one command name.
+ * Not root: refused, never a wrong answer. Root but refused (a seccomp
+ * filter, lockdown, a kernel before 5.17): said and passed over, except
+ * with CI=true, where it must load. The integration test (test_owner.py)
+ * checks it against ss -p, in a nested pid namespace too. */
 static void test_bpf(void) {
         _cleanup_(closep) int a = -EBADF, b = -EBADF;
         struct inode_owner w = {};
         struct owner_stats st;
         int fds[2], sync[2], r, status;
+        const char *ci = getenv("CI");
         struct stat s;
         pid_t child;
         char c;
@@ -94,6 +130,10 @@ static void test_bpf(void) {
 #endif
         if (geteuid() != 0) {
                 CHECK(r == -EPERM || r == -EACCES || r == 1);
+                return;
+        }
+        if (r < 0 && !(ci && strcmp(ci, "true") == 0)) {
+                printf("test-owner: BPF refused to root here (%s): its checks passed over\n", strerror(-r));
                 return;
         }
         CHECK_INT(r, 1);
@@ -273,6 +313,10 @@ static void test_fake_proc(void) {
         CHECK_INT(w[0].pid, 300);
         CHECK_INT(owner_find(path, NULL, OWNER_VIA_ANY, w, 1, &st), -ENOENT);
         CHECK_INT(w[0].pid, 0);
+        /* by BPF alone: a tree that is no procfs cannot be read so */
+        w[0] = (struct inode_owner) { .inode = 777 };
+        CHECK_INT(owner_find(proc, NULL, OWNER_VIA_BPF, w, 1, &st), -EXDEV);
+        CHECK_INT(w[0].pid, 0);
 
         snprintf(path, sizeof(path), "rm -rf '%s'", root);
         CHECK_INT(system(path), 0);
@@ -287,6 +331,8 @@ int main(void) {
         find_ourselves("123456789012345");
         test_parse_link();
         test_real_tables();
+        test_merge_records();
+        test_status_pidns();
         test_bpf();
         test_fake_proc();
         return test_result("test-owner");

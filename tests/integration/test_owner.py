@@ -126,14 +126,15 @@ def ss_holders(text):
     return holders
 
 
-def traced_list(fx, a, via):
-    """finwatch list --json --processes under strace (opens and bpf calls),
-    FINWATCH_PROCESS_LOOKUP=via: (rows, reads by (kind, pid), bpf calls)."""
+def traced_list(fx, a, via, *args):
+    """finwatch list --json --no-daemon ARGS under strace (opens and bpf
+    calls), FINWATCH_PROCESS_LOOKUP=via: (rows, reads by (kind, pid), bpf
+    calls)."""
     # LeakSanitizer cannot run under ptrace: an ASan build's exit status would say so
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0", FINWATCH_PROCESS_LOOKUP=via)
     with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
         r = fx.run("strace", "-f", "-qq", "-e", "trace=open,openat,bpf", "-o", trace.name, a.finwatch, "list",
-                   "--no-daemon", "--json", "--processes", env=env)
+                   "--no-daemon", "--json", *args, env=env)
         text = open(trace.name).read()
     rows = json.loads(r.stdout) if r.returncode == 0 else []
     return rows, reads_per_process(text), re.findall(r"bpf\((BPF_\w+)", text)
@@ -158,18 +159,15 @@ def test_process_lookup(t, a):
         t.eq(len(plain), 40, "every owned socket listed")
         t.check(all(o["pid"] is None and o["process"] is None for o in plain),
                 "without --processes no process is looked up")
+        _, counts, bpf_calls = traced_list(fx, a, "")
+        t.eq(counts, {}, "list without --processes reads no process's descriptors or name")
+        t.eq(bpf_calls, [], "list without --processes loads no BPF")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-        with tempfile.NamedTemporaryFile(prefix="finwatch-test-strace-") as trace:
-            fx.run("strace", "-f", "-qq", "-e", "trace=open,openat,bpf", "-o", trace.name, a.finwatch, "list",
-                   "--no-daemon", "--json", env=env)
-            text = open(trace.name).read()
-        t.eq(reads_per_process(text), {}, "list without --processes reads no process's descriptors or name")
-        t.eq(re.findall(r"bpf\((BPF_\w+)", text), [], "list without --processes loads no BPF")
         oracle = ss_holders(fx.run("ss", "-tanpe", "state", "fin-wait-1", "state", "last-ack").stdout)
         t.eq(len(oracle), 40, "ss -tanpe names the 40 owned sockets' holders")
 
         for via in ("bpf", "proc", ""):
-            got, counts, bpf_calls = traced_list(fx, a, via)
+            got, counts, bpf_calls = traced_list(fx, a, via, "--processes")
             how = f"FINWATCH_PROCESS_LOOKUP={via}"
             owners = {o["pid"] for o in got}
             t.eq(len(got), 40, f"{how}: every owned socket listed")
